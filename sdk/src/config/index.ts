@@ -1,0 +1,4 @@
+/** weft's configuration model: schemas, types, parsing and whole-set validation. */
+export * from "./schema.js";
+export * from "./validate.js";
+export { parseDuration, formatDuration } from "./duration.js";

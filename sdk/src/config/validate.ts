@@ -1,0 +1,309 @@
+/**
+ * Parsing and validation of a whole document set: text (YAML or JSON) → raw documents →
+ * per-document schema checks → whole-set checks (references, duplicates, weights).
+ * Every problem becomes a `ConfigIssue` naming the document, the field path and the reason;
+ * the set is accepted only when there are none.
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from "yaml";
+import type { z } from "zod";
+import type { ConfigIssue } from "../errors.js";
+import {
+  CONFIG_DEFAULTS,
+  DOCUMENT_KINDS,
+  DOCUMENT_SCHEMAS,
+  MeshDocument,
+  type AuthorizationPolicyDoc,
+  type ConfigDoc,
+  type DocumentKind,
+  type MeshDoc,
+  type RouteDoc,
+  type ServiceDoc,
+} from "./schema.js";
+
+/** Most documents one set may hold. */
+export const MAX_DOCUMENTS = 2_000;
+
+type PathPart = string | number;
+/** Finds the 1-based source line of a field, when the input was YAML. */
+export type LineLocator = (documentIndex: number, path: readonly PathPart[]) => number | undefined;
+
+export interface ParsedInput {
+  documents: unknown[];
+  locate?: LineLocator;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; issues: ConfigIssue[] };
+
+/** A validated set: typed documents with defaults applied, grouped by kind, in submission order. */
+export interface ValidConfigSet {
+  mesh: MeshDoc;
+  services: ServiceDoc[];
+  routes: RouteDoc[];
+  policies: AuthorizationPolicyDoc[];
+  /** Every document in submission order. */
+  documents: ConfigDoc[];
+}
+
+export function formatPath(path: readonly PathPart[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? part : `.${part}`;
+  }
+  return out;
+}
+
+/** Parses one or many `---` separated YAML documents. Empty documents are skipped. */
+export function parseYamlDocuments(text: string): Result<ParsedInput> {
+  const lineCounter = new LineCounter();
+  let yamlDocs: Document.Parsed[];
+  try {
+    yamlDocs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+  } catch (error) {
+    return { ok: false, issues: [{ document: 1, path: "", message: `not valid YAML: ${(error as Error).message}` }] };
+  }
+  if (!Array.isArray(yamlDocs)) {
+    return { ok: false, issues: [{ document: 1, path: "", message: "not valid YAML" }] };
+  }
+  const kept = yamlDocs.filter((doc) => doc.errors.length > 0 || doc.contents !== null);
+  const issues: ConfigIssue[] = [];
+  const documents: unknown[] = [];
+  kept.forEach((doc, index) => {
+    for (const error of doc.errors) {
+      const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0] ?? 0).line;
+      issues.push({ document: index + 1, path: "", message: `not valid YAML: ${firstLine(error.message)}`, line });
+    }
+    if (doc.errors.length === 0) {
+      try {
+        documents.push(doc.toJS({ maxAliasCount: 50 }));
+      } catch (error) {
+        issues.push({ document: index + 1, path: "", message: `not valid YAML: ${(error as Error).message}` });
+      }
+    }
+  });
+  if (issues.length > 0) return { ok: false, issues };
+  if (documents.length > MAX_DOCUMENTS) {
+    return { ok: false, issues: [{ document: MAX_DOCUMENTS + 1, path: "", message: `a set holds at most ${MAX_DOCUMENTS} documents` }] };
+  }
+  const locate: LineLocator = (documentIndex, path) => {
+    const doc = kept[documentIndex];
+    if (!doc) return undefined;
+    // Walk down as far as the path exists, so an unknown key still points at its parent.
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth), true) as unknown;
+      const range = nodeRange(node);
+      if (range) return lineCounter.linePos(range[0] ?? 0).line;
+    }
+    return undefined;
+  };
+  return { ok: true, value: { documents, locate } };
+}
+
+function nodeRange(node: unknown): readonly number[] | undefined {
+  if (isScalar(node) || isMap(node) || isSeq(node)) return node.range ?? undefined;
+  return undefined;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
+}
+
+/** Reads a JSON body: either `{"documents":[...]}` or a bare array of documents. */
+export function parseJsonDocuments(text: string): Result<ParsedInput> {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, issues: [{ document: 1, path: "", message: `not valid JSON: ${(error as Error).message}` }] };
+  }
+  const documents = Array.isArray(body) ? body : isRecord(body) && Array.isArray(body.documents) ? body.documents : undefined;
+  if (!documents) {
+    return { ok: false, issues: [{ document: 1, path: "", message: 'expected {"documents":[...]} or an array of documents' }] };
+  }
+  if (documents.length > MAX_DOCUMENTS) {
+    return { ok: false, issues: [{ document: MAX_DOCUMENTS + 1, path: "", message: `a set holds at most ${MAX_DOCUMENTS} documents` }] };
+  }
+  return { ok: true, value: { documents } };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function zodIssues(error: z.ZodError, base: Omit<ConfigIssue, "path" | "message">): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path.filter((p): p is PathPart => typeof p === "string" || typeof p === "number");
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) issues.push({ ...base, path: formatPath([...path, key]), message: `unknown field "${key}"` });
+      continue;
+    }
+    if (issue.code === "invalid_union" && "errors" in issue && Array.isArray(issue.errors)) {
+      issues.push({ ...base, path: formatPath(path), message: unionMessage(issue.errors as z.core.$ZodIssue[][], issue.message) });
+      continue;
+    }
+    issues.push({ ...base, path: formatPath(path), message: issue.message });
+  }
+  return issues;
+}
+
+/** For "one of" shapes, name the alternatives instead of zod's generic "invalid input". */
+function unionMessage(branches: z.core.$ZodIssue[][], fallback: string): string {
+  const keys = new Set<string>();
+  for (const branch of branches) {
+    for (const issue of branch) {
+      if (issue.code === "unrecognized_keys") continue;
+      if (issue.path.length === 1 && typeof issue.path[0] === "string") keys.add(issue.path[0]);
+    }
+  }
+  if (keys.size > 0) return `expected exactly one of ${[...keys].join(", ")}`;
+  const first = branches.find((b) => b.length > 0)?.[0];
+  return first?.message ?? fallback;
+}
+
+/** Validates raw documents one by one, then as a set. */
+export function validateDocuments(raw: readonly unknown[], locate?: LineLocator): Result<ValidConfigSet> {
+  const issues: ConfigIssue[] = [];
+  const documents: { index: number; doc: ConfigDoc }[] = [];
+
+  raw.forEach((candidate, index) => {
+    const base: Omit<ConfigIssue, "path" | "message"> = { document: index + 1 };
+    if (!isRecord(candidate)) {
+      issues.push({ ...base, path: "", message: "a document must be a mapping with apiVersion, kind, metadata and spec" });
+      return;
+    }
+    const kind = candidate.kind;
+    const metadata = candidate.metadata;
+    if (typeof kind === "string") base.kind = kind;
+    if (isRecord(metadata) && typeof metadata.name === "string") base.name = metadata.name;
+    if (typeof kind !== "string" || !DOCUMENT_KINDS.includes(kind as DocumentKind)) {
+      issues.push({
+        ...base,
+        path: "kind",
+        message: typeof kind === "string" ? `unknown kind "${kind}"; expected one of ${DOCUMENT_KINDS.join(", ")}` : `kind is required; one of ${DOCUMENT_KINDS.join(", ")}`,
+      });
+      return;
+    }
+    const parsed = DOCUMENT_SCHEMAS[kind as DocumentKind].safeParse(candidate);
+    if (!parsed.success) {
+      issues.push(...zodIssues(parsed.error, base));
+      return;
+    }
+    documents.push({ index, doc: parsed.data as ConfigDoc });
+  });
+
+  issues.push(...checkSet(documents));
+  if (issues.length > 0) {
+    if (locate) {
+      for (const issue of issues) {
+        const line = locate(issue.document - 1, parsePath(issue.path));
+        if (line !== undefined && issue.line === undefined) issue.line = line;
+      }
+    }
+    return { ok: false, issues };
+  }
+
+  const docs = documents.map((d) => d.doc);
+  const mesh = docs.find((d): d is MeshDoc => d.kind === "Mesh") ?? defaultMesh();
+  return {
+    ok: true,
+    value: {
+      mesh,
+      services: docs.filter((d): d is ServiceDoc => d.kind === "Service"),
+      routes: docs.filter((d): d is RouteDoc => d.kind === "Route"),
+      policies: docs.filter((d): d is AuthorizationPolicyDoc => d.kind === "AuthorizationPolicy"),
+      documents: docs,
+    },
+  };
+}
+
+/** The Mesh document in force when a set has none. */
+export function defaultMesh(): MeshDoc {
+  return MeshDocument.parse({ apiVersion: "weft/v1", kind: "Mesh", metadata: { name: "mesh" }, spec: { trustDomain: CONFIG_DEFAULTS.trustDomain } });
+}
+
+function parsePath(path: string): PathPart[] {
+  const parts: PathPart[] = [];
+  for (const token of path.match(/[^.[\]]+|\[\d+\]/g) ?? []) {
+    parts.push(token.startsWith("[") ? Number(token.slice(1, -1)) : token);
+  }
+  return parts;
+}
+
+/** Checks that need the whole set: duplicates, references, weights, rewrites. */
+function checkSet(documents: readonly { index: number; doc: ConfigDoc }[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const at = (index: number, doc: ConfigDoc, path: string, message: string): ConfigIssue => ({
+    document: index + 1,
+    kind: doc.kind,
+    name: doc.metadata.name,
+    path,
+    message,
+  });
+
+  const seen = new Map<string, number>();
+  let meshCount = 0;
+  for (const { index, doc } of documents) {
+    const key = `${doc.kind}/${doc.metadata.name}`;
+    const first = seen.get(key);
+    if (first !== undefined) issues.push(at(index, doc, "metadata.name", `duplicate ${doc.kind} "${doc.metadata.name}" (also document ${first + 1})`));
+    else seen.set(key, index);
+    if (doc.kind === "Mesh" && ++meshCount > 1) issues.push(at(index, doc, "", "a set holds at most one Mesh document"));
+  }
+
+  const services = new Map<string, Set<string>>();
+  for (const { index, doc } of documents) {
+    if (doc.kind !== "Service") continue;
+    const subsets = new Set<string>();
+    doc.spec.subsets.forEach((subset, s) => {
+      if (subsets.has(subset.name)) issues.push(at(index, doc, `spec.subsets[${s}].name`, `duplicate subset "${subset.name}"`));
+      subsets.add(subset.name);
+    });
+    services.set(doc.metadata.name, subsets);
+  }
+
+  const checkDestination = (index: number, doc: ConfigDoc, path: string, service: string, subset: string | undefined) => {
+    const subsets = services.get(service);
+    if (!subsets) {
+      issues.push(at(index, doc, `${path}.service`, `unknown service "${service}"`));
+    } else if (subset !== undefined && !subsets.has(subset)) {
+      issues.push(at(index, doc, `${path}.subset`, `service "${service}" has no subset "${subset}" (it has ${[...subsets].join(", ")})`));
+    }
+  };
+
+  for (const { index, doc } of documents) {
+    if (doc.kind === "Route") {
+      doc.spec.hosts.forEach((host, h) => {
+        const meshService = host.endsWith(".mesh") ? host.slice(0, -".mesh".length) : undefined;
+        if (meshService !== undefined && !host.startsWith("*") && !services.has(meshService)) {
+          issues.push(at(index, doc, `spec.hosts[${h}]`, `mesh host "${host}" names unknown service "${meshService}"`));
+        }
+      });
+      doc.spec.http.forEach((rule, r) => {
+        const rulePath = `spec.http[${r}]`;
+        rule.destinations.forEach((destination, d) => checkDestination(index, doc, `${rulePath}.destinations[${d}]`, destination.service, destination.subset));
+        if (rule.destinations.length > 1 && rule.destinations.some((d) => d.weight === undefined)) {
+          issues.push(at(index, doc, `${rulePath}.destinations`, "every destination needs a weight when a rule has more than one"));
+        } else {
+          const total = rule.destinations.reduce((sum, d) => sum + (d.weight ?? 100), 0);
+          if (total !== 100) issues.push(at(index, doc, `${rulePath}.destinations`, `weights add up to ${total}; they must add up to 100`));
+        }
+        if (rule.rewrite) {
+          const rewritable = rule.match?.every((m) => m.path !== undefined && !("regex" in m.path)) ?? false;
+          if (!rewritable) issues.push(at(index, doc, `${rulePath}.rewrite`, "rewrite.prefix needs a path prefix or exact match in every match entry"));
+        }
+      });
+    } else if (doc.kind === "AuthorizationPolicy") {
+      if (!services.has(doc.spec.target)) issues.push(at(index, doc, "spec.target", `unknown service "${doc.spec.target}"`));
+    }
+  }
+  return issues;
+}
+
+/** Parses text in the given format and validates it as a whole set. */
+export function parseConfigText(text: string, format: "yaml" | "json"): Result<ValidConfigSet> & { raw?: unknown[] } {
+  const parsed = format === "json" ? parseJsonDocuments(text) : parseYamlDocuments(text);
+  if (!parsed.ok) return parsed;
+  const result = validateDocuments(parsed.value.documents, parsed.value.locate);
+  return result.ok ? { ...result, raw: parsed.value.documents } : result;
+}

@@ -1,0 +1,19 @@
+/**
+ * @weft/sdk — what weft functions import.
+ *
+ * @example
+ * import { createMeshClient, MeshError } from "@weft/sdk";
+ * const mesh = createMeshClient(env.WEFT);
+ * const res = await mesh.fetch("orders", "/orders/42");
+ */
+export { createMeshClient, meshUrl, MESH_HOST_SUFFIX, type MeshBinding, type MeshClient, type MeshClientOptions } from "./client.js";
+export {
+  MeshError,
+  MESH_ERROR_STATUS,
+  MESH_ERROR_HEADER,
+  isMeshErrorCode,
+  meshErrorFromResponse,
+  type MeshErrorCode,
+  type MeshErrorBody,
+  type ConfigIssue,
+} from "./errors.js";
