@@ -87,6 +87,9 @@ export class MeshError extends Error {
       ...extraHeaders,
     };
     if (this.retryAfterSeconds !== undefined) headers["retry-after"] = String(this.retryAfterSeconds);
+    if (this.code === "unauthenticated" && !Object.keys(headers).some((h) => h.toLowerCase() === "www-authenticate")) {
+      headers["www-authenticate"] = 'Bearer realm="weft"';
+    }
     return new Response(JSON.stringify(this.toBody()), { status: this.status, headers });
   }
 }

@@ -172,7 +172,7 @@ export const StringMatch = z
     z.object({ prefix: z.string().max(4096).describe("Matches when the value starts with this string.") }).strict(),
     z.object({ regex: regexSource.describe("Matches when the whole value matches this regular expression (anchored).") }).strict(),
     z.object({ present: z.literal(true).describe("Matches when the header or parameter is present, whatever its value.") }).strict(),
-  ])
+  ], { error: "expected exactly one of exact, prefix, regex, present" })
   .describe("One of exact, prefix, regex or present.");
 
 export const PathMatch = z
@@ -180,7 +180,7 @@ export const PathMatch = z
     z.object({ exact: z.string().startsWith("/", "path.exact must start with /").max(4096).describe("The path equals this string.") }).strict(),
     z.object({ prefix: z.string().startsWith("/", "path.prefix must start with /").max(4096).describe("The path starts with this string (character-wise, like Envoy).") }).strict(),
     z.object({ regex: regexSource.describe("The whole path matches this regular expression (anchored).") }).strict(),
-  ])
+  ], { error: "expected exactly one of exact, prefix, regex" })
   .describe("One of exact, prefix or regex.");
 
 const HttpMethod = z
@@ -192,7 +192,7 @@ export const RequestMatch = z
   .object({
     path: PathMatch.optional().describe("Condition on the request path (before any rewrite). Absent: any path."),
     method: z
-      .union([HttpMethod, z.array(HttpMethod).min(1)])
+      .union([HttpMethod, z.array(HttpMethod).min(1)], { error: "method must be an HTTP method or a list of them" })
       .optional()
       .transform((m) => (m === undefined ? undefined : Array.isArray(m) ? m : [m]))
       .describe("An HTTP method or a list of them. Absent: any method."),

@@ -138,27 +138,9 @@ function zodIssues(error: z.ZodError, base: Omit<ConfigIssue, "path" | "message"
       for (const key of issue.keys) issues.push({ ...base, path: formatPath([...path, key]), message: `unknown field "${key}"` });
       continue;
     }
-    if (issue.code === "invalid_union" && "errors" in issue && Array.isArray(issue.errors)) {
-      issues.push({ ...base, path: formatPath(path), message: unionMessage(issue.errors as z.core.$ZodIssue[][], issue.message) });
-      continue;
-    }
     issues.push({ ...base, path: formatPath(path), message: issue.message });
   }
   return issues;
-}
-
-/** For "one of" shapes, name the alternatives instead of zod's generic "invalid input". */
-function unionMessage(branches: z.core.$ZodIssue[][], fallback: string): string {
-  const keys = new Set<string>();
-  for (const branch of branches) {
-    for (const issue of branch) {
-      if (issue.code === "unrecognized_keys") continue;
-      if (issue.path.length === 1 && typeof issue.path[0] === "string") keys.add(issue.path[0]);
-    }
-  }
-  if (keys.size > 0) return `expected exactly one of ${[...keys].join(", ")}`;
-  const first = branches.find((b) => b.length > 0)?.[0];
-  return first?.message ?? fallback;
 }
 
 /** Validates raw documents one by one, then as a set. */

@@ -1,0 +1,106 @@
+/**
+ * The control plane Durable Object: a thin RPC surface over the config store, the registry and
+ * the audit log. One instance (named "control") holds the mesh's truth; gateways pull versioned
+ * snapshots from it in the background and never call it on the request path.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { validateDocuments } from "@weft/sdk/config";
+import { AuditLog } from "./audit.js";
+import { ConfigStore } from "./config-store.js";
+import { diffDocumentSets, isEmptyDiff, summarizeDiff } from "./diff.js";
+import { migrate } from "./migrations.js";
+import { buildRegistry } from "./registry.js";
+import type { ApplyOutcome, AuditEntry, RegistryView, SnapshotAnswer, SnapshotPayload, VersionRecord } from "./types.js";
+
+/** Name of the single control-plane instance. */
+export const CONTROL_PLANE_NAME = "control";
+
+export interface ApplyOptions {
+  /** Who made the change, as the admin surface authenticated it. */
+  actor: string;
+  /** Validate and diff only; store nothing. */
+  dryRun?: boolean;
+}
+
+const MAX_LIST = 500;
+
+export class ControlPlane extends DurableObject {
+  private readonly store: ConfigStore;
+  private readonly audit: AuditLog;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    this.store = new ConfigStore(ctx.storage.sql);
+    this.audit = new AuditLog(ctx.storage.sql);
+    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage.sql));
+  }
+
+  /** Conditional pull: answers `changed: false` when the gateway already holds the current version. */
+  getSnapshot(knownVersion: number | null = null): SnapshotAnswer {
+    const version = this.store.currentVersion();
+    if (knownVersion === version) return { changed: false, version };
+    return { changed: true, snapshot: this.store.current() };
+  }
+
+  /** The current set, or a given version of it. */
+  getConfig(version?: number): SnapshotPayload | null {
+    return version === undefined ? this.store.current() : (this.store.get(version) ?? null);
+  }
+
+  /** Validates `documents` as a whole set and, unless dry-run, stores it as a new version. */
+  applyConfig(documents: unknown[], options: ApplyOptions): ApplyOutcome {
+    const validation = validateDocuments(documents);
+    if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
+    const current = this.store.current();
+    const diff = diffDocumentSets(current.documents, documents);
+    const summary = summarizeDiff(diff);
+    if (options.dryRun || isEmptyDiff(diff)) {
+      return { ok: true, dryRun: options.dryRun === true, changed: !isEmptyDiff(diff), version: current.version, previousVersion: current.version, summary, diff };
+    }
+    const version = this.commit(documents, { actor: options.actor, source: "apply", rollbackOf: null, summary });
+    return { ok: true, dryRun: false, changed: true, version, previousVersion: current.version, summary, diff };
+  }
+
+  /** Makes a new version whose content is that of `version`. */
+  rollback(version: number, actor: string): ApplyOutcome {
+    const target = this.store.get(version);
+    if (!target || version === 0) return { ok: false, reason: "not_found", message: `no config version ${version}` };
+    // Re-validate: an old version must still satisfy today's schema before it serves traffic again.
+    const validation = validateDocuments(target.documents);
+    if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
+    const current = this.store.current();
+    const diff = diffDocumentSets(current.documents, target.documents);
+    const summary = `rollback to version ${version}: ${summarizeDiff(diff)}`;
+    const created = this.commit(target.documents, { actor, source: "rollback", rollbackOf: version, summary });
+    return { ok: true, dryRun: false, changed: true, version: created, previousVersion: current.version, summary, diff };
+  }
+
+  history(limit = 100): VersionRecord[] {
+    return this.store.history(clampLimit(limit));
+  }
+
+  auditLog(limit = 100): AuditEntry[] {
+    return this.audit.list(clampLimit(limit));
+  }
+
+  services(): RegistryView {
+    const current = this.store.current();
+    const validation = validateDocuments(current.documents);
+    if (!validation.ok) return { version: current.version, services: [] };
+    return buildRegistry(validation.value, current.version);
+  }
+
+  /** One transaction: the version and its audit entry are stored together or not at all. */
+  private commit(documents: readonly unknown[], record: Omit<VersionRecord, "version" | "createdAt">): number {
+    const createdAt = new Date().toISOString();
+    return this.ctx.storage.transactionSync(() => {
+      const version = this.store.append({ ...record, createdAt }, documents);
+      this.audit.record({ at: createdAt, actor: record.actor, action: record.source, version, summary: record.summary });
+      return version;
+    });
+  }
+}
+
+function clampLimit(limit: number): number {
+  return Number.isInteger(limit) && limit > 0 ? Math.min(limit, MAX_LIST) : 100;
+}

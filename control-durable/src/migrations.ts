@@ -1,0 +1,27 @@
+/**
+ * SQLite schema of the control plane. Statements are idempotent so they can run in every
+ * constructor (inside blockConcurrencyWhile) without a separate migration step.
+ */
+export const SCHEMA_STATEMENTS = [
+  `CREATE TABLE IF NOT EXISTS config_versions (
+     version     INTEGER PRIMARY KEY,
+     created_at  TEXT    NOT NULL,
+     actor       TEXT    NOT NULL,
+     source      TEXT    NOT NULL,
+     rollback_of INTEGER,
+     summary     TEXT    NOT NULL,
+     documents   TEXT    NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS audit_log (
+     id      INTEGER PRIMARY KEY AUTOINCREMENT,
+     at      TEXT    NOT NULL,
+     actor   TEXT    NOT NULL,
+     action  TEXT    NOT NULL,
+     version INTEGER NOT NULL,
+     summary TEXT    NOT NULL
+   )`,
+] as const;
+
+export function migrate(sql: SqlStorage): void {
+  for (const statement of SCHEMA_STATEMENTS) sql.exec(statement);
+}

@@ -1,0 +1,84 @@
+/** Shapes the control plane returns over RPC and the admin API passes on as JSON. */
+import type { ConfigIssue } from "@weft/sdk";
+
+/** A config version as the gateway pulls it: raw documents, validated when they were applied. */
+export interface SnapshotPayload {
+  version: number;
+  createdAt: string;
+  documents: unknown[];
+}
+
+/** Answer to a conditional pull: the gateway sends the version it holds (its ETag). */
+export type SnapshotAnswer = { changed: true; snapshot: SnapshotPayload } | { changed: false; version: number };
+
+export interface DocumentRef {
+  kind: string;
+  name: string;
+}
+
+export interface DocumentChange extends DocumentRef {
+  /** Field paths whose values differ, e.g. `spec.http[1].destinations[0].weight`. */
+  fields: string[];
+}
+
+export interface ConfigDiff {
+  added: DocumentRef[];
+  removed: DocumentRef[];
+  changed: DocumentChange[];
+  unchanged: number;
+}
+
+export interface VersionRecord {
+  version: number;
+  createdAt: string;
+  actor: string;
+  /** How the version came to be: an apply, or a rollback to an older version's content. */
+  source: "apply" | "rollback";
+  rollbackOf: number | null;
+  summary: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: "apply" | "rollback";
+  version: number;
+  summary: string;
+}
+
+export type ApplyOutcome =
+  | {
+      ok: true;
+      dryRun: boolean;
+      /** False when the submitted set equals the current one: no version is created. */
+      changed: boolean;
+      version: number;
+      previousVersion: number;
+      summary: string;
+      diff: ConfigDiff;
+    }
+  | { ok: false; reason: "invalid_config"; issues: ConfigIssue[] }
+  | { ok: false; reason: "not_found"; message: string };
+
+export interface RegistryEndpoint {
+  id: string;
+  binding?: string;
+  url?: string;
+  locality?: string;
+  weight: number;
+}
+
+export interface RegistryService {
+  name: string;
+  namespace: string;
+  subsets: { name: string; endpoints: RegistryEndpoint[] }[];
+  /** Hosts and routes that send traffic to this service. */
+  routes: { route: string; hosts: string[] }[];
+  loadBalancer: string;
+}
+
+export interface RegistryView {
+  version: number;
+  services: RegistryService[];
+}

@@ -1,0 +1,12 @@
+/**
+ * Worker entry for httpbin (both subsets). Only a default export lives here: workerd treats every
+ * named export of the main module as an entrypoint and refuses anything that isn't a handler, so
+ * the router and its helpers (what tests import) live in ./router.ts.
+ */
+import { router, type Env } from "./router.js";
+
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    return router.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

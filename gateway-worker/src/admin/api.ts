@@ -1,0 +1,148 @@
+/**
+ * The admin API under /.weft/api/v1: JSON in and out, every route behind the admin token
+ * (checked before routing, so an unknown path answers 401 to a caller without the token too).
+ * Config bodies are parsed here, at the boundary; the control plane validates and stores them.
+ */
+import { Hono } from "hono";
+import { MeshError } from "@weft/sdk";
+import { parseJsonDocuments, parseYamlDocuments, validateDocuments } from "@weft/sdk/config";
+import type { ApplyOutcome, RegistryView, SnapshotPayload } from "../../../control-durable/src/types.js";
+import type { GatewayEnv } from "../env.js";
+import { requireAdmin } from "./auth.js";
+import { bodyFormat, readBodyText } from "./body.js";
+
+export const ADMIN_BASE = "/.weft/api/v1";
+
+export interface AdminDependencies {
+  control(env: GatewayEnv): ControlPlaneApi;
+  /** Called after a new version is stored, so this isolate serves it at once. */
+  onApplied(payload: SnapshotPayload): void;
+}
+
+/** The control-plane calls the admin API makes (the Durable Object's RPC surface). */
+export interface ControlPlaneApi {
+  getConfig(version?: number): Promise<SnapshotPayload | null>;
+  applyConfig(documents: unknown[], options: { actor: string; dryRun?: boolean }): Promise<ApplyOutcome>;
+  rollback(version: number, actor: string): Promise<ApplyOutcome>;
+  history(limit?: number): Promise<unknown>;
+  auditLog(limit?: number): Promise<unknown>;
+  services(): Promise<RegistryView>;
+}
+
+const ACTOR_LABEL = /^[A-Za-z0-9@._+-]{1,64}$/;
+
+/** The authenticated principal is the admin token holder; callers may add a label (`weft-actor`). */
+function actorOf(request: Request): string {
+  const label = request.headers.get("weft-actor");
+  return label !== null && ACTOR_LABEL.test(label) ? `admin:${label}` : "admin";
+}
+
+function positiveInt(text: string | undefined, what: string): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (!/^\d{1,9}$/.test(text)) throw new MeshError("bad_request", `${what} must be a non-negative whole number`);
+  return Number(text);
+}
+
+function outcomeResponse(outcome: ApplyOutcome): Response {
+  if (outcome.ok) {
+    const { ok: _ok, ...body } = outcome;
+    return Response.json(body);
+  }
+  if (outcome.reason === "invalid_config") {
+    return new MeshError("invalid_config", `the document set was refused: ${outcome.issues.length} issue${outcome.issues.length === 1 ? "" : "s"}`, { issues: outcome.issues }).toResponse();
+  }
+  return new MeshError("not_found", outcome.message).toResponse();
+}
+
+export function createAdminApi(deps: AdminDependencies) {
+  const app = new Hono<{ Bindings: GatewayEnv }>().basePath(ADMIN_BASE);
+
+  app.use("*", async function authenticateAdmin(c, next) {
+    await requireAdmin(c.req.raw, c.env);
+    await next();
+  });
+
+  app.get("/config", async (c) => {
+    const version = positiveInt(c.req.query("version"), "version");
+    const config = await deps.control(c.env).getConfig(version);
+    if (!config) throw new MeshError("not_found", `no config version ${version}`);
+    return c.json(config);
+  });
+
+  app.post("/config", async (c) => {
+    const text = await readBodyText(c.req.raw);
+    const format = bodyFormat(c.req.header("content-type") ?? null, text);
+    const parsed = format === "json" ? parseJsonDocuments(text) : parseYamlDocuments(text);
+    if (!parsed.ok) return outcomeResponse({ ok: false, reason: "invalid_config", issues: parsed.issues });
+    // Validate here too: the YAML source gives issues line numbers the control plane cannot know.
+    const local = validateDocuments(parsed.value.documents, parsed.value.locate);
+    if (!local.ok) return outcomeResponse({ ok: false, reason: "invalid_config", issues: local.issues });
+    const dryRun = ["1", "true"].includes(c.req.query("dryRun") ?? "");
+    const outcome = await deps.control(c.env).applyConfig(parsed.value.documents, { actor: actorOf(c.req.raw), dryRun });
+    if (outcome.ok && outcome.changed && !outcome.dryRun) await installCurrent(deps, c.env);
+    return outcomeResponse(outcome);
+  });
+
+  app.get("/config/history", async (c) => {
+    const limit = positiveInt(c.req.query("limit"), "limit");
+    return c.json({ versions: await deps.control(c.env).history(limit) });
+  });
+
+  app.post("/config/rollback", async (c) => {
+    const text = await readBodyText(c.req.raw, 4096);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new MeshError("bad_request", 'the body must be JSON: {"version": <number>}');
+    }
+    const version = (body as { version?: unknown } | null)?.version;
+    if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
+      throw new MeshError("bad_request", '"version" must be a positive whole number');
+    }
+    const outcome = await deps.control(c.env).rollback(version, actorOf(c.req.raw));
+    if (outcome.ok) await installCurrent(deps, c.env);
+    return outcomeResponse(outcome);
+  });
+
+  app.get("/audit", async (c) => {
+    const limit = positiveInt(c.req.query("limit"), "limit");
+    return c.json({ entries: await deps.control(c.env).auditLog(limit) });
+  });
+
+  app.get("/services", async (c) => {
+    const registry = await deps.control(c.env).services();
+    const env = c.env as unknown as Record<string, unknown>;
+    return c.json({
+      version: registry.version,
+      services: registry.services.map((service) => ({
+        ...service,
+        subsets: service.subsets.map((subset) => ({
+          ...subset,
+          endpoints: subset.endpoints.map((endpoint) => ({
+            ...endpoint,
+            // What this gateway can see of the endpoint; live health arrives with outlier detection.
+            status: endpoint.binding === undefined || isFetcher(env[endpoint.binding]) ? "configured" : "missing-binding",
+          })),
+        })),
+      })),
+    });
+  });
+
+  app.notFound((c) => new MeshError("not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse());
+  app.onError((error) => {
+    if (error instanceof MeshError) return error.toResponse();
+    console.error(JSON.stringify({ level: "error", msg: "admin API failed", error: String(error) }));
+    return new MeshError("control_plane_unavailable", "the control plane could not complete the request").toResponse();
+  });
+  return app;
+}
+
+async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise<void> {
+  const current = await deps.control(env).getConfig();
+  if (current) deps.onApplied(current);
+}
+
+function isFetcher(value: unknown): boolean {
+  return typeof value === "object" && value !== null && typeof (value as { fetch?: unknown }).fetch === "function";
+}

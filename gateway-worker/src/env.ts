@@ -1,0 +1,16 @@
+import type { ControlPlane } from "../../control-durable/src/control-plane.js";
+
+/**
+ * Bindings and settings of the gateway Worker. Service bindings to mesh functions are looked up
+ * by the names Service endpoints give (`binding: HTTPBIN_V1`), so they are not listed here.
+ */
+export interface GatewayEnv {
+  /** The control plane Durable Object namespace. */
+  CONTROL: DurableObjectNamespace<ControlPlane>;
+  /** Admin API bearer token (a secret). At least 32 characters outside dev. */
+  WEFT_ADMIN_TOKEN?: string;
+  /** "dev" relaxes the admin token length rule for the local mesh; anything else is production. */
+  WEFT_ENV?: string;
+  /** How often an isolate checks the control plane for a newer config, in ms. Default 5000. */
+  WEFT_CONFIG_REFRESH_MS?: string;
+}

@@ -1,0 +1,121 @@
+/**
+ * The gateway Worker's request entry: reserved `/.weft/*` paths (health, admin API) are answered
+ * here; everything else is mesh or ingress traffic and runs through the pipeline with the
+ * isolate's cached snapshot.
+ */
+import { MeshError } from "@weft/sdk";
+import { CONTROL_PLANE_NAME } from "../../control-durable/src/control-plane.js";
+import { createAdminApi, ADMIN_BASE, type ControlPlaneApi } from "./admin/api.js";
+import { ConfigCache, DEFAULT_REFRESH_INTERVAL_MS, type ConfigSource } from "./config-cache.js";
+import type { GatewayEnv } from "./env.js";
+import { buildPipeline } from "./pipeline.js";
+import { normalizeHost } from "./routing/lookup.js";
+import type { IsolateState, MeshRequest } from "./stage.js";
+
+export interface GatewayOptions {
+  /** Where snapshots come from; default: the control plane Durable Object. */
+  configSource?: (env: GatewayEnv) => ConfigSource;
+  /** The control plane as the admin API sees it; default: the Durable Object's RPC stub. */
+  controlPlane?: (env: GatewayEnv) => ControlPlaneApi;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface Gateway {
+  fetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response>;
+  /** The isolate's config cache (created on first use). */
+  configCache(env: GatewayEnv): ConfigCache;
+}
+
+export function controlPlaneStub(env: GatewayEnv): ControlPlaneApi {
+  return env.CONTROL.get(env.CONTROL.idFromName(CONTROL_PLANE_NAME)) as unknown as ControlPlaneApi;
+}
+
+export function controlPlaneSource(env: GatewayEnv): ConfigSource {
+  return { getSnapshot: (knownVersion) => env.CONTROL.get(env.CONTROL.idFromName(CONTROL_PLANE_NAME)).getSnapshot(knownVersion) };
+}
+
+export function createGateway(options: GatewayOptions = {}): Gateway {
+  const now = options.now ?? Date.now;
+  const isolate: IsolateState = { counters: new Map(), random: options.random ?? Math.random, now };
+  const pipeline = buildPipeline();
+  let cache: ConfigCache | undefined;
+
+  const configCache = (env: GatewayEnv): ConfigCache => {
+    if (!cache) {
+      const interval = Number(env.WEFT_CONFIG_REFRESH_MS);
+      cache = new ConfigCache((options.configSource ?? controlPlaneSource)(env), {
+        refreshIntervalMs: Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_REFRESH_INTERVAL_MS,
+        now,
+      });
+    }
+    return cache;
+  };
+
+  const admin = createAdminApi({
+    control: options.controlPlane ?? controlPlaneStub,
+    onApplied: (payload) => {
+      try {
+        cache?.install(payload);
+      } catch (error) {
+        console.error(JSON.stringify({ level: "error", msg: "could not install applied config", error: String(error) }));
+      }
+    },
+  });
+
+  async function healthz(env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
+    const configs = configCache(env);
+    try {
+      await configs.get((p) => ctx.waitUntil(p));
+    } catch {
+      // Reported below: no config yet.
+    }
+    const status = configs.status();
+    const state = status.version === null ? "unconfigured" : status.stale ? "stale" : "ok";
+    return Response.json(
+      {
+        status: state,
+        configVersion: status.version,
+        stale: status.stale,
+        configAgeSeconds: status.ageMs === null ? null : Math.round(status.ageMs / 1000),
+        lastRefreshError: status.lastError,
+        rules: status.ruleCount,
+      },
+      { status: state === "unconfigured" ? 503 : 200, headers: { "cache-control": "no-store" } },
+    );
+  }
+
+  return {
+    configCache,
+    async fetch(request, env, ctx) {
+      const url = new URL(request.url);
+      if (url.pathname.startsWith("/.weft/") || url.pathname === "/.weft" || url.pathname === "/.well-known/jwks.json") {
+        if (url.pathname === "/.weft/healthz") return healthz(env, ctx);
+        if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) return admin.fetch(request, env, ctx);
+        return new MeshError("not_found", `${url.pathname} is reserved by the mesh and not served by this release`).toResponse();
+      }
+
+      const requestId = crypto.randomUUID();
+      let snapshot;
+      try {
+        snapshot = await configCache(env).get((p) => ctx.waitUntil(p));
+      } catch (error) {
+        const meshError = error instanceof MeshError ? error : new MeshError("control_plane_unavailable", "no configuration available");
+        return meshError.toResponse({ "x-request-id": requestId });
+      }
+      const meshRequest: MeshRequest = {
+        original: request,
+        url,
+        host: normalizeHost(url.host),
+        method: request.method.toUpperCase(),
+        headers: new Headers(request.headers),
+        env,
+        waitUntil: (p) => ctx.waitUntil(p),
+        snapshot,
+        isolate,
+        requestId,
+      };
+      return pipeline(meshRequest);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The request path through the gateway, top to bottom as in DESIGN.md §1. Later stages
+ * (authentication, authorization, rate limits, retries, circuit breaking, mirroring, telemetry)
+ * slot in at the positions the comments name.
+ */
+import { MeshError } from "@weft/sdk";
+import { composeStages, type MeshRequest, type Stage } from "./stage.js";
+import { balanceStage } from "./stages/balance.js";
+import { forward } from "./stages/forward.js";
+import { routeStage } from "./stages/route.js";
+import { sanitizeStage } from "./stages/sanitize.js";
+import { splitStage } from "./stages/split.js";
+
+export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
+  const stages: Stage[] = [
+    // Strip client x-weft-* headers before anything can trust them; assign the request id.
+    sanitizeStage(),
+    // (authentication goes here: it needs clean headers and decides who the caller is.)
+    // Find the rule: host map, then path index. Needs clean headers for header matches.
+    routeStage(),
+    // (authorization and rate limits go here: they need the caller and the destination service.)
+    // Weighted choice of destination subset (canaries).
+    splitStage(),
+    // Endpoint within the subset.
+    balanceStage(),
+    // (outlier detection, retries and hedging wrap forward here.)
+  ];
+  const run = composeStages(stages, forward);
+  return async function handleMeshRequest(request) {
+    try {
+      return await run(request);
+    } catch (error) {
+      if (error instanceof MeshError) return error.toResponse({ "x-request-id": request.requestId });
+      console.error(JSON.stringify({ level: "error", msg: "gateway pipeline failed", requestId: request.requestId, error: String(error) }));
+      return new MeshError("internal", "the gateway failed to handle the request").toResponse({ "x-request-id": request.requestId });
+    }
+  };
+}

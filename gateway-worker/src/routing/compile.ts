@@ -1,0 +1,187 @@
+/**
+ * Compiles a validated config set into the indexed Snapshot the hot path reads. Runs once per
+ * config version in each isolate; nothing here runs per request.
+ */
+import { MESH_HOST_SUFFIX } from "@weft/sdk";
+import type { HttpRuleConfig, RequestMatchConfig, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
+import { withCumulativeWeights } from "./split.js";
+import { anchored, compileStringMatch } from "./string-match.js";
+import type {
+  CompiledEndpoint,
+  CompiledMatch,
+  CompiledRule,
+  CompiledService,
+  EndpointPool,
+  HostTable,
+  IndexedMatch,
+  Snapshot,
+} from "./snapshot.js";
+
+export function compileSnapshot(set: ValidConfigSet, version: number): Snapshot {
+  const services = new Map<string, CompiledService>();
+  for (const service of set.services) services.set(service.metadata.name, compileService(service));
+
+  const builders = new Map<string, HostTableBuilder>();
+  const wildcardBuilders = new Map<string, HostTableBuilder>();
+  let anyHostBuilder: HostTableBuilder | undefined;
+  const tableFor = (host: string): HostTableBuilder => {
+    if (host === "*") return (anyHostBuilder ??= new HostTableBuilder());
+    const bare = stripPort(host);
+    if (bare.startsWith("*.")) return getOrCreate(wildcardBuilders, bare.slice(2));
+    return getOrCreate(builders, bare);
+  };
+
+  let ordinal = 0;
+  let ruleCount = 0;
+  for (const route of set.routes) {
+    const rules = route.spec.http.map((rule, ruleIndex) => compileRule(rule, ruleIndex, ordinal++, route.metadata.name, route.spec.public));
+    ruleCount += rules.length;
+    for (const host of new Set(route.spec.hosts)) {
+      const table = tableFor(host);
+      for (const rule of rules) table.add(rule);
+    }
+  }
+
+  // A service reachable as <service>.mesh needs no Route: without one, every endpoint of every
+  // subset serves it (Istio's behaviour without a VirtualService).
+  for (const service of services.values()) {
+    const host = `${service.name}${MESH_HOST_SUFFIX}`;
+    if (builders.has(host)) continue;
+    const rule: CompiledRule = {
+      ordinal: ordinal++,
+      routeName: `${host} (default)`,
+      ruleIndex: 0,
+      ruleName: undefined,
+      matches: undefined,
+      destinations: withCumulativeWeights([{ service: service.name, subset: undefined, weight: 100 }]),
+      rewritePrefix: undefined,
+      timeoutMs: undefined,
+      public: false,
+    };
+    getOrCreate(builders, host).add(rule);
+    ruleCount++;
+  }
+
+  return {
+    version,
+    mesh: set.mesh,
+    services,
+    hosts: mapValues(builders, (b) => b.build()),
+    wildcardHosts: mapValues(wildcardBuilders, (b) => b.build()),
+    anyHost: anyHostBuilder?.build(),
+    ruleCount,
+  };
+}
+
+function compileService(service: ServiceDoc): CompiledService {
+  const name = service.metadata.name;
+  const subsets = new Map<string, EndpointPool>();
+  const all: Omit<CompiledEndpoint, "cumulativeWeight">[] = [];
+  for (const subset of service.spec.subsets) {
+    const endpoints = subset.endpoints.map((endpoint, index): Omit<CompiledEndpoint, "cumulativeWeight"> => ({
+      id: `${name}/${subset.name}/${index}`,
+      subset: subset.name,
+      target: endpoint.binding !== undefined ? { kind: "binding", binding: endpoint.binding } : { kind: "url", baseUrl: (endpoint.url ?? "").replace(/\/+$/, "") },
+      locality: endpoint.locality,
+      weight: endpoint.weight,
+    }));
+    all.push(...endpoints);
+    subsets.set(subset.name, pool(`${name}/${subset.name}`, endpoints));
+  }
+  return {
+    name,
+    namespace: service.metadata.namespace,
+    subsets,
+    allEndpoints: pool(`${name}/*`, all),
+    loadBalancer: service.spec.trafficPolicy.loadBalancer.policy,
+    timeoutMs: service.spec.trafficPolicy.timeout,
+  };
+}
+
+function pool(key: string, endpoints: Omit<CompiledEndpoint, "cumulativeWeight">[]): EndpointPool {
+  const weighted = withCumulativeWeights(endpoints);
+  return { key, endpoints: weighted, totalWeight: weighted.at(-1)?.cumulativeWeight ?? 0 };
+}
+
+function compileRule(rule: HttpRuleConfig, ruleIndex: number, ordinal: number, routeName: string, isPublic: boolean): CompiledRule {
+  return {
+    ordinal,
+    routeName,
+    ruleIndex,
+    ruleName: rule.name,
+    matches: rule.match?.map(compileMatch),
+    destinations: withCumulativeWeights(
+      rule.destinations.map((d) => ({ service: d.service, subset: d.subset, weight: d.weight ?? 100 })),
+    ),
+    rewritePrefix: rule.rewrite?.prefix,
+    timeoutMs: rule.timeout,
+    public: isPublic,
+  };
+}
+
+function compileMatch(match: RequestMatchConfig): CompiledMatch {
+  let path: CompiledMatch["path"];
+  if (match.path && "exact" in match.path) path = { kind: "exact", value: match.path.exact };
+  else if (match.path && "prefix" in match.path) path = { kind: "prefix", value: match.path.prefix };
+  else if (match.path && "regex" in match.path) path = { kind: "regex", value: match.path.regex, pattern: anchored(match.path.regex) };
+  return {
+    path,
+    methods: match.method ? new Set(match.method) : undefined,
+    headers: Object.entries(match.headers ?? {}).map(([name, condition]) => [name, compileStringMatch(condition)] as const),
+    query: Object.entries(match.query ?? {}).map(([name, condition]) => [name, compileStringMatch(condition)] as const),
+  };
+}
+
+class HostTableBuilder {
+  private readonly exact = new Map<string, IndexedMatch[]>();
+  private readonly prefixes = new Map<string, IndexedMatch[]>();
+  private readonly unindexed: IndexedMatch[] = [];
+
+  add(rule: CompiledRule): void {
+    if (!rule.matches) {
+      this.unindexed.push({ rule, match: undefined });
+      return;
+    }
+    for (const match of rule.matches) {
+      const entry: IndexedMatch = { rule, match };
+      if (match.path?.kind === "exact") getOrCreateList(this.exact, match.path.value).push(entry);
+      else if (match.path?.kind === "prefix") getOrCreateList(this.prefixes, match.path.value).push(entry);
+      else this.unindexed.push(entry);
+    }
+  }
+
+  build(): HostTable {
+    const lengths = new Set<number>();
+    for (const prefix of this.prefixes.keys()) lengths.add(prefix.length);
+    return {
+      exact: this.exact,
+      prefixes: this.prefixes,
+      prefixLengths: [...lengths].sort((a, b) => b - a),
+      unindexed: this.unindexed,
+    };
+  }
+}
+
+export function stripPort(host: string): string {
+  if (host.startsWith("[")) return host; // IPv6 literal: leave as is
+  const colon = host.lastIndexOf(":");
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+function getOrCreate(map: Map<string, HostTableBuilder>, key: string): HostTableBuilder {
+  let value = map.get(key);
+  if (!value) map.set(key, (value = new HostTableBuilder()));
+  return value;
+}
+
+function getOrCreateList<T>(map: Map<string, T[]>, key: string): T[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+}
+
+function mapValues<K, V, W>(map: ReadonlyMap<K, V>, fn: (value: V) => W): Map<K, W> {
+  const out = new Map<K, W>();
+  for (const [key, value] of map) out.set(key, fn(value));
+  return out;
+}

@@ -1,0 +1,105 @@
+/**
+ * Finds the rule for a request in a compiled Snapshot. Pure: reads only the snapshot and the
+ * request facts it is given. Cost depends on the path length and the rules that share the
+ * request's path, never on the total number of routes.
+ */
+import { MESH_HOST_SUFFIX } from "@weft/sdk";
+import { stripPort } from "./compile.js";
+import type { CompiledMatch, CompiledRule, HostTable, IndexedMatch, Snapshot } from "./snapshot.js";
+
+/** What routing needs to know about a request. */
+export interface RequestFacts {
+  /** Host without port, lowercase. */
+  readonly host: string;
+  /** Normalized path (starts with /). */
+  readonly path: string;
+  readonly method: string;
+  readonly headers: { get(name: string): string | null };
+  readonly query: { get(name: string): string | null };
+}
+
+export type HostKind = "mesh" | "ingress";
+
+export interface RouteMatch {
+  readonly rule: CompiledRule;
+  readonly match: CompiledMatch | undefined;
+  readonly hostKind: HostKind;
+}
+
+export type RouteLookup =
+  | { readonly found: true; readonly route: RouteMatch }
+  | { readonly found: false; readonly reason: "no_host" | "no_rule"; readonly hostKind: HostKind };
+
+/** Normalizes a Host header / URL host for lookup. */
+export function normalizeHost(host: string): string {
+  return stripPort(host.trim().toLowerCase()).replace(/\.$/, "");
+}
+
+export function findHostTable(snapshot: Snapshot, host: string): HostTable | undefined {
+  const exact = snapshot.hosts.get(host);
+  if (exact) return exact;
+  // Wildcards: try each parent domain, most specific first (bounded by the label count).
+  for (let dot = host.indexOf("."); dot !== -1; dot = host.indexOf(".", dot + 1)) {
+    const table = snapshot.wildcardHosts.get(host.slice(dot + 1));
+    if (table) return table;
+  }
+  // `*` is for ingress; a mesh host that no route serves is an unknown service, not ingress.
+  if (isMeshHost(host)) return undefined;
+  return snapshot.anyHost;
+}
+
+export function isMeshHost(host: string): boolean {
+  return host.endsWith(MESH_HOST_SUFFIX);
+}
+
+export function findRoute(snapshot: Snapshot, request: RequestFacts): RouteLookup {
+  const hostKind: HostKind = isMeshHost(request.host) ? "mesh" : "ingress";
+  const table = findHostTable(snapshot, request.host);
+  if (!table) return { found: false, reason: "no_host", hostKind };
+  const best = bestMatch(table, request);
+  return best ? { found: true, route: { rule: best.rule, match: best.match, hostKind } } : { found: false, reason: "no_rule", hostKind };
+}
+
+/** The lowest-ordinal entry whose conditions all hold, among the entries the path can reach. */
+function bestMatch(table: HostTable, request: RequestFacts): IndexedMatch | undefined {
+  let best: IndexedMatch | undefined;
+  const consider = (entries: readonly IndexedMatch[] | undefined) => {
+    if (!entries) return;
+    for (const entry of entries) {
+      if (best && entry.rule.ordinal >= best.rule.ordinal) continue;
+      if (entry.match === undefined || matchesRequest(entry.match, request)) best = entry;
+    }
+  };
+  const path = request.path;
+  consider(table.exact.get(path));
+  for (const length of table.prefixLengths) {
+    if (length <= path.length) consider(table.prefixes.get(path.slice(0, length)));
+  }
+  consider(table.unindexed);
+  return best;
+}
+
+/** Whether one match entry's conditions all hold (the path condition included). */
+export function matchesRequest(match: CompiledMatch, request: RequestFacts): boolean {
+  const path = match.path;
+  if (path) {
+    if (path.kind === "exact" && request.path !== path.value) return false;
+    if (path.kind === "prefix" && !request.path.startsWith(path.value)) return false;
+    if (path.kind === "regex" && !path.pattern.test(request.path)) return false;
+  }
+  if (match.methods && !match.methods.has(request.method)) return false;
+  for (const [name, test] of match.headers) if (!test(request.headers.get(name))) return false;
+  for (const [name, test] of match.query) if (!test(request.query.get(name))) return false;
+  return true;
+}
+
+/** The path to forward after the rule's rewrite (prefix matches replace the prefix, exact the path). */
+export function rewritePath(route: RouteMatch, path: string): string {
+  const replacement = route.rule.rewritePrefix;
+  const matched = route.match?.path;
+  if (replacement === undefined || !matched || matched.kind === "regex") return path;
+  if (matched.kind === "exact") return replacement;
+  const rest = path.slice(matched.value.length);
+  if (replacement.endsWith("/") && rest.startsWith("/")) return replacement + rest.slice(1);
+  return replacement + rest;
+}

@@ -1,0 +1,102 @@
+/**
+ * The compiled, indexed form of one config version. Built once per version (compile.ts) and
+ * then only read on the hot path, so finding a route costs the same with 10 or 10,000 routes:
+ * a host map, then per host an exact-path map, a prefix map probed by distinct prefix length,
+ * and a short list of rules that cannot be indexed by path (regex or no path condition).
+ */
+import type { CONFIG_DEFAULTS, MeshDoc } from "@weft/sdk/config";
+import type { ValuePredicate } from "./string-match.js";
+import type { Weighted } from "./split.js";
+
+export type EndpointTarget = { kind: "binding"; binding: string } | { kind: "url"; baseUrl: string };
+
+export interface CompiledEndpoint extends Weighted {
+  /** Stable id: `<service>/<subset>/<index>`. */
+  readonly id: string;
+  readonly subset: string;
+  readonly target: EndpointTarget;
+  readonly locality: string | undefined;
+  readonly weight: number;
+}
+
+export interface EndpointPool {
+  /** `<service>/<subset>`, or `<service>/*` for every endpoint of the service. */
+  readonly key: string;
+  readonly endpoints: readonly CompiledEndpoint[];
+  readonly totalWeight: number;
+}
+
+export type LoadBalancerPolicy = (typeof CONFIG_DEFAULTS)["loadBalancer"] | "RANDOM";
+
+export interface CompiledService {
+  readonly name: string;
+  readonly namespace: string;
+  readonly subsets: ReadonlyMap<string, EndpointPool>;
+  /** Every endpoint of every subset: used when a destination names no subset. */
+  readonly allEndpoints: EndpointPool;
+  readonly loadBalancer: LoadBalancerPolicy;
+  readonly timeoutMs: number | undefined;
+}
+
+export interface CompiledDestination extends Weighted {
+  readonly service: string;
+  readonly subset: string | undefined;
+  readonly weight: number;
+}
+
+export type CompiledPathMatch =
+  | { readonly kind: "exact"; readonly value: string }
+  | { readonly kind: "prefix"; readonly value: string }
+  | { readonly kind: "regex"; readonly value: string; readonly pattern: RegExp };
+
+export interface CompiledMatch {
+  readonly path: CompiledPathMatch | undefined;
+  readonly methods: ReadonlySet<string> | undefined;
+  readonly headers: readonly (readonly [name: string, test: ValuePredicate])[];
+  readonly query: readonly (readonly [name: string, test: ValuePredicate])[];
+}
+
+export interface CompiledRule {
+  /** Position in the whole set (documents in order, rules in order): lower wins. */
+  readonly ordinal: number;
+  /** Route document name, or `<service>.mesh (default)` for the implicit mesh route. */
+  readonly routeName: string;
+  readonly ruleIndex: number;
+  readonly ruleName: string | undefined;
+  /** Undefined: the rule matches every request. */
+  readonly matches: readonly CompiledMatch[] | undefined;
+  readonly destinations: readonly CompiledDestination[];
+  readonly rewritePrefix: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly public: boolean;
+}
+
+/** A (rule, match entry) pair that the path index points at. */
+export interface IndexedMatch {
+  readonly rule: CompiledRule;
+  /** Undefined when the rule has no match entries (matches everything). */
+  readonly match: CompiledMatch | undefined;
+}
+
+export interface HostTable {
+  readonly exact: ReadonlyMap<string, readonly IndexedMatch[]>;
+  readonly prefixes: ReadonlyMap<string, readonly IndexedMatch[]>;
+  /** Distinct prefix lengths, longest first; bounded by the longest prefix, not by the rule count. */
+  readonly prefixLengths: readonly number[];
+  /** Entries the path cannot index: regex paths and entries without a path condition. */
+  readonly unindexed: readonly IndexedMatch[];
+}
+
+export interface Snapshot {
+  readonly version: number;
+  readonly mesh: MeshDoc;
+  readonly services: ReadonlyMap<string, CompiledService>;
+  /** Exact host → table (hosts lowercase, without port). */
+  readonly hosts: ReadonlyMap<string, HostTable>;
+  /** `*.example.com` wildcards, keyed by the suffix `example.com`. */
+  readonly wildcardHosts: ReadonlyMap<string, HostTable>;
+  /** The `*` table: ingress traffic for any host that is not a mesh host. */
+  readonly anyHost: HostTable | undefined;
+  /** Number of rules compiled (for status and benchmarks). */
+  readonly ruleCount: number;
+}

@@ -1,0 +1,44 @@
+/** Builders shared by the routing unit tests and the route-lookup benchmark. */
+import { validateDocuments, type ConfigDocInput } from "@weft/sdk/config";
+import { compileSnapshot } from "./compile.js";
+import type { RequestFacts } from "./lookup.js";
+import type { Snapshot } from "./snapshot.js";
+
+export function snapshotOf(documents: unknown[], version = 1): Snapshot {
+  const result = validateDocuments(documents);
+  if (!result.ok) throw new Error(`test config refused: ${JSON.stringify(result.issues)}`);
+  return compileSnapshot(result.value, version);
+}
+
+export function serviceDoc(name: string, subsets: string[] = ["v1"]): ConfigDocInput {
+  return {
+    apiVersion: "weft/v1",
+    kind: "Service",
+    metadata: { name },
+    spec: { subsets: subsets.map((subset) => ({ name: subset, endpoints: [{ binding: `${name}_${subset}`.toUpperCase().replace(/-/g, "_") }] })) },
+  };
+}
+
+export function facts(url: string, init: { method?: string; headers?: Record<string, string> } = {}): RequestFacts {
+  const parsed = new URL(url);
+  const headers = new Headers(init.headers);
+  return { host: parsed.hostname, path: parsed.pathname, method: init.method ?? "GET", headers, query: parsed.searchParams };
+}
+
+/** A set with `count` prefix rules and `count` exact-path rules on the ingress host, plus their services. */
+export function manyRoutes(count: number): unknown[] {
+  const services = Array.from({ length: Math.min(count, 50) }, (_, i) => serviceDoc(`svc-${i}`));
+  const rules = Array.from({ length: count }, (_, i) => ({
+    match: [{ path: { prefix: `/api/v1/resource-${i}/` }, method: "GET" }],
+    destinations: [{ service: `svc-${i % 50}` }],
+  }));
+  const exactRules = Array.from({ length: count }, (_, i) => ({
+    match: [{ path: { exact: `/exact/${i}` } }],
+    destinations: [{ service: `svc-${i % 50}` }],
+  }));
+  return [
+    ...services,
+    { apiVersion: "weft/v1", kind: "Route", metadata: { name: "many-prefixes" }, spec: { hosts: ["*"], http: rules } },
+    { apiVersion: "weft/v1", kind: "Route", metadata: { name: "many-exact" }, spec: { hosts: ["*"], http: exactRules } },
+  ];
+}

@@ -1,0 +1,52 @@
+/**
+ * The gateway's unit of composition: a stage sees the request context, may answer by itself, and
+ * otherwise calls `next()` (Hono's middleware contract, tower's Layer). Stages are assembled in
+ * pipeline.ts in the order of the request path.
+ */
+import type { CompiledDestination, CompiledEndpoint, CompiledService, Snapshot } from "./routing/snapshot.js";
+import type { RouteMatch } from "./routing/lookup.js";
+import type { BalancerCounters } from "./routing/balance.js";
+import type { GatewayEnv } from "./env.js";
+
+/** State that lives as long as the isolate: caches and balancer memory, never the truth. */
+export interface IsolateState {
+  readonly counters: BalancerCounters;
+  readonly random: () => number;
+  readonly now: () => number;
+}
+
+/** Everything the stages learn about one request, filled in as it moves down the pipeline. */
+export interface MeshRequest {
+  readonly original: Request;
+  readonly url: URL;
+  /** Host without port, lowercase. */
+  readonly host: string;
+  readonly method: string;
+  /** Headers to forward: client `x-weft-*` already removed. */
+  readonly headers: Headers;
+  readonly env: GatewayEnv;
+  readonly waitUntil: (promise: Promise<unknown>) => void;
+  readonly snapshot: Snapshot;
+  readonly isolate: IsolateState;
+  requestId: string;
+  route?: RouteMatch;
+  /** Path sent upstream, after the rule's rewrite. */
+  upstreamPath?: string;
+  destination?: CompiledDestination;
+  service?: CompiledService;
+  endpoint?: CompiledEndpoint;
+}
+
+export type Next = () => Promise<Response>;
+export type Stage = (request: MeshRequest, next: Next) => Promise<Response>;
+
+/** Composes stages so that each one's `next` runs the rest; the last `next` is `terminal`. */
+export function composeStages(stages: readonly Stage[], terminal: (request: MeshRequest) => Promise<Response>): (request: MeshRequest) => Promise<Response> {
+  return function runPipeline(request) {
+    const step = (index: number): Promise<Response> => {
+      const stage = stages[index];
+      return stage ? stage(request, () => step(index + 1)) : terminal(request);
+    };
+    return step(0);
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Last stage: sends the request to the chosen endpoint (a service binding or a URL) under the
+ * timeout that applies (rule, else service, else the mesh default), and hands back the answer.
+ * A destination may not pose as the mesh: its `x-weft-*` response headers are dropped.
+ */
+import { MESH_ERROR_HEADER, MeshError } from "@weft/sdk";
+import { CONFIG_DEFAULTS } from "@weft/sdk/config";
+import type { MeshRequest } from "../stage.js";
+import { MESH_HEADER_PREFIX } from "./sanitize.js";
+
+interface Fetcherish {
+  fetch(request: Request): Promise<Response>;
+}
+
+function isFetcher(value: unknown): value is Fetcherish {
+  return typeof value === "object" && value !== null && typeof (value as { fetch?: unknown }).fetch === "function";
+}
+
+export function effectiveTimeoutMs(request: MeshRequest): number {
+  return request.route?.rule.timeoutMs ?? request.service?.timeoutMs ?? CONFIG_DEFAULTS.timeoutMs;
+}
+
+export async function forward(request: MeshRequest): Promise<Response> {
+  const endpoint = request.endpoint;
+  if (!endpoint) throw new MeshError("internal", "forward ran before an endpoint was chosen");
+  const path = request.upstreamPath ?? request.url.pathname;
+
+  let target: Fetcherish;
+  let upstreamUrl: string;
+  if (endpoint.target.kind === "binding") {
+    const binding = (request.env as unknown as Record<string, unknown>)[endpoint.target.binding];
+    if (!isFetcher(binding)) {
+      throw new MeshError("no_healthy_upstream", `endpoint ${endpoint.id}: the gateway has no service binding named ${endpoint.target.binding}`);
+    }
+    target = binding;
+    upstreamUrl = `${request.url.protocol}//${request.url.host}${path}${request.url.search}`;
+  } else {
+    target = { fetch: (r) => fetch(r) };
+    upstreamUrl = `${endpoint.target.baseUrl}${path}${request.url.search}`;
+  }
+
+  const timeoutMs = effectiveTimeoutMs(request);
+  const controller = new AbortController();
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const upstream = new Request(upstreamUrl, {
+    method: request.method,
+    headers: request.headers,
+    body: hasBody ? request.original.body : null,
+    redirect: "manual",
+    signal: controller.signal,
+  });
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([target.fetch(upstream), expiry]);
+    if (outcome === "timeout") {
+      controller.abort();
+      throw new MeshError("timeout", `${endpoint.id} did not answer within ${timeoutMs} ms`);
+    }
+    return withoutMeshHeaders(outcome);
+  } catch (error) {
+    if (error instanceof MeshError) throw error;
+    throw new MeshError("upstream_failure", `${endpoint.id} failed: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+function withoutMeshHeaders(response: Response): Response {
+  let spoofed = false;
+  response.headers.forEach((_value, name) => {
+    if (name.toLowerCase().startsWith(MESH_HEADER_PREFIX)) spoofed = true;
+  });
+  if (!spoofed) return response;
+  const copy = new Response(response.body, response);
+  const names: string[] = [];
+  copy.headers.forEach((_value, name) => {
+    if (name.toLowerCase().startsWith(MESH_HEADER_PREFIX) || name.toLowerCase() === MESH_ERROR_HEADER) names.push(name);
+  });
+  for (const name of names) copy.headers.delete(name);
+  return copy;
+}

@@ -1,0 +1,67 @@
+/**
+ * The example mesh's functions as one list, bundled with esbuild for Miniflare (tests, bench).
+ * `npm run dev` uses their wrangler configs instead; the names here match those configs.
+ */
+import { build } from "esbuild";
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const GATEWAY_NAME = "weft-gateway";
+
+export interface ExampleWorker {
+  /** Worker name (as in its wrangler config and the gateway's [[services]]). */
+  name: string;
+  /** Entry module, relative to the repository root. */
+  entry: string;
+  /** Wrangler config used by `npm run dev`, relative to the repository root. */
+  wranglerConfig: string;
+  vars: Record<string, string>;
+  /** Whether the function calls peers through the gateway (a WEFT service binding). */
+  callsPeers: boolean;
+}
+
+export const EXAMPLE_WORKERS: readonly ExampleWorker[] = [
+  { name: "weft-httpbin-v1", entry: "examples/httpbin/src/index.ts", wranglerConfig: "examples/httpbin/wrangler.v1.toml", vars: { VERSION: "v1" }, callsPeers: false },
+  { name: "weft-httpbin-v2", entry: "examples/httpbin/src/index.ts", wranglerConfig: "examples/httpbin/wrangler.v2.toml", vars: { VERSION: "v2" }, callsPeers: false },
+  { name: "weft-catalog", entry: "examples/catalog/src/index.ts", wranglerConfig: "examples/catalog/wrangler.toml", vars: {}, callsPeers: false },
+  { name: "weft-orders-v1", entry: "examples/orders/src/index.ts", wranglerConfig: "examples/orders/wrangler.v1.toml", vars: { VERSION: "v1" }, callsPeers: true },
+  { name: "weft-orders-v2", entry: "examples/orders/src/index.ts", wranglerConfig: "examples/orders/wrangler.v2.toml", vars: { VERSION: "v2" }, callsPeers: true },
+  { name: "weft-frontend", entry: "examples/frontend/src/index.ts", wranglerConfig: "examples/frontend/wrangler.toml", vars: {}, callsPeers: true },
+];
+
+export const COMPATIBILITY_DATE = "2026-04-20";
+
+/** Bundles one entry module into a single ES module file for workerd; returns its path. */
+export async function bundleWorker(entry: string, outDir: string, name: string): Promise<string> {
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${name}.mjs`);
+  await build({
+    entryPoints: [join(ROOT, entry)],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    target: "es2022",
+    logLevel: "warning",
+    jsx: "automatic",
+    jsxImportSource: "hono/jsx",
+  });
+  return outfile;
+}
+
+/** Miniflare worker options for every example function, `WEFT` bound to `gatewayName`. */
+export async function exampleWorkerOptions(outDir: string, gatewayName: string) {
+  return Promise.all(
+    EXAMPLE_WORKERS.map(async (worker) => ({
+      name: worker.name,
+      modules: true,
+      scriptPath: await bundleWorker(worker.entry, outDir, worker.name),
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: worker.vars,
+      ...(worker.callsPeers ? { serviceBindings: { WEFT: gatewayName } } : {}),
+    })),
+  );
+}

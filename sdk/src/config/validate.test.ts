@@ -1,0 +1,127 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseConfigText, parseYamlDocuments, validateDocuments } from "./validate.js";
+
+const service = (name: string, subsets = ["v1"]) => ({
+  apiVersion: "weft/v1",
+  kind: "Service",
+  metadata: { name },
+  spec: { subsets: subsets.map((s) => ({ name: s, endpoints: [{ binding: `${name.toUpperCase()}_${s.toUpperCase()}` }] })) },
+});
+
+const route = (destinations: unknown[], extra: Record<string, unknown> = {}) => ({
+  apiVersion: "weft/v1",
+  kind: "Route",
+  metadata: { name: "r" },
+  spec: { hosts: ["*"], http: [{ destinations, ...extra }] },
+});
+
+function issuesOf(docs: unknown[]) {
+  const result = validateDocuments(docs);
+  if (result.ok) throw new Error("expected the set to be refused");
+  return result.issues;
+}
+
+describe("config validation", () => {
+  it("accepts the example mesh and applies defaults", () => {
+    const text = readFileSync(new URL("../../../examples/mesh.yaml", import.meta.url), "utf8");
+    const result = parseConfigText(text, "yaml");
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.mesh.spec.trustDomain).toBe("shop.weft");
+    expect(result.value.mesh.spec.identity.tokenTTL).toBe(600_000);
+    const orders = result.value.services.find((s) => s.metadata.name === "orders");
+    expect(orders?.spec.trafficPolicy.timeout).toBe(5_000);
+    expect(orders?.metadata.namespace).toBe("default");
+  });
+
+  it("supplies a default Mesh when the set has none", () => {
+    const result = validateDocuments([service("a")]);
+    expect(result.ok && result.value.mesh.spec.identity.mode).toBe("STRICT");
+  });
+
+  it.each([
+    ["an unknown kind", [{ apiVersion: "weft/v1", kind: "Gadget", metadata: { name: "x" }, spec: {} }], "kind", /unknown kind "Gadget"/],
+    ["a missing kind", [{ apiVersion: "weft/v1", metadata: { name: "x" } }], "kind", /kind is required/],
+    ["a wrong apiVersion", [{ ...service("a"), apiVersion: "v2" }], "apiVersion", /weft\/v1/],
+    ["a bad name", [{ ...service("a"), metadata: { name: "Bad_Name" } }], "metadata.name", /lowercase/],
+    ["an unknown field", [{ ...service("a"), spec: { ...service("a").spec, colour: "red" } }], "spec.colour", /unknown field "colour"/],
+    ["an endpoint with both binding and url", [{ ...service("a"), spec: { subsets: [{ name: "v1", endpoints: [{ binding: "A", url: "https://a.example" }] }] } }], "spec.subsets[0].endpoints[0]", /exactly one of binding or url/],
+    ["a non-http url", [{ ...service("a"), spec: { subsets: [{ name: "v1", endpoints: [{ url: "ftp://a.example" }] }] } }], "spec.subsets[0].endpoints[0].url", /http/],
+    ["a bad duration", [{ ...service("a"), spec: { ...service("a").spec, trafficPolicy: { timeout: "soon" } } }], "spec.trafficPolicy.timeout", /not a duration/],
+    ["a weight of 0", [service("a"), route([{ service: "a", weight: 0 }])], "spec.http[0].destinations[0].weight", /between 1 and 100/],
+    ["a weight over 100", [service("a"), route([{ service: "a", weight: 150 }])], "spec.http[0].destinations[0].weight", /between 1 and 100/],
+    ["a string weight", [service("a"), route([{ service: "a", weight: "50" }])], "spec.http[0].destinations[0].weight", /number/],
+    ["a bad regex", [service("a"), route([{ service: "a" }], { match: [{ path: { regex: "(" } }] })], "spec.http[0].match[0].path.regex", /regular expression/],
+    ["two path kinds at once", [service("a"), route([{ service: "a" }], { match: [{ path: { exact: "/a", prefix: "/b" } }] })], "spec.http[0].match[0].path", /exactly one of exact, prefix, regex/],
+  ])("refuses %s, naming the field", (_what, docs, path, message) => {
+    const issues = issuesOf(docs);
+    const issue = issues.find((i) => i.path === path);
+    expect(issue, JSON.stringify(issues)).toBeDefined();
+    expect(issue?.message).toMatch(message);
+    expect(issue?.document).toBeGreaterThanOrEqual(1);
+  });
+
+  it("refuses a route to an unknown service or subset, pointing at the reference", () => {
+    const issues = issuesOf([service("a", ["v1"]), route([{ service: "b", weight: 50 }, { service: "a", subset: "v9", weight: 50 }])]);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ document: 2, kind: "Route", name: "r", path: "spec.http[0].destinations[0].service", message: 'unknown service "b"' }),
+        expect.objectContaining({ document: 2, path: "spec.http[0].destinations[1].subset", message: expect.stringMatching(/no subset "v9"/) }),
+      ]),
+    );
+  });
+
+  it("refuses weights that do not add up to 100", () => {
+    const issues = issuesOf([service("a", ["v1", "v2"]), route([{ service: "a", subset: "v1", weight: 90 }, { service: "a", subset: "v2", weight: 20 }])]);
+    expect(issues).toEqual([expect.objectContaining({ path: "spec.http[0].destinations", message: "weights add up to 110; they must add up to 100" })]);
+  });
+
+  it("refuses duplicate names, duplicate subsets and a second Mesh", () => {
+    const mesh = { apiVersion: "weft/v1", kind: "Mesh", metadata: { name: "m" }, spec: {} };
+    const issues = issuesOf([mesh, { ...mesh, metadata: { name: "n" } }, service("a", ["v1", "v1"]), service("a")]);
+    expect(issues.map((i) => [i.document, i.path, i.message])).toEqual(
+      expect.arrayContaining([
+        [2, "", "a set holds at most one Mesh document"],
+        [3, "spec.subsets[1].name", 'duplicate subset "v1"'],
+        [4, "metadata.name", 'duplicate Service "a" (also document 3)'],
+      ]),
+    );
+  });
+
+  it("refuses a mesh host for a service that does not exist and a policy for an unknown target", () => {
+    const issues = issuesOf([
+      service("a"),
+      { ...route([{ service: "a" }]), spec: { hosts: ["ghost.mesh"], http: [{ destinations: [{ service: "a" }] }] } },
+      { apiVersion: "weft/v1", kind: "AuthorizationPolicy", metadata: { name: "p" }, spec: { target: "ghost", rules: [{ from: ["*"] }] } },
+    ]);
+    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(["spec.hosts[0]", "spec.target"]));
+  });
+
+  it("refuses a rewrite on a rule whose match cannot anchor it", () => {
+    const issues = issuesOf([service("a"), route([{ service: "a" }], { rewrite: { prefix: "/" } })]);
+    expect(issues[0]?.path).toBe("spec.http[0].rewrite");
+  });
+
+  it("gives the YAML line of a bad field", () => {
+    const text = ["apiVersion: weft/v1", "kind: Service", "metadata: { name: a }", "spec:", "  subsets:", "    - name: v1", "      endpoints: [{ binding: A, weight: -1 }]"].join("\n");
+    const result = parseConfigText(text, "yaml");
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues[0]).toMatchObject({ document: 1, path: "spec.subsets[0].endpoints[0].weight", line: 7 });
+  });
+
+  it("reports YAML syntax errors with document and line", () => {
+    const result = parseYamlDocuments("apiVersion: weft/v1\n---\nkind: [unclosed\n");
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues[0]).toMatchObject({ document: 2 });
+    expect(result.issues[0]?.message).toMatch(/not valid YAML/);
+    expect(result.issues[0]?.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it("refuses duplicate YAML keys instead of silently keeping one", () => {
+    const result = parseYamlDocuments("kind: Service\nkind: Route\n");
+    expect(result.ok).toBe(false);
+  });
+});
