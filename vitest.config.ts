@@ -1,11 +1,12 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
-import { exampleWorkerOptions, ROOT } from "./scripts/example-workers.js";
+import { exampleWorkerOptions, GATEWAY_NAME, gatewayWorkerOptions, ROOT } from "./scripts/example-workers.js";
 
 /** The name vitest-pool-workers gives the worker that runs the gateway and the tests. */
 const WORKERS_PROJECT = "workers";
 const GATEWAY_UNDER_TEST = `vitest-pool-workers-runner-${WORKERS_PROJECT}`;
+const TEST_VARS = { WEFT_ADMIN_TOKEN: "dev-admin-token", WEFT_ENV: "dev" };
 
 export default defineConfig({
   test: {
@@ -22,14 +23,25 @@ export default defineConfig({
         // Integration tests inside workerd: the gateway (with the control plane Durable Object)
         // is the main worker; the example functions run beside it as auxiliary workers.
         plugins: [
-          cloudflareTest(async () => ({
-            main: "./gateway-worker/src/index.ts",
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: { WEFT_ADMIN_TOKEN: "dev-admin-token", WEFT_ENV: "dev", WEFT_CONFIG_REFRESH_MS: "5000" },
-              workers: await exampleWorkerOptions(join(ROOT, ".wrangler", "test-workers"), GATEWAY_UNDER_TEST),
-            },
-          })),
+          cloudflareTest(async () => {
+            const outDir = join(ROOT, ".wrangler", "test-workers");
+            return {
+              main: "./gateway-worker/src/index.ts",
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: { ...TEST_VARS, WEFT_CONFIG_REFRESH_MS: "5000" },
+                // Lets tests ask the functions' gateway which config version it serves.
+                serviceBindings: { FUNCTIONS_GATEWAY: GATEWAY_NAME },
+                workers: [
+                  // Functions call peers through this second gateway isolate (one more gateway in
+                  // the fleet, sharing the control plane): calls back into the worker under test
+                  // would each take a slow round trip through the test runner.
+                  await gatewayWorkerOptions(outDir, GATEWAY_UNDER_TEST, { ...TEST_VARS, WEFT_CONFIG_REFRESH_MS: "100" }),
+                  ...(await exampleWorkerOptions(outDir, GATEWAY_NAME)),
+                ],
+              },
+            };
+          }),
         ],
         test: {
           name: WORKERS_PROJECT,

@@ -35,6 +35,7 @@ export const COMPATIBILITY_DATE = "2026-04-20";
 
 /** Bundles one entry module into a single ES module file for workerd; returns its path. */
 export async function bundleWorker(entry: string, outDir: string, name: string): Promise<string> {
+  // `cloudflare:*` modules are provided by workerd itself.
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `${name}.mjs`);
   await build({
@@ -46,10 +47,37 @@ export async function bundleWorker(entry: string, outDir: string, name: string):
     conditions: ["workerd", "worker", "browser"],
     target: "es2022",
     logLevel: "warning",
+    external: ["cloudflare:*"],
     jsx: "automatic",
     jsxImportSource: "hono/jsx",
   });
   return outfile;
+}
+
+/** Service bindings the gateway needs to reach the example functions (as in wrangler.toml). */
+export const GATEWAY_SERVICE_BINDINGS: Record<string, string> = {
+  HTTPBIN_V1: "weft-httpbin-v1",
+  HTTPBIN_V2: "weft-httpbin-v2",
+  CATALOG: "weft-catalog",
+  ORDERS_V1: "weft-orders-v1",
+  ORDERS_V2: "weft-orders-v2",
+  FRONTEND: "weft-frontend",
+};
+
+/**
+ * A second gateway Worker (the same code, bundled) sharing the control plane of `controlScript`.
+ * Functions reach the mesh through it, as they reach one of many gateway isolates in production.
+ */
+export async function gatewayWorkerOptions(outDir: string, controlScript: string, vars: Record<string, string>) {
+  return {
+    name: GATEWAY_NAME,
+    modules: true,
+    scriptPath: await bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: vars,
+    durableObjects: { CONTROL: { className: "ControlPlane", scriptName: controlScript } },
+    serviceBindings: GATEWAY_SERVICE_BINDINGS,
+  };
 }
 
 /** Miniflare worker options for every example function, `WEFT` bound to `gatewayName`. */

@@ -1,13 +1,12 @@
-import { SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { applyExampleMesh, sendMany } from "./helpers.js";
+import { applyExampleMesh, gateway, sendMany } from "./helpers.js";
 
 interface OrderAnswer {
   version: string;
 }
 
 async function orderVersion(headers: Record<string, string> = {}): Promise<string> {
-  const response = await SELF.fetch("http://orders.mesh/orders/42", { headers });
+  const response = await gateway("http://orders.mesh/orders/1001", { headers });
   expect(response.status).toBe(200);
   return ((await response.json()) as OrderAnswer).version;
 }
@@ -33,7 +32,7 @@ describe("weighted split between subsets", () => {
 
   it("splits ingress traffic under /httpbin/ and rewrites the prefix", async () => {
     const answers = await sendMany(2_000, 16, async () => {
-      const response = await SELF.fetch("http://shop.example/httpbin/anything/deep?x=1");
+      const response = await gateway("http://shop.example/httpbin/anything/deep?x=1");
       expect(response.status).toBe(200);
       return (await response.json()) as { version: string; path: string };
     });

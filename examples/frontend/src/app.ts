@@ -29,8 +29,11 @@ export class PeerError extends Error {
   }
 }
 
-/** Headers copied from the inbound request onto peer calls, so one trace spans the whole chain. */
-const PROPAGATED_HEADERS = ["traceparent", "tracestate", "x-request-id"] as const;
+/**
+ * Headers copied from the inbound request onto peer calls: trace context, so one trace spans the
+ * whole chain, and `x-canary`, so a visitor's canary opt-in reaches the orders route in mesh.yaml.
+ */
+const PROPAGATED_HEADERS = ["traceparent", "tracestate", "x-request-id", "x-canary"] as const;
 
 function propagatedHeaders(inbound: Headers): Headers {
   const out = new Headers({ accept: "application/json" });

@@ -1,8 +1,9 @@
 /**
- * The shop's HTML, kept apart from the routes (and in .tsx) so index.ts stays plain TypeScript.
+ * The shop's HTML, kept apart from the routes (and in .tsx) so app.ts stays plain TypeScript.
  * hono/jsx escapes every interpolated value, so product names from a peer can't inject markup.
  */
 import type { Child, FC } from "hono/jsx";
+import { raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 
 /** What a rendered page is (hono/jsx's element type); `c.html()` accepts it as is. */
@@ -16,16 +17,20 @@ export interface ProductView {
 
 const price = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 
+// hono/jsx renders elements only, so the doctype (standards mode) is added as raw text.
 const Layout: FC<{ title: string; children?: Child }> = ({ title, children }) => (
-  <html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <title>{title}</title>
-      <style>{"body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}li{margin:.3rem 0}code{background:#eee;padding:0 .2rem}"}</style>
-    </head>
-    <body>{children}</body>
-  </html>
+  <>
+    {raw("<!DOCTYPE html>")}
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{title}</title>
+        <style>{"body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}li{margin:.3rem 0}code{background:#eee;padding:0 .2rem}"}</style>
+      </head>
+      <body>{children}</body>
+    </html>
+  </>
 );
 
 /** The shop's home page: the catalog's products, each linking to its JSON through the mesh. */
