@@ -46,6 +46,8 @@ export default defineConfig({
         test: {
           name: WORKERS_PROJECT,
           include: ["test/**/*.test.ts"],
+          // Files share one control plane and the gateway's isolate caches: run them one at a time.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

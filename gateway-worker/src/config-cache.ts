@@ -17,6 +17,8 @@ export interface ConfigSource {
 export interface ConfigCacheOptions {
   refreshIntervalMs: number;
   now: () => number;
+  /** A pull that has not answered after this long counts as failed, so a hung control plane cannot stop refreshes. */
+  pullTimeoutMs?: number;
 }
 
 export interface ConfigStatus {
@@ -31,6 +33,7 @@ export interface ConfigStatus {
 }
 
 export const DEFAULT_REFRESH_INTERVAL_MS = 5_000;
+export const DEFAULT_PULL_TIMEOUT_MS = 10_000;
 
 export class ConfigCache {
   private snapshot: Snapshot | undefined;
@@ -86,15 +89,28 @@ export class ConfigCache {
     };
   }
 
+  private async withTimeout<T>(pending: Promise<T>): Promise<T> {
+    const limit = this.options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expiry = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`control plane did not answer within ${limit} ms`)), limit);
+    });
+    try {
+      return await Promise.race([pending, expiry]);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
   private async pull(): Promise<Snapshot> {
     this.lastAttemptAt = this.options.now();
     try {
-      const answer = await this.source.getSnapshot(this.snapshot?.version ?? null);
+      const answer = await this.withTimeout(this.source.getSnapshot(this.snapshot?.version ?? null));
       if (answer.changed) {
         this.snapshot = compilePayload(answer.snapshot);
       } else if (!this.snapshot || this.snapshot.version !== answer.version) {
         // The source claims "unchanged" for a version this isolate does not hold: ask in full.
-        const full = await this.source.getSnapshot(null);
+        const full = await this.withTimeout(this.source.getSnapshot(null));
         if (!full.changed) throw new Error("control plane answered 'unchanged' to an unconditional pull");
         this.snapshot = compilePayload(full.snapshot);
       }

@@ -19,6 +19,8 @@ export interface GatewayOptions {
   controlPlane?: (env: GatewayEnv) => ControlPlaneApi;
   random?: () => number;
   now?: () => number;
+  /** How long a config pull may take before it counts as failed. */
+  configPullTimeoutMs?: number;
 }
 
 export interface Gateway {
@@ -47,6 +49,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       cache = new ConfigCache((options.configSource ?? controlPlaneSource)(env), {
         refreshIntervalMs: Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_REFRESH_INTERVAL_MS,
         now,
+        ...(options.configPullTimeoutMs !== undefined ? { pullTimeoutMs: options.configPullTimeoutMs } : {}),
       });
     }
     return cache;

@@ -74,6 +74,14 @@ export function createAdminApi(deps: AdminDependencies) {
     const format = bodyFormat(c.req.header("content-type") ?? null, text);
     const parsed = format === "json" ? parseJsonDocuments(text) : parseYamlDocuments(text);
     if (!parsed.ok) return outcomeResponse({ ok: false, reason: "invalid_config", issues: parsed.issues });
+    // An empty upload would wipe the mesh; that must be said explicitly with {"documents": []}.
+    if (parsed.value.documents.length === 0 && format === "yaml") {
+      return outcomeResponse({
+        ok: false,
+        reason: "invalid_config",
+        issues: [{ document: 1, path: "", message: 'the body holds no documents; to remove every document send {"documents": []} as JSON' }],
+      });
+    }
     // Validate here too: the YAML source gives issues line numbers the control plane cannot know.
     const local = validateDocuments(parsed.value.documents, parsed.value.locate);
     if (!local.ok) return outcomeResponse({ ok: false, reason: "invalid_config", issues: local.issues });

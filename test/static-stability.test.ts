@@ -1,0 +1,121 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ConfigSource } from "../gateway-worker/src/config-cache.js";
+import { controlPlaneSource, createGateway } from "../gateway-worker/src/gateway.js";
+import { applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, gatewayEnv, sendMany } from "./helpers.js";
+
+type Failure = "none" | "throws" | "unreachable" | "hangs";
+
+/** The real control plane behind a switch that makes it fail the way a test asks. */
+function switchableSource() {
+  const real = controlPlaneSource(gatewayEnv);
+  const state = { failure: "none" as Failure, calls: 0 };
+  const source: ConfigSource = {
+    getSnapshot(known) {
+      state.calls++;
+      switch (state.failure) {
+        case "throws":
+          return Promise.reject(new Error("control plane exploded"));
+        case "unreachable":
+          return Promise.reject(new TypeError("Network connection lost."));
+        case "hangs":
+          return new Promise(() => undefined);
+        default:
+          return real.getSnapshot(known);
+      }
+    },
+  };
+  return { source, state };
+}
+
+describe("static stability: the gateway outlives its control plane", () => {
+  let exampleVersion = 0;
+  beforeAll(async () => {
+    exampleVersion = await applyExampleMesh();
+  });
+
+  function harness() {
+    const { source, state } = switchableSource();
+    const clock = { now: 1_000_000 };
+    const gateway = createGateway({ configSource: () => source, now: () => clock.now, configPullTimeoutMs: 50 });
+    const send = async (url: string, init: RequestInit = {}) => {
+      const ctx = createExecutionContext();
+      const response = await gateway.fetch(new Request(url, init) as Parameters<typeof gateway.fetch>[0], gatewayEnv, ctx);
+      await waitOnExecutionContext(ctx); // lets background refreshes finish
+      return response;
+    };
+    const health = async () => (await (await send("http://gw.test/.weft/healthz")).json()) as { status: string; stale: boolean; configVersion: number; lastRefreshError: string | null };
+    return { state, clock, send, health };
+  }
+
+  async function routesCorrectly(send: (url: string, init?: RequestInit) => Promise<Response>) {
+    const canary = await send("http://orders.mesh/orders/1001", { headers: { "x-canary": "1" } });
+    expect(canary.status).toBe(200);
+    expect(((await canary.json()) as { version: string }).version).toBe("v2");
+    const ingress = await send("http://shop.example/httpbin/anything/x");
+    expect(ingress.status).toBe(200);
+    expect(((await ingress.json()) as { path: string }).path).toBe("/anything/x");
+    const versions = await sendMany(400, 8, async () => ((await (await send("http://orders.mesh/orders/1001")).json()) as { version: string }).version);
+    const v2Share = versions.filter((v) => v === "v2").length / versions.length;
+    expect(v2Share).toBeGreaterThan(0.03);
+    expect(v2Share).toBeLessThan(0.2);
+  }
+
+  it.each(["throws", "unreachable", "hangs"] as const)("keeps routing with the last snapshot when the control plane %s, and says it is stale", async (failure) => {
+    const { state, clock, send, health } = harness();
+    await routesCorrectly(send);
+    expect(await health()).toMatchObject({ status: "ok", stale: false, configVersion: exampleVersion });
+
+    state.failure = failure;
+    clock.now += 6_000; // past the refresh interval: the next request triggers a background pull
+    const callsBefore = state.calls;
+    await routesCorrectly(send);
+    expect(state.calls).toBeGreaterThan(callsBefore); // the refresh was attempted, and failed
+    const stale = await health();
+    expect(stale).toMatchObject({ status: "stale", stale: true, configVersion: exampleVersion });
+    expect(stale.lastRefreshError).toMatch(failure === "hangs" ? /did not answer/ : failure === "throws" ? /exploded/ : /connection lost/i);
+
+    // Hours later, still serving.
+    clock.now += 3 * 3_600_000;
+    await routesCorrectly(send);
+
+    state.failure = "none";
+    clock.now += 6_000;
+    await send("http://orders.mesh/orders/1001");
+    expect(await health()).toMatchObject({ status: "ok", stale: false, lastRefreshError: null });
+  });
+
+  it("answers 503 control_plane_unavailable (never a guess) when it has never had a config", async () => {
+    const { state, send } = harness();
+    state.failure = "unreachable";
+    const response = await send("http://orders.mesh/orders/1001");
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: { code: "control_plane_unavailable" } });
+    const health = await send("http://gw.test/.weft/healthz");
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: "unconfigured", configVersion: null });
+  });
+
+  it("makes no control-plane call per request, and picks up a new version in the background", async () => {
+    const { state, clock, send, health } = harness();
+    await send("http://orders.mesh/orders/1001");
+    const callsAfterWarmUp = state.calls;
+    await sendMany(200, 8, () => send("http://orders.mesh/orders/1001"));
+    expect(state.calls).toBe(callsAfterWarmUp); // steady state: served from the isolate's snapshot
+
+    const allToV2 = EXAMPLE_MESH_YAML.replace(
+      "- { service: orders, subset: v1, weight: 90 }\n        - { service: orders, subset: v2, weight: 10 }",
+      "- { service: orders, subset: v2, weight: 100 }",
+    );
+    const applied = await applyYaml(allToV2);
+    expect(applied.status).toBe(200);
+    expect((await health()).configVersion).toBe(exampleVersion); // not yet due for a refresh
+
+    clock.now += 6_000;
+    await send("http://orders.mesh/orders/1001"); // served at once; the pull runs in waitUntil
+    expect((await health()).configVersion).toBe(applied.body.version);
+    const versions = await sendMany(50, 8, async () => ((await (await send("http://orders.mesh/orders/1001")).json()) as { version: string }).version);
+    expect(new Set(versions)).toEqual(new Set(["v2"]));
+    exampleVersion = await applyExampleMesh();
+  });
+});
