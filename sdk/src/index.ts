@@ -7,6 +7,7 @@
  * const res = await mesh.fetch("orders", "/orders/42");
  */
 export { createMeshClient, meshUrl, MESH_HOST_SUFFIX, type MeshBinding, type MeshClient, type MeshClientOptions } from "./client.js";
+export { propagationHeaders, PROPAGATED_HEADERS } from "./propagation.js";
 export {
   MeshError,
   MESH_ERROR_STATUS,

@@ -4,7 +4,7 @@
  * which this function turns into a 502 with the mesh's code instead of crashing.
  */
 import { Hono, type Context } from "hono";
-import { createMeshClient, MeshError } from "@weft/sdk";
+import { createMeshClient, MeshError, propagationHeaders } from "@weft/sdk";
 import { failurePage, shopPage, type ProductView } from "./page.js";
 
 export interface Env {
@@ -29,19 +29,11 @@ export class PeerError extends Error {
   }
 }
 
-/**
- * Headers copied from the inbound request onto peer calls: trace context, so one trace spans the
- * whole chain, and `x-canary`, so a visitor's canary opt-in reaches the orders route in mesh.yaml.
- */
-const PROPAGATED_HEADERS = ["traceparent", "tracestate", "x-request-id", "x-canary"] as const;
+/** A visitor's canary opt-in (`x-canary`) travels with the shop's peer calls to the orders route in mesh.yaml. */
+const EXTRA_PROPAGATED = ["x-canary"] as const;
 
 function propagatedHeaders(inbound: Headers): Headers {
-  const out = new Headers({ accept: "application/json" });
-  for (const name of PROPAGATED_HEADERS) {
-    const value = inbound.get(name);
-    if (value !== null) out.set(name, value);
-  }
-  return out;
+  return propagationHeaders(inbound, EXTRA_PROPAGATED);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

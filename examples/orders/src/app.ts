@@ -4,7 +4,7 @@
  * has a real function-to-function call that the gateway authenticates, routes and measures.
  */
 import { Hono } from "hono";
-import { createMeshClient, MeshError, type MeshClient, type MeshErrorCode } from "@weft/sdk";
+import { createMeshClient, MeshError, propagationHeaders, type MeshClient, type MeshErrorCode } from "@weft/sdk";
 
 export interface Env {
   /** Subset name reported in every answer ("v1", "v2"); set by each wrangler TOML. */
@@ -32,16 +32,8 @@ export const ORDERS: readonly Order[] = [
   { id: "1003", items: [{ productId: "p2", quantity: 1 }, { productId: "p3", quantity: 2 }, { productId: "p5", quantity: 1 }] },
 ];
 
-/** Headers copied from the inbound request onto peer calls, so one trace spans the whole chain. */
-const PROPAGATED_HEADERS = ["traceparent", "tracestate", "x-request-id"] as const;
-
 function propagatedHeaders(inbound: Headers): Headers {
-  const out = new Headers({ accept: "application/json" });
-  for (const name of PROPAGATED_HEADERS) {
-    const value = inbound.get(name);
-    if (value !== null) out.set(name, value);
-  }
-  return out;
+  return propagationHeaders(inbound);
 }
 
 /** Catalog answered, but not with a usable price (unknown product, its own 5xx, odd body). */
