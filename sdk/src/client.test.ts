@@ -53,3 +53,12 @@ describe("mesh client", () => {
     expect(() => createMeshClient(undefined as unknown as typeof binding)).toThrow(/WEFT/);
   });
 });
+
+describe("header propagation", () => {
+  it("copies trace context, the request id and named extras, nothing else", async () => {
+    const { propagationHeaders } = await import("./propagation.js");
+    const inbound = new Headers({ traceparent: "00-abc-def-01", "x-request-id": "r1", "x-canary": "1", cookie: "secret=1", authorization: "Bearer t" });
+    const out = propagationHeaders(inbound, ["x-canary"]);
+    expect(Object.fromEntries(out)).toEqual({ accept: "application/json", traceparent: "00-abc-def-01", "x-request-id": "r1", "x-canary": "1" });
+  });
+});
