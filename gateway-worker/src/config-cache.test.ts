@@ -90,6 +90,19 @@ describe("isolate config cache", () => {
     expect(state.calls).toBe(1);
   });
 
+  it("fails fast while cold for a second after a failed pull, then tries again", async () => {
+    const { state, clock, get } = setup();
+    state.fail = true;
+    await expect(get()).rejects.toMatchObject({ code: "control_plane_unavailable" });
+    clock.now = 500;
+    await expect(get()).rejects.toMatchObject({ code: "control_plane_unavailable" });
+    expect(state.calls).toBe(1);
+    state.fail = false;
+    clock.now = 1_000;
+    expect((await get()).version).toBe(1);
+    expect(state.calls).toBe(2);
+  });
+
   it("refuses a snapshot that does not validate and keeps the previous one", async () => {
     const { state, clock, get, settle, cache } = setup();
     await get();

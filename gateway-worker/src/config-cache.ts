@@ -33,7 +33,9 @@ export interface ConfigStatus {
 }
 
 export const DEFAULT_REFRESH_INTERVAL_MS = 5_000;
-export const DEFAULT_PULL_TIMEOUT_MS = 10_000;
+export const DEFAULT_PULL_TIMEOUT_MS = 5_000;
+/** While cold, after a failed pull, requests fail fast for this long instead of each waiting on a dead control plane. */
+export const COLD_RETRY_MS = 1_000;
 
 export class ConfigCache {
   private snapshot: Snapshot | undefined;
@@ -53,7 +55,12 @@ export class ConfigCache {
    */
   async get(waitUntil: (promise: Promise<unknown>) => void): Promise<Snapshot> {
     const current = this.snapshot;
-    if (!current) return this.refresh();
+    if (!current) {
+      if (this.lastError !== null && this.options.now() - this.lastAttemptAt < COLD_RETRY_MS && !this.inflight) {
+        throw new MeshError("control_plane_unavailable", "the gateway has no configuration yet and the control plane did not answer");
+      }
+      return this.refresh();
+    }
     if (this.options.now() - this.lastAttemptAt >= this.options.refreshIntervalMs && !this.inflight) {
       waitUntil(this.refresh().catch(() => undefined));
     }
