@@ -1,0 +1,347 @@
+/**
+ * `npm run dev`: the whole example mesh on one port.
+ *
+ * One `wrangler dev` serves the gateway (root wrangler.toml, with its control plane Durable Object)
+ * and every example function (their own wrangler configs) at http://127.0.0.1:8787, `PORT` to
+ * change it. Once the gateway answers /.weft/healthz, examples/mesh.yaml is applied through the
+ * admin API, then the URLs to try are printed. Wrangler's output is forwarded as is; Ctrl-C or
+ * SIGTERM stops wrangler and its workerd processes.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { EXAMPLE_WORKERS, ROOT } from "./example-workers.js";
+
+/** Loopback only: the dev admin token is public knowledge, so the mesh must not be reachable from the network. */
+export const HOST = "127.0.0.1";
+export const DEFAULT_PORT = 8787;
+export const MESH_FILE = "examples/mesh.yaml";
+/** Used when .dev.vars has no WEFT_ADMIN_TOKEN (it ships with this value; DESIGN §4). */
+export const DEFAULT_ADMIN_TOKEN = "dev-admin-token";
+
+const HEALTH_POLL_MS = 500;
+/** How long a refusal-free apply may keep failing (gateway up, control plane still starting). */
+const APPLY_RETRY_MS = 20_000;
+/** How long wrangler gets to stop its workerd processes before they are killed. */
+const STOP_GRACE_MS = 5_000;
+
+/** The port from `PORT`, or 8787; throws on anything that is not a TCP port. */
+export function parsePort(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return DEFAULT_PORT;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`PORT must be a TCP port number (1-65535), got "${value}"`);
+  return port;
+}
+
+/** Arguments to `wrangler`: the gateway's config first (it is the Worker that listens), then each function's. */
+export function wranglerArgs(port: number): string[] {
+  return [
+    "dev",
+    "-c",
+    "wrangler.toml",
+    ...EXAMPLE_WORKERS.flatMap((worker) => ["-c", worker.wranglerConfig]),
+    "--ip",
+    HOST,
+    "--port",
+    String(port),
+    // Its hotkeys put the terminal in raw mode, where Ctrl-C would no longer reach this script.
+    "--show-interactive-dev-session=false",
+  ];
+}
+
+/** A variable from a dotenv-style file such as .dev.vars; undefined when the file or the key is missing. */
+export function readDevVar(text: string, key: string): string | undefined {
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq < 0 || line.slice(0, eq).trim() !== key) continue;
+    const value = line.slice(eq + 1).trim();
+    const quoted = value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0];
+    return quoted ? value.slice(1, -1) : value;
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The lines explaining a refused apply, from the admin API's error body
+ * `{"error":{"code","message","issues":[{document,kind?,name?,path,message,line?}]}}`.
+ * Issues lead with `file:line` so terminals and editors can jump to them.
+ */
+export function describeRefusal(status: number, body: unknown, file: string = MESH_FILE): string[] {
+  const error = isRecord(body) && isRecord(body.error) ? body.error : undefined;
+  if (error === undefined) return [`HTTP ${status}: ${typeof body === "string" ? body : JSON.stringify(body)}`];
+  const code = typeof error.code === "string" ? error.code : "error";
+  const message = typeof error.message === "string" ? error.message : "";
+  const lines = [`HTTP ${status} ${code}: ${message}`];
+  const issues = Array.isArray(error.issues) ? error.issues.filter(isRecord) : [];
+  for (const issue of issues) {
+    const where = typeof issue.line === "number" ? `${file}:${issue.line}` : file;
+    const documentNo = typeof issue.document === "number" ? `document ${issue.document}` : "document ?";
+    const named = typeof issue.kind === "string" ? ` (${issue.kind}${typeof issue.name === "string" ? `/${issue.name}` : ""})` : "";
+    const path = typeof issue.path === "string" && issue.path !== "" ? ` ${issue.path}` : "";
+    lines.push(`  ${where}  ${documentNo}${named}${path}: ${String(issue.message)}`);
+  }
+  return lines;
+}
+
+/** What to try once the mesh is up. */
+export function banner(base: string, token: string): string[] {
+  const auth = `-H 'authorization: Bearer ${token}'`;
+  const tryIt: [command: string, why: string][] = [
+    [`curl ${base}/httpbin/anything`, `httpbin, split 90/10 between v1 and v2 (see "version")`],
+    [`curl -H 'x-canary: 1' ${base}/httpbin/headers`, "httpbin v2, the canary"],
+    [`curl -H 'Host: orders.mesh' ${base}/orders/1001`, "orders by its mesh name (v1/v2 90/10)"],
+    [`curl ${base}/`, "the shop front end (or open it in a browser)"],
+    [`curl ${base}/api/shop/orders/1001`, "frontend → orders (→ catalog on v2), hop by hop via the mesh"],
+    [`curl ${base}/.weft/healthz`, "gateway health and the config version in use"],
+  ];
+  const width = Math.max(...tryIt.map(([command]) => command.length));
+  const rule = "─".repeat(78);
+  return [
+    "",
+    rule,
+    ` weft dev mesh: gateway at ${base}  (dev admin token: ${token})`,
+    rule,
+    " Try it:",
+    ...tryIt.map(([command, why]) => `   ${command.padEnd(width)}  # ${why}`),
+    " Admin API:",
+    `   curl ${auth} ${base}/.weft/api/v1/config`,
+    `   curl ${auth} ${base}/.weft/api/v1/config/history`,
+    `   curl ${auth} ${base}/.weft/api/v1/services`,
+    `   curl -X POST ${auth} -H 'content-type: application/yaml' \\`,
+    `        --data-binary @${MESH_FILE} ${base}/.weft/api/v1/config   # re-apply after editing`,
+    " All Workers run in this one wrangler dev, so its \"[not connected]\" binding labels above are",
+    " stale: the bindings work. Wrangler reloads the Workers when their code changes. Ctrl-C stops everything.",
+    rule,
+    "",
+  ];
+}
+
+const say = (line = "") => console.log(line === "" ? "" : `[weft dev] ${line}`);
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** Resolves when nothing listens on the port yet; rejects with a readable error otherwise. */
+function checkPortFree(port: number): Promise<void> {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => {
+      // Another server there would answer our health checks and take our config: refuse to start.
+      fail(new Error(error.code === "EADDRINUSE" ? `${HOST}:${port} is already in use (another npm run dev?); set PORT to use another port` : error.message));
+    });
+    probe.listen(port, HOST, () => probe.close(() => done()));
+  });
+}
+
+async function fetchJson(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) as unknown };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
+class DevServer {
+  private readonly base: string;
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private exited: Promise<number>;
+  private onExit: (code: number) => void = () => {};
+
+  constructor(private readonly port: number) {
+    this.base = `http://${HOST}:${port}`;
+    this.exited = new Promise((done) => (this.onExit = done));
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  start(): void {
+    if (this.stopping) {
+      // Stopped before it started (a Ctrl-C during startup): nothing to run.
+      this.onExit(0);
+      return;
+    }
+    // The repo's own wrangler (what `npx wrangler` would pick), run by this node: no npm exec layer
+    // between us and the process we must stop.
+    const wranglerBin = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
+    const args = [wranglerBin, ...wranglerArgs(this.port)];
+    say(`starting: wrangler ${args.slice(1).join(" ")}`);
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      stdio: ["ignore", "inherit", "inherit"],
+      // Its own process group, so stopping it reaches workerd and esbuild too, not just wrangler.
+      detached: process.platform !== "win32",
+    });
+    this.child = child;
+    child.once("error", (error) => {
+      say(`could not start wrangler: ${error.message}`);
+      this.onExit(1);
+    });
+    child.once("exit", (code, signal) => {
+      // Whatever wrangler left behind in its group goes with it.
+      this.signalGroup("SIGKILL");
+      if (!this.stopping) say(`wrangler exited (${signal ?? `code ${code ?? "?"}`})`);
+      this.onExit(this.stopping ? 0 : (code ?? 1));
+    });
+  }
+
+  /** Resolves with the exit code to use once wrangler is gone. */
+  wait(): Promise<number> {
+    return this.exited;
+  }
+
+  /**
+   * Forwards a stop signal (as a terminal's Ctrl-C would reach the whole group), then kills after
+   * a grace period. Asked again while stopping (a second Ctrl-C), it kills at once unless `gently`.
+   */
+  stop(signal: NodeJS.Signals, gently = false): void {
+    if (this.stopping) {
+      if (!gently) this.signalGroup("SIGKILL");
+      return;
+    }
+    this.stopping = true;
+    if (!this.running) return;
+    say(`stopping wrangler (${signal})…`);
+    this.signalGroup(signal);
+    setTimeout(() => this.signalGroup("SIGKILL"), STOP_GRACE_MS).unref();
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      if (process.platform === "win32") this.child?.kill(signal);
+      else process.kill(-pid, signal);
+    } catch (error) {
+      // ESRCH: the group is already empty, which is the goal.
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+    }
+  }
+
+  /** Polls /.weft/healthz until the gateway answers with its JSON; false if wrangler stopped first. */
+  async waitForGateway(): Promise<boolean> {
+    const started = Date.now();
+    let nextNote = 60_000;
+    while (this.running && !this.stopping) {
+      try {
+        const { body } = await fetchJson(`${this.base}/.weft/healthz`);
+        // Any JSON health answer (even 503 "unconfigured") means the gateway Worker is serving.
+        if (isRecord(body) && typeof body.status === "string") return true;
+      } catch {
+        // Not listening yet, or workerd still loading the Workers.
+      }
+      if (Date.now() - started > nextNote) {
+        say(`still waiting for ${this.base}/.weft/healthz (${Math.round((Date.now() - started) / 1000)}s); see wrangler's output above`);
+        nextNote += 60_000;
+      }
+      await sleep(HEALTH_POLL_MS);
+    }
+    return false;
+  }
+
+  /** Applies examples/mesh.yaml; reports the outcome, never throws (a refusal leaves the mesh serving). */
+  async applyMesh(token: string): Promise<void> {
+    const yaml = readFileSync(resolve(ROOT, MESH_FILE), "utf8");
+    const deadline = Date.now() + APPLY_RETRY_MS;
+    let lastProblem = "";
+    while (this.running && !this.stopping) {
+      try {
+        const { status, body } = await fetchJson(`${this.base}/.weft/api/v1/config`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/yaml" },
+          body: yaml,
+        });
+        if (status >= 200 && status < 300) {
+          const version = String(isRecord(body) ? body.version : undefined);
+          if (isRecord(body) && body.changed === false) {
+            // Local state persists under .wrangler/state, so a restart usually finds it applied already.
+            say(`${MESH_FILE} is already config version ${version} (unchanged)`);
+          } else {
+            const summary = isRecord(body) && typeof body.summary === "string" && body.summary !== "" ? `: ${body.summary}` : "";
+            say(`applied ${MESH_FILE} as config version ${version}${summary}`);
+          }
+          return;
+        }
+        if (status < 500) {
+          // A refusal is an answer, not a transient failure: say why and keep serving.
+          say(`${MESH_FILE} was REFUSED by the admin API; the mesh keeps serving its previous config.`);
+          for (const line of describeRefusal(status, body)) say(line);
+          if (status === 401 || status === 403) say("check WEFT_ADMIN_TOKEN in .dev.vars");
+          return;
+        }
+        lastProblem = describeRefusal(status, body).join(" ");
+      } catch (error) {
+        lastProblem = (error as Error).message;
+      }
+      if (Date.now() > deadline) {
+        say(`could not apply ${MESH_FILE} (${lastProblem}); the gateway keeps serving. Apply it with the curl line below.`);
+        return;
+      }
+      await sleep(1_000);
+    }
+  }
+
+  printBanner(token: string): void {
+    // One write, so wrangler's request log cannot land in the middle of it.
+    process.stdout.write(`${banner(this.base, token).join("\n")}\n`);
+  }
+}
+
+async function main(): Promise<number> {
+  let port: number;
+  try {
+    port = parsePort(process.env.PORT);
+    await checkPortFree(port);
+  } catch (error) {
+    say((error as Error).message);
+    return 1;
+  }
+  let devVars = "";
+  try {
+    devVars = readFileSync(resolve(ROOT, ".dev.vars"), "utf8");
+  } catch {
+    say("no .dev.vars: the gateway's admin API stays off, so the example mesh cannot be applied");
+  }
+  const token = readDevVar(devVars, "WEFT_ADMIN_TOKEN") ?? DEFAULT_ADMIN_TOKEN;
+
+  const server = new DevServer(port);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => server.stop(signal));
+  // `npm run` starts us through `sh -c`, and a SIGTERM sent to npm kills that shell without
+  // passing the signal on: we would be orphaned with wrangler still serving. Losing the parent
+  // is therefore a stop request too.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) server.stop("SIGTERM", true);
+  }, 1_000).unref();
+  server.start();
+
+  if (await server.waitForGateway()) {
+    await server.applyMesh(token);
+    if (server.running) server.printBanner(token);
+  }
+  return server.wait();
+}
+
+// Only as a script: the test imports the helpers above.
+const invokedPath = process.argv[1];
+if (invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
