@@ -82,3 +82,27 @@ describe("schema/weft.schema.json", () => {
     expect(renderSchema()).not.toMatch(/"format": "(starts_with|ends_with|includes)"/);
   });
 });
+
+describe("field documentation", () => {
+  it("describes every field of every document kind", () => {
+    const undocumented: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (typeof node !== "object" || node === null) return;
+      const record = node as Record<string, unknown>;
+      const properties = record.properties;
+      if (typeof properties === "object" && properties !== null) {
+        for (const [name, child] of Object.entries(properties as Record<string, unknown>)) {
+          if (typeof at(child, "description") !== "string") undocumented.push(`${path}.${name}`);
+          walk(child, `${path}.${name}`);
+        }
+      }
+      for (const key of ["items", "additionalProperties"]) walk(record[key], `${path}[]`);
+      for (const key of ["oneOf", "anyOf", "allOf"]) {
+        const list = record[key];
+        if (Array.isArray(list)) for (const branch of list) walk(branch, path);
+      }
+    };
+    for (const kind of DOCUMENT_KINDS) walk(documentSchema(kind), kind);
+    expect(undocumented).toEqual([]);
+  });
+});

@@ -305,9 +305,9 @@ const document = <K extends string, S extends z.ZodType>(kind: K, spec: S, what:
   z
     .object({
       apiVersion: z.literal(API_VERSION, { error: `apiVersion must be "${API_VERSION}"` }).describe(`Always "${API_VERSION}".`),
-      kind: z.literal(kind),
-      metadata: Metadata,
-      spec,
+      kind: z.literal(kind).describe(`Document kind: "${kind}".`),
+      metadata: Metadata.describe("Identity of the document: name (unique per kind), namespace, labels."),
+      spec: spec.describe(`The ${kind}'s settings.`),
     })
     .strict()
     .describe(what);
