@@ -7,6 +7,7 @@ import { MeshError } from "@weft/sdk";
 import { CONTROL_PLANE_NAME } from "../../control-durable/src/control-plane.js";
 import { createAdminApi, ADMIN_BASE, type ControlPlaneApi } from "./admin/api.js";
 import { ConfigCache, DEFAULT_REFRESH_INTERVAL_MS, type ConfigSource } from "./config-cache.js";
+import { coloCachedSource, forgetColoSnapshot, type SnapshotCache } from "./colo-cache.js";
 import type { GatewayEnv } from "./env.js";
 import { buildPipeline } from "./pipeline.js";
 import { normalizeHost } from "./routing/lookup.js";
@@ -37,6 +38,11 @@ export function controlPlaneSource(env: GatewayEnv): ConfigSource {
   return { getSnapshot: (knownVersion) => env.CONTROL.get(env.CONTROL.idFromName(CONTROL_PLANE_NAME)).getSnapshot(knownVersion) };
 }
 
+/** The colo's Cache API, where the runtime has one. */
+function coloCache(): SnapshotCache | undefined {
+  return typeof caches === "undefined" ? undefined : caches.default;
+}
+
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const now = options.now ?? Date.now;
   const isolate: IsolateState = { counters: new Map(), random: options.random ?? Math.random, now };
@@ -45,9 +51,16 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
   const configCache = (env: GatewayEnv): ConfigCache => {
     if (!cache) {
-      const interval = Number(env.WEFT_CONFIG_REFRESH_MS);
-      cache = new ConfigCache((options.configSource ?? controlPlaneSource)(env), {
-        refreshIntervalMs: Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_REFRESH_INTERVAL_MS,
+      const configured = Number(env.WEFT_CONFIG_REFRESH_MS);
+      const interval = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_REFRESH_INTERVAL_MS;
+      const shared = coloCache();
+      const source = options.configSource
+        ? options.configSource(env)
+        : shared
+          ? coloCachedSource(controlPlaneSource(env), shared, { ttlMs: interval, now })
+          : controlPlaneSource(env);
+      cache = new ConfigCache(source, {
+        refreshIntervalMs: interval,
         now,
         ...(options.configPullTimeoutMs !== undefined ? { pullTimeoutMs: options.configPullTimeoutMs } : {}),
       });
@@ -57,12 +70,15 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
   const admin = createAdminApi({
     control: options.controlPlane ?? controlPlaneStub,
-    onApplied: (payload) => {
+    onApplied: async (payload) => {
       try {
         cache?.install(payload);
       } catch (error) {
         console.error(JSON.stringify({ level: "error", msg: "could not install applied config", error: String(error) }));
       }
+      // Other isolates in this colo should not keep reading the superseded version from the cache.
+      const shared = options.configSource ? undefined : coloCache();
+      if (shared) await forgetColoSnapshot(shared);
     },
   });
 

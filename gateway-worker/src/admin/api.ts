@@ -16,7 +16,7 @@ export const ADMIN_BASE = "/.weft/api/v1";
 export interface AdminDependencies {
   control(env: GatewayEnv): ControlPlaneApi;
   /** Called after a new version is stored, so this isolate serves it at once. */
-  onApplied(payload: SnapshotPayload): void;
+  onApplied(payload: SnapshotPayload): Promise<void>;
 }
 
 /** The control-plane calls the admin API makes (the Durable Object's RPC surface). */
@@ -148,7 +148,7 @@ export function createAdminApi(deps: AdminDependencies) {
 
 async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise<void> {
   const current = await deps.control(env).getConfig();
-  if (current) deps.onApplied(current);
+  if (current) await deps.onApplied(current);
 }
 
 function isFetcher(value: unknown): boolean {
