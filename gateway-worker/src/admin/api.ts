@@ -10,6 +10,7 @@ import type { ApplyOutcome, RegistryView, SnapshotPayload } from "../../../contr
 import type { GatewayEnv } from "../env.js";
 import { requireAdmin } from "./auth.js";
 import { bodyFormat, readBodyText } from "./body.js";
+import { bindingNamed } from "../bindings.js";
 
 export const ADMIN_BASE = "/.weft/api/v1";
 
@@ -120,7 +121,6 @@ export function createAdminApi(deps: AdminDependencies) {
 
   app.get("/services", async (c) => {
     const registry = await deps.control(c.env).services();
-    const env = c.env as unknown as Record<string, unknown>;
     return c.json({
       version: registry.version,
       services: registry.services.map((service) => ({
@@ -130,7 +130,7 @@ export function createAdminApi(deps: AdminDependencies) {
           endpoints: subset.endpoints.map((endpoint) => ({
             ...endpoint,
             // What this gateway can see of the endpoint; live health arrives with outlier detection.
-            status: endpoint.binding === undefined || isFetcher(env[endpoint.binding]) ? "configured" : "missing-binding",
+            status: endpoint.binding === undefined || bindingNamed(c.env, endpoint.binding) ? "configured" : "missing-binding",
           })),
         })),
       })),
@@ -149,8 +149,4 @@ export function createAdminApi(deps: AdminDependencies) {
 async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise<void> {
   const current = await deps.control(env).getConfig();
   if (current) await deps.onApplied(current);
-}
-
-function isFetcher(value: unknown): boolean {
-  return typeof value === "object" && value !== null && typeof (value as { fetch?: unknown }).fetch === "function";
 }

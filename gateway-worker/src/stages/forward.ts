@@ -3,18 +3,12 @@
  * timeout that applies (rule, else service, else the mesh default), and hands back the answer.
  * A destination may not pose as the mesh: its `x-weft-*` response headers are dropped.
  */
-import { MESH_ERROR_HEADER, MeshError } from "@weft/sdk";
+import { MeshError } from "@weft/sdk";
 import { CONFIG_DEFAULTS } from "@weft/sdk/config";
+import { bindingNamed, type Fetcherish } from "../bindings.js";
 import type { MeshRequest } from "../stage.js";
-import { MESH_HEADER_PREFIX } from "./sanitize.js";
+import { MESH_HEADER_PREFIX, stripMeshHeaders } from "./sanitize.js";
 
-interface Fetcherish {
-  fetch(request: Request): Promise<Response>;
-}
-
-function isFetcher(value: unknown): value is Fetcherish {
-  return typeof value === "object" && value !== null && typeof (value as { fetch?: unknown }).fetch === "function";
-}
 
 export function effectiveTimeoutMs(request: MeshRequest): number {
   return request.route?.rule.timeoutMs ?? request.service?.timeoutMs ?? CONFIG_DEFAULTS.timeoutMs;
@@ -28,8 +22,8 @@ export async function forward(request: MeshRequest): Promise<Response> {
   let target: Fetcherish;
   let upstreamUrl: string;
   if (endpoint.target.kind === "binding") {
-    const binding = (request.env as unknown as Record<string, unknown>)[endpoint.target.binding];
-    if (!isFetcher(binding)) {
+    const binding = bindingNamed(request.env, endpoint.target.binding);
+    if (!binding) {
       throw new MeshError("no_healthy_upstream", `endpoint ${endpoint.id}: the gateway has no service binding named ${endpoint.target.binding}`);
     }
     target = binding;
@@ -75,11 +69,8 @@ function withoutMeshHeaders(response: Response): Response {
     if (name.toLowerCase().startsWith(MESH_HEADER_PREFIX)) spoofed = true;
   });
   if (!spoofed) return response;
+  // x-weft-error among them: only the mesh may say an answer is its own.
   const copy = new Response(response.body, response);
-  const names: string[] = [];
-  copy.headers.forEach((_value, name) => {
-    if (name.toLowerCase().startsWith(MESH_HEADER_PREFIX) || name.toLowerCase() === MESH_ERROR_HEADER) names.push(name);
-  });
-  for (const name of names) copy.headers.delete(name);
+  stripMeshHeaders(copy.headers);
   return copy;
 }
