@@ -62,20 +62,21 @@ export function findRoute(snapshot: Snapshot, request: RequestFacts): RouteLooku
 
 /** The lowest-ordinal entry whose conditions all hold, among the entries the path can reach. */
 function bestMatch(table: HostTable, request: RequestFacts): IndexedMatch | undefined {
-  let best: IndexedMatch | undefined;
-  const consider = (entries: readonly IndexedMatch[] | undefined) => {
-    if (!entries) return;
-    for (const entry of entries) {
-      if (best && entry.rule.ordinal >= best.rule.ordinal) continue;
-      if (entry.match === undefined || matchesRequest(entry.match, request)) best = entry;
-    }
-  };
+  // No closures here: this runs per request, and bundlers' keepNames makes each closure cost extra.
   const path = request.path;
-  consider(table.exact.get(path));
+  let best = betterOf(undefined, table.exact.get(path), request);
   for (const length of table.prefixLengths) {
-    if (length <= path.length) consider(table.prefixes.get(path.slice(0, length)));
+    if (length <= path.length) best = betterOf(best, table.prefixes.get(path.slice(0, length)), request);
   }
-  consider(table.unindexed);
+  return betterOf(best, table.unindexed, request);
+}
+
+function betterOf(best: IndexedMatch | undefined, entries: readonly IndexedMatch[] | undefined, request: RequestFacts): IndexedMatch | undefined {
+  if (!entries) return best;
+  for (const entry of entries) {
+    if (best && entry.rule.ordinal >= best.rule.ordinal) continue;
+    if (entry.match === undefined || matchesRequest(entry.match, request)) best = entry;
+  }
   return best;
 }
 

@@ -1,0 +1,478 @@
+/**
+ * Load benchmark: the same request to httpbin v1 three ways, side by side, on local workerd.
+ *
+ *   direct       wrk → httpbin v1
+ *   passthrough  wrk → a bare Worker forwarding to httpbin v1 over a service binding
+ *   gateway      wrk → weft gateway (mesh call `Host: httpbin.mesh`, route → subset v1) → httpbin v1
+ *
+ * All three live in ONE Miniflare instance (one workerd process) on 127.0.0.1, so they share the
+ * runtime and the machine: the differences between rows are the extra Worker hop and weft's own work.
+ *
+ * How wrk reaches them (`--listen`):
+ *   worker (default)  each of the three Workers on its own loopback port (Miniflare
+ *                     `unsafeDirectSockets`), as on Cloudflare where a request lands on the Worker.
+ *   entry             Miniflare's one shared port, routed by Host header (`routes`), as
+ *                     `wrangler dev` serves. Its entry Worker adds a hop of its own (~0.25 ms of CPU
+ *                     here) to all three ways, which dilutes the ratios.
+ *
+ * `npx tsx bench/load.ts [--duration 10s] [--connections 16] [--threads 1] [--warmup 5s] [--rounds 1] [--listen worker|entry]`
+ * Needs `wrk` (apt-get install -y wrk).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { bundleWorker, COMPATIBILITY_DATE, exampleWorkerOptions, GATEWAY_NAME, GATEWAY_SERVICE_BINDINGS, ROOT } from "../scripts/example-workers.js";
+import { table } from "./route-lookup.js";
+
+/** Loopback only: the admin token below is no secret, and load must never leave the machine. */
+const HOST = "127.0.0.1";
+const ADMIN_TOKEN = "bench-admin-token";
+const MESH_FILE = "examples/mesh.yaml";
+const DIRECT_WORKER = "weft-httpbin-v1";
+const PASSTHROUGH_WORKER = "bench-passthrough";
+const REQUEST_PATH = "/anything";
+
+export interface Target {
+  /** Row label. */
+  name: "direct" | "passthrough" | "gateway";
+  /** The Miniflare worker wrk talks to. */
+  worker: string;
+  /** Host header wrk sends: Miniflare's entry routes on it, and the gateway routes `httpbin.mesh` on it. */
+  host: string;
+  what: string;
+}
+
+export const TARGETS: readonly Target[] = [
+  { name: "direct", worker: DIRECT_WORKER, host: "direct.bench", what: `httpbin v1 itself` },
+  { name: "passthrough", worker: PASSTHROUGH_WORKER, host: "passthrough.bench", what: "bare Worker → service binding → httpbin v1" },
+  { name: "gateway", worker: GATEWAY_NAME, host: "httpbin.mesh", what: "weft gateway (mesh call, route → v1) → httpbin v1" },
+];
+
+export type Listen = "worker" | "entry";
+
+export interface LoadOptions {
+  /** Measured seconds per target. */
+  durationSeconds: number;
+  connections: number;
+  threads: number;
+  /** Unmeasured seconds per target first (JIT, isolate caches, connection setup). */
+  warmupSeconds: number;
+  /** Measured passes over the three ways; each figure is the median over them. */
+  rounds: number;
+  /** Which socket wrk connects to (see the file comment). */
+  listen: Listen;
+}
+
+export const DEFAULT_LOAD_OPTIONS: LoadOptions = { durationSeconds: 10, connections: 16, threads: 1, warmupSeconds: 5, rounds: 1, listen: "worker" };
+
+export interface WrkResult {
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Non-2xx/3xx answers plus socket errors: anything but 0 makes the row suspect. */
+  errors: number;
+}
+
+export interface LoadRow extends WrkResult {
+  target: Target;
+}
+
+export interface LoadResult {
+  options: LoadOptions;
+  rows: LoadRow[];
+}
+
+export class WrkNotFoundError extends Error {
+  constructor() {
+    super("wrk not found: install it with apt-get install -y wrk");
+  }
+}
+
+/** Milliseconds from a wrk duration such as `812.00us`, `4.30ms`, `1.20s`, `2.00m`. */
+export function parseWrkDuration(text: string): number {
+  const match = /^([\d.]+)(us|ms|s|m|h)$/.exec(text.trim());
+  if (!match) throw new Error(`unexpected wrk duration "${text}"`);
+  const value = Number(match[1]);
+  const unit = match[2];
+  const factor = unit === "us" ? 1e-3 : unit === "ms" ? 1 : unit === "s" ? 1e3 : unit === "m" ? 60e3 : 3600e3;
+  return value * factor;
+}
+
+/** Figures from `wrk --latency` output. */
+export function parseWrkOutput(output: string): WrkResult {
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(output);
+  const total = /^\s*(\d+) requests in /m.exec(output);
+  const p50 = /^\s*50%\s+(\S+)/m.exec(output);
+  const p99 = /^\s*99%\s+(\S+)/m.exec(output);
+  if (!rps?.[1] || !total?.[1] || !p50?.[1] || !p99?.[1]) throw new Error(`could not parse wrk output:\n${output}`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  return {
+    requests: Number(total[1]),
+    requestsPerSecond: Number(rps[1]),
+    p50Ms: parseWrkDuration(p50[1]),
+    p99Ms: parseWrkDuration(p99[1]),
+    errors: Number(non2xx?.[1] ?? 0) + socketErrors,
+  };
+}
+
+/** Seconds from `10`, `10s`, `1500ms` or `1m`; whole seconds, since that is what wrk's -d takes. */
+export function parseSeconds(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!match) throw new Error(`${flag} takes a duration such as 10s, got "${text}"`);
+  const value = Number(match[1]);
+  const seconds = match[2] === "ms" ? value / 1000 : match[2] === "m" ? value * 60 : value;
+  return Math.max(0, Math.round(seconds));
+}
+
+export function parseLoadArgs(args: readonly string[]): LoadOptions {
+  const options = { ...DEFAULT_LOAD_OPTIONS };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const positive = (v: string): number => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got "${v}"`);
+      return n;
+    };
+    if (flag === "--duration") options.durationSeconds = Math.max(1, parseSeconds(value(), flag));
+    else if (flag === "--warmup") options.warmupSeconds = parseSeconds(value(), flag);
+    else if (flag === "--connections") options.connections = positive(value());
+    else if (flag === "--threads") options.threads = positive(value());
+    else if (flag === "--rounds") options.rounds = positive(value());
+    else if (flag === "--listen") {
+      const v = value();
+      if (v !== "worker" && v !== "entry") throw new Error(`--listen takes worker or entry, got "${v}"`);
+      options.listen = v;
+    } else throw new Error(`unknown option ${arg} (options: --duration, --connections, --threads, --warmup, --rounds, --listen)`);
+  }
+  // wrk refuses more threads than connections.
+  options.threads = Math.min(options.threads, options.connections);
+  return options;
+}
+
+export function wrkInstalled(): boolean {
+  const probe = spawnSync("wrk", ["-v"], { stdio: "ignore" });
+  // `wrk -v` exits non-zero even when present; only a spawn failure means it is missing.
+  return !(probe.error && (probe.error as NodeJS.ErrnoException).code === "ENOENT");
+}
+
+interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/** One HTTP/1.1 request to the local Miniflare with an explicit Host header (fetch() would not send it). */
+function send(port: number, host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
+  return new Promise((done, fail) => {
+    const req = httpRequest({ host: HOST, port, path, method: init.method ?? "GET", headers: { ...init.headers, host }, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", fail);
+    });
+    req.on("timeout", () => req.destroy(new Error(`${host}${path}: no answer in 30 s`)));
+    req.on("error", fail);
+    req.end(init.body);
+  });
+}
+
+export interface BenchMesh {
+  mf: Miniflare;
+  /** Miniflare's shared entry port (routes by Host). */
+  entryPort: number;
+  /** Each target Worker's own port. */
+  workerPorts: ReadonlyMap<string, number>;
+}
+
+/** Where wrk (and the checks) connect for a target. */
+function portFor(mesh: BenchMesh, target: Target, listen: Listen): number {
+  if (listen === "entry") return mesh.entryPort;
+  const port = mesh.workerPorts.get(target.worker);
+  if (port === undefined) throw new Error(`no socket for worker ${target.worker}`);
+  return port;
+}
+
+/** The three entry Workers, the gateway's control plane and every function it binds, in one workerd. */
+export async function startMesh(outDir: string): Promise<BenchMesh> {
+  const [functions, gatewayScript, passthroughScript] = await Promise.all([
+    exampleWorkerOptions(outDir, GATEWAY_NAME),
+    bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
+    bundleWorker("bench/passthrough-worker.ts", outDir, PASSTHROUGH_WORKER),
+  ]);
+  const gateway: WorkerOptions = {
+    name: GATEWAY_NAME,
+    modules: true,
+    scriptPath: gatewayScript,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: { WEFT_ADMIN_TOKEN: ADMIN_TOKEN, WEFT_ENV: "dev" },
+    durableObjects: { CONTROL: { className: "ControlPlane", useSQLite: true } },
+    serviceBindings: GATEWAY_SERVICE_BINDINGS,
+    routes: [`httpbin.mesh/*`, "gateway.bench/*"],
+  };
+  const passthrough: WorkerOptions = {
+    name: PASSTHROUGH_WORKER,
+    modules: true,
+    scriptPath: passthroughScript,
+    compatibilityDate: COMPATIBILITY_DATE,
+    serviceBindings: { TARGET: DIRECT_WORKER },
+    routes: ["passthrough.bench/*"],
+  };
+  const workers: WorkerOptions[] = [
+    // First: Miniflare sends requests that match no route to the first worker, as `npm run dev` does.
+    gateway,
+    passthrough,
+    ...functions.map((worker): WorkerOptions => (worker.name === DIRECT_WORKER ? { ...worker, routes: ["direct.bench/*"] } : worker)),
+  ].map((worker) => ({
+    ...worker,
+    // Bundles sit in a temp dir; module names are resolved against modulesRoot (default: cwd),
+    // and workerd refuses names that climb out of it with "..".
+    modulesRoot: outDir,
+    // The three targets also get a loopback port of their own (port 0: workerd picks a free one).
+    ...(TARGETS.some((t) => t.worker === worker.name) ? { unsafeDirectSockets: [{ host: HOST, port: 0 }] } : {}),
+  }));
+  // cf: false: no internet here, and no Worker under test reads request.cf.
+  const mf = new Miniflare({ host: HOST, port: 0, cf: false, log: new Log(LogLevel.WARN), workers });
+  try {
+    const url = await mf.ready;
+    const workerPorts = new Map<string, number>();
+    for (const target of TARGETS) workerPorts.set(target.worker, Number((await mf.unsafeGetDirectURL(target.worker)).port));
+    return { mf, entryPort: Number(url.port), workerPorts };
+  } catch (error) {
+    await mf.dispose().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Applies examples/mesh.yaml through the gateway's admin API, as an operator would. */
+export async function applyMesh(port: number): Promise<number> {
+  const answer = await send(port, "gateway.bench", "/.weft/api/v1/config", {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/yaml" },
+    body: readFileSync(resolve(ROOT, MESH_FILE), "utf8"),
+  });
+  if (answer.status !== 200) throw new Error(`applying ${MESH_FILE} failed: HTTP ${answer.status} ${answer.body}`);
+  const parsed: unknown = JSON.parse(answer.body);
+  const version = typeof parsed === "object" && parsed !== null && "version" in parsed ? parsed.version : undefined;
+  return typeof version === "number" ? version : -1;
+}
+
+/** Each way must reach httpbin v1 with a 200 before load numbers about it mean anything. */
+async function checkTargets(mesh: BenchMesh, listen: Listen): Promise<void> {
+  for (const target of TARGETS) {
+    const answer = await send(portFor(mesh, target, listen), target.host, REQUEST_PATH);
+    let version: unknown;
+    try {
+      const parsed: unknown = JSON.parse(answer.body);
+      version = typeof parsed === "object" && parsed !== null && "version" in parsed ? parsed.version : undefined;
+    } catch {
+      version = undefined;
+    }
+    if (answer.status !== 200 || version !== "v1") {
+      throw new Error(`${target.name} (Host: ${target.host}) did not reach httpbin v1: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
+    }
+  }
+}
+
+/** The wrk child currently running, so a signal handler can stop it. */
+let runningWrk: ChildProcess | undefined;
+
+function runWrk(port: number, target: Target, seconds: number, options: LoadOptions): Promise<WrkResult> {
+  const args = [
+    `-t${options.threads}`,
+    `-c${options.connections}`,
+    `-d${seconds}s`,
+    "--latency",
+    // A stalled request should show as a timeout, not hang the run.
+    "--timeout",
+    "10s",
+    "-H",
+    `Host: ${target.host}`,
+    `http://${HOST}:${port}${REQUEST_PATH}`,
+  ];
+  return new Promise((done, fail) => {
+    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    runningWrk = child;
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      runningWrk = undefined;
+      fail(error.code === "ENOENT" ? new WrkNotFoundError() : error);
+    });
+    child.once("close", (code, signal) => {
+      runningWrk = undefined;
+      if (code !== 0) {
+        fail(new Error(`wrk ${args.join(" ")} exited with ${signal ?? code}: ${stderr || stdout}`));
+        return;
+      }
+      try {
+        done(parseWrkOutput(stdout));
+      } catch (error) {
+        fail(error);
+      }
+    });
+  });
+}
+
+/** Starts the mesh, measures the three ways one after the other, and always tears everything down. */
+export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS, progress: (line: string) => void = () => {}): Promise<LoadResult> {
+  if (!wrkInstalled()) throw new WrkNotFoundError();
+  const outDir = mkdtempSync(join(tmpdir(), "weft-bench-"));
+  let mf: Miniflare | undefined;
+  const stop = async () => {
+    runningWrk?.kill("SIGTERM");
+    const instance = mf;
+    mf = undefined;
+    try {
+      await instance?.dispose();
+    } catch {
+      // On Ctrl-C the terminal signals workerd too, so it may already be gone.
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  };
+  // Ctrl-C mid-run still stops wrk and workerd and removes the bundles. The synchronous part
+  // matters: Miniflare's own exit hook calls process.exit() in the same tick (after killing
+  // workerd), before an async dispose could finish. `on`, not `once`: the signal can arrive twice
+  // (from the terminal and relayed by tsx), and with no listener left a second one would kill us.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    runningWrk?.kill("SIGTERM");
+    rmSync(outDir, { recursive: true, force: true });
+    void stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    progress("bundling workers and starting workerd…");
+    const mesh = await startMesh(outDir);
+    mf = mesh.mf;
+    const version = await applyMesh(mesh.entryPort);
+    progress(`applied ${MESH_FILE} as config version ${version}; checking each way reaches httpbin v1`);
+    await checkTargets(mesh, options.listen);
+    // Warm all three up before measuring any: workerd's heap grows under load for a while, and
+    // whichever way ran first against a fresh process would look better than it is.
+    if (options.warmupSeconds > 0) {
+      progress(`warming up each way for ${options.warmupSeconds}s`);
+      for (const target of TARGETS) await runWrk(portFor(mesh, target, options.listen), target, options.warmupSeconds, options);
+    }
+    const samples = TARGETS.map((): WrkResult[] => []);
+    // Rounds interleave the three ways, so drift on a shared machine spreads over all of them.
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const [i, target] of TARGETS.entries()) {
+        const port = portFor(mesh, target, options.listen);
+        const of = options.rounds > 1 ? ` [round ${round}/${options.rounds}]` : "";
+        progress(`${target.name}: ${options.durationSeconds}s with ${options.connections} connections to :${port} (Host: ${target.host})${of}`);
+        samples[i]?.push(await runWrk(port, target, options.durationSeconds, options));
+      }
+    }
+    return { options, rows: TARGETS.map((target, i) => ({ target, ...combine(samples[i] ?? []) })) };
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    await stop();
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
+}
+
+/** One row from several rounds: the median of each figure, the sum of the counts. */
+export function combine(results: readonly WrkResult[]): WrkResult {
+  return {
+    requests: results.reduce((sum, r) => sum + r.requests, 0),
+    requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+const fmt = (n: number, digits: number) => n.toFixed(digits);
+
+export function formatLoad(result: LoadResult): string {
+  const { options, rows } = result;
+  const byName = new Map(rows.map((row) => [row.target.name, row]));
+  const lines = [
+    `load (wrk -t${options.threads} -c${options.connections} -d${options.durationSeconds}s, GET ${REQUEST_PATH}, after ${options.warmupSeconds}s warm-up of each` +
+      `${options.rounds > 1 ? `; median of ${options.rounds} interleaved rounds` : ""}; one workerd on ${HOST}, ` +
+      `${options.listen === "worker" ? "each Worker on its own port" : "through Miniflare's entry Worker"})`,
+    table(
+      ["way", "requests/s", "p50 ms", "p99 ms", "requests", "errors", "path"],
+      rows.map((row) => [
+        row.target.name,
+        fmt(row.requestsPerSecond, 0),
+        fmt(row.p50Ms, 2),
+        fmt(row.p99Ms, 2),
+        String(row.requests),
+        String(row.errors),
+        row.target.what,
+      ]),
+      [0, 6],
+    ),
+  ];
+  const gateway = byName.get("gateway");
+  const ratios: string[][] = [];
+  for (const base of ["direct", "passthrough"] as const) {
+    const other = byName.get(base);
+    if (!gateway || !other) continue;
+    ratios.push([
+      `gateway / ${base}`,
+      `${fmt(gateway.requestsPerSecond / other.requestsPerSecond, 2)}×`,
+      `${fmt(gateway.p50Ms / other.p50Ms, 2)}×`,
+      `${fmt(gateway.p99Ms / other.p99Ms, 2)}×`,
+      `${fmt(gateway.p50Ms - other.p50Ms, 2)} ms`,
+    ]);
+  }
+  if (ratios.length > 0) lines.push("", table(["ratio", "requests/s", "p50", "p99", "p50 added"], ratios, [0]));
+  if (rows.some((row) => row.errors > 0)) lines.push("", "WARNING: some requests failed (non-2xx or socket errors); those rows are suspect.");
+  return lines.join("\n");
+}
+
+/** CLI body shared with run-all.ts; returns the exit code. */
+export async function loadMain(args: readonly string[]): Promise<number> {
+  let options: LoadOptions;
+  try {
+    options = parseLoadArgs(args);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  try {
+    const result = await runLoadBench(options, (line) => console.log(`[load] ${line}`));
+    console.log(formatLoad(result));
+    return result.rows.some((row) => row.errors > 0) ? 1 : 0;
+  } catch (error) {
+    if (error instanceof WrkNotFoundError) {
+      console.error(error.message);
+      return 1;
+    }
+    console.error(error);
+    return 1;
+  }
+}
+
+// Only as a script: run-all.ts imports the functions above.
+const invokedPath = process.argv[1];
+if (invokedPath !== undefined && import.meta.url === pathToFileURL(resolve(invokedPath)).href) {
+  // exitCode, not exit(): let piped stdout drain; nothing keeps the loop alive once Miniflare is disposed.
+  void loadMain(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}
