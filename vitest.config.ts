@@ -6,6 +6,7 @@ import { exampleWorkerOptions, GATEWAY_NAME, gatewayWorkerOptions, ROOT } from "
 /** The name vitest-pool-workers gives the worker that runs the gateway and the tests. */
 const WORKERS_PROJECT = "workers";
 const GATEWAY_UNDER_TEST = `vitest-pool-workers-runner-${WORKERS_PROJECT}`;
+const SYSTEM_TESTS = ["scripts/dev.e2e.test.ts", "scripts/deploy-dry-run.test.ts"];
 const TEST_VARS = { WEFT_ADMIN_TOKEN: "dev-admin-token", WEFT_ENV: "dev" };
 
 export default defineConfig({
@@ -17,6 +18,19 @@ export default defineConfig({
           name: "unit",
           environment: "node",
           include: ["{gateway-worker,control-durable,sdk,cli,bench,scripts}/**/*.test.ts"],
+          exclude: SYSTEM_TESTS,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        // Tests that start real tools (wrangler dev, wrangler deploy --dry-run): heavy on a 2-core
+        // machine, so they run after the workerd integration tests instead of beside them.
+        test: {
+          name: "system",
+          environment: "node",
+          include: SYSTEM_TESTS,
+          testTimeout: 120_000,
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -48,6 +62,7 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           // Files share one control plane and the gateway's isolate caches: run them one at a time.
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -1,7 +1,7 @@
 /**
  * The gateway's unit of composition: a stage sees the request context, may answer by itself, and
- * otherwise calls `next()` (Hono's middleware contract, tower's Layer). Stages are assembled in
- * pipeline.ts in the order of the request path.
+ * otherwise hands the request to `next(request)` (tower's Service/Layer; Hono's middleware shape).
+ * Stages are assembled in pipeline.ts in the order of the request path.
  */
 import type { CompiledDestination, CompiledEndpoint, CompiledService, Snapshot } from "./routing/snapshot.js";
 import type { RouteMatch } from "./routing/lookup.js";
@@ -37,16 +37,17 @@ export interface MeshRequest {
   endpoint?: CompiledEndpoint;
 }
 
-export type Next = () => Promise<Response>;
+export type Next = (request: MeshRequest) => Promise<Response>;
 export type Stage = (request: MeshRequest, next: Next) => Promise<Response>;
 
-/** Composes stages so that each one's `next` runs the rest; the last `next` is `terminal`. */
-export function composeStages(stages: readonly Stage[], terminal: (request: MeshRequest) => Promise<Response>): (request: MeshRequest) => Promise<Response> {
-  return function runPipeline(request) {
-    const step = (index: number): Promise<Response> => {
-      const stage = stages[index];
-      return stage ? stage(request, () => step(index + 1)) : terminal(request);
+/**
+ * Composes stages so that each one's `next` runs the rest, ending in `terminal`. The chain is
+ * built once; a request allocates no closures on its way down.
+ */
+export function composeStages(stages: readonly Stage[], terminal: Next): Next {
+  return stages.reduceRight<Next>((next, stage) => {
+    return function runStage(request) {
+      return stage(request, next);
     };
-    return step(0);
-  };
+  }, terminal);
 }

@@ -13,6 +13,6 @@ export function balanceStage(): Stage {
       throw new MeshError("no_healthy_upstream", `no endpoint available for ${service.name}/${destination.subset ?? "*"}`);
     }
     request.endpoint = endpoint;
-    return next();
+    return next(request);
   };
 }

@@ -27,6 +27,6 @@ export function routeStage(): Stage {
     }
     request.route = lookup.route;
     request.upstreamPath = rewritePath(lookup.route, request.url.pathname);
-    return next();
+    return next(request);
   };
 }

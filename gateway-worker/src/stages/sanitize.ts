@@ -25,6 +25,6 @@ export function sanitizeStage(): Stage {
     } else {
       request.headers.set("x-request-id", request.requestId);
     }
-    return next();
+    return next(request);
   };
 }

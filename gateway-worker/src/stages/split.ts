@@ -15,6 +15,6 @@ export function splitStage(): Stage {
     if (!service) throw new MeshError("no_healthy_upstream", `service "${destination.service}" is not in config version ${request.snapshot.version}`);
     request.destination = destination;
     request.service = service;
-    return next();
+    return next(request);
   };
 }
