@@ -41,11 +41,30 @@ export async function applyYaml(yaml: string, options: { dryRun?: boolean; actor
   return { status: response.status, body: (await response.json()) as ApplyResult["body"] };
 }
 
-/** Applies the example mesh and fails the test if it is refused. */
+/** Applies the example mesh, fails the test if it is refused, and waits until functions' peer calls see it. */
 export async function applyExampleMesh(): Promise<number> {
   const result = await applyYaml(EXAMPLE_MESH_YAML);
   if (result.status !== 200) throw new Error(`example mesh refused: ${JSON.stringify(result.body)}`);
-  return result.body.version ?? -1;
+  const version = result.body.version ?? -1;
+  await functionsGatewayServes(version);
+  return version;
+}
+
+/**
+ * Waits until the gateway the example functions call through (a second gateway isolate that
+ * refreshes every 100 ms) serves `version`, so peer calls made by functions use it too.
+ */
+export async function functionsGatewayServes(version: number, timeoutMs = 10_000): Promise<void> {
+  const functionsGateway = (env as unknown as { FUNCTIONS_GATEWAY: Fetcher }).FUNCTIONS_GATEWAY;
+  const deadline = Date.now() + timeoutMs;
+  let seen: unknown;
+  while (Date.now() < deadline) {
+    const response = await functionsGateway.fetch("http://gateway.test/.weft/healthz");
+    seen = await response.json();
+    if ((seen as { configVersion?: number }).configVersion === version) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the functions' gateway did not reach config version ${version}: ${JSON.stringify(seen)}`);
 }
 
 /** Sends `count` requests, `concurrency` at a time, and returns the answers' JSON bodies. */
