@@ -133,6 +133,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         snapshot,
         isolate,
         requestId,
+        path: url.pathname,
       };
       return pipeline(meshRequest);
     },

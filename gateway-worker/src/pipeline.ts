@@ -10,11 +10,15 @@ import { forward } from "./stages/forward.js";
 import { routeStage } from "./stages/route.js";
 import { sanitizeStage } from "./stages/sanitize.js";
 import { splitStage } from "./stages/split.js";
+import { normalizeStage } from "./stages/normalize.js";
 
 export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
   const stages: Stage[] = [
-    // Strip client x-weft-* headers before anything can trust them; assign the request id.
+    // Drop what must not cross the gateway (client x-weft-*, Authorization, hop-by-hop headers),
+    // refuse oversized header sets; assign the request id.
     sanitizeStage(),
+    // One normalized path for routing, policy and forwarding; ambiguous paths refused (400).
+    normalizeStage(),
     // (authentication goes here: it needs clean headers and decides who the caller is.)
     // Find the rule: host map, then path index. Needs clean headers for header matches.
     routeStage(),

@@ -29,6 +29,8 @@ export interface MeshRequest {
   readonly snapshot: Snapshot;
   readonly isolate: IsolateState;
   requestId: string;
+  /** The normalized path: what routing and policy match, and what is forwarded (before a rewrite). */
+  path: string;
   route?: RouteMatch;
   /** Path sent upstream, after the rule's rewrite. */
   upstreamPath?: string;

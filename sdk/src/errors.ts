@@ -15,6 +15,7 @@ export const MESH_ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   rate_limited: 429,
+  headers_too_large: 431,
   upstream_failure: 502,
   no_healthy_upstream: 503,
   control_plane_unavailable: 503,

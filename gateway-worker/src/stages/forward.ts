@@ -17,7 +17,7 @@ export function effectiveTimeoutMs(request: MeshRequest): number {
 export async function forward(request: MeshRequest): Promise<Response> {
   const endpoint = request.endpoint;
   if (!endpoint) throw new MeshError("internal", "forward ran before an endpoint was chosen");
-  const path = request.upstreamPath ?? request.url.pathname;
+  const path = request.upstreamPath ?? request.path;
 
   let target: Fetcherish;
   let upstreamUrl: string;

@@ -11,7 +11,7 @@ export function routeStage(): Stage {
   return function route(request, next) {
     const lookup = findRoute(request.snapshot, {
       host: request.host,
-      path: request.url.pathname,
+      path: request.path,
       method: request.method,
       headers: request.headers,
       query: request.url.searchParams,
@@ -22,11 +22,11 @@ export function routeStage(): Stage {
           ? lookup.hostKind === "mesh"
             ? `no service named "${request.host.slice(0, -".mesh".length)}" in the mesh`
             : `no route serves host "${request.host}"`
-          : `no route rule matches ${request.method} ${request.url.pathname} on "${request.host}"`;
+          : `no route rule matches ${request.method} ${request.path} on "${request.host}"`;
       throw new MeshError("no_route", message);
     }
     request.route = lookup.route;
-    request.upstreamPath = rewritePath(lookup.route, request.url.pathname);
+    request.upstreamPath = rewritePath(lookup.route, request.path);
     return next(request);
   };
 }

@@ -1,12 +1,21 @@
 /**
- * First stage: nothing downstream may trust a header the client wrote in the mesh's own
- * namespace, so every `x-weft-*` request header is dropped here, before authentication, routing
- * or forwarding can see it. Also gives every request an id to correlate logs and traces.
+ * First stage: nothing downstream may trust or forward a header it should not.
+ * - Every `x-weft-*` request header is dropped: only the mesh writes that namespace.
+ * - The caller's `Authorization` is dropped: it carries the caller's credential for the gateway
+ *   and must never reach (and be replayable by) the destination.
+ * - Hop-by-hop headers (RFC 9110 §7.6.1: Connection and the names it lists, Keep-Alive, Proxy-*,
+ *   TE, Trailer, Transfer-Encoding, Upgrade) belong to one connection, not to the next hop.
+ * - Oversized header sets are refused with 431 before any work is done on them.
+ * Also gives every request an id to correlate logs and traces.
  */
+import { MeshError } from "@weft/sdk";
 import type { Stage } from "../stage.js";
 
 export const MESH_HEADER_PREFIX = "x-weft-";
+export const MAX_REQUEST_HEADERS = 100;
+export const MAX_REQUEST_HEADER_BYTES = 60 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "authorization"]);
 
 export function stripMeshHeaders(headers: Headers): void {
   const names: string[] = [];
@@ -16,9 +25,31 @@ export function stripMeshHeaders(headers: Headers): void {
   for (const name of names) headers.delete(name);
 }
 
+/** Removes what must not cross the gateway; throws 431 for oversized header sets. */
+export function sanitizeRequestHeaders(headers: Headers): void {
+  let count = 0;
+  let bytes = 0;
+  const drop = new Set<string>();
+  headers.forEach((value, name) => {
+    count++;
+    bytes += name.length + value.length + 4; // "name: value\r\n"
+    const lower = name.toLowerCase();
+    if (lower.startsWith(MESH_HEADER_PREFIX) || lower.startsWith("proxy-") || HOP_BY_HOP.has(lower)) drop.add(lower);
+    if (lower === "connection") {
+      for (const listed of value.split(",")) {
+        const token = listed.trim().toLowerCase();
+        if (token) drop.add(token);
+      }
+    }
+  });
+  if (count > MAX_REQUEST_HEADERS) throw new MeshError("headers_too_large", `the request has ${count} headers; at most ${MAX_REQUEST_HEADERS} are accepted`);
+  if (bytes > MAX_REQUEST_HEADER_BYTES) throw new MeshError("headers_too_large", `the request headers take ${bytes} bytes; at most ${MAX_REQUEST_HEADER_BYTES} are accepted`);
+  for (const name of drop) headers.delete(name);
+}
+
 export function sanitizeStage(): Stage {
   return function sanitize(request, next) {
-    stripMeshHeaders(request.headers);
+    sanitizeRequestHeaders(request.headers);
     const supplied = request.headers.get("x-request-id");
     if (supplied !== null && REQUEST_ID.test(supplied)) {
       request.requestId = supplied;

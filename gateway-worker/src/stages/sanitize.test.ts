@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { MAX_REQUEST_HEADER_BYTES, sanitizeRequestHeaders } from "./sanitize.js";
+
+describe("request header hygiene", () => {
+  it("drops x-weft-*, Authorization, hop-by-hop headers and the headers Connection names", () => {
+    const headers = new Headers({
+      "x-weft-identity": "forged",
+      "X-Weft-Other": "1",
+      authorization: "Bearer caller-svid",
+      connection: "keep-alive, X-Secret-Hop",
+      "keep-alive": "timeout=5",
+      "x-secret-hop": "1",
+      "proxy-authorization": "Basic x",
+      "proxy-connection": "keep-alive",
+      te: "trailers",
+      trailer: "x-t",
+      upgrade: "websocket",
+      accept: "application/json",
+      "x-app": "kept",
+    });
+    sanitizeRequestHeaders(headers);
+    expect([...headers.keys()].sort()).toEqual(["accept", "x-app"]);
+  });
+
+  it("refuses more than 100 headers with 431", () => {
+    const headers = new Headers();
+    for (let i = 0; i < 101; i++) headers.set(`x-h-${i}`, "v");
+    expect(() => sanitizeRequestHeaders(headers)).toThrow(expect.objectContaining({ code: "headers_too_large", status: 431 }));
+    headers.delete("x-h-0");
+    expect(() => sanitizeRequestHeaders(headers)).not.toThrow();
+  });
+
+  it("refuses more than 60 KiB of headers with 431", () => {
+    const headers = new Headers({ "x-big": "a".repeat(MAX_REQUEST_HEADER_BYTES) });
+    expect(() => sanitizeRequestHeaders(headers)).toThrow(expect.objectContaining({ code: "headers_too_large" }));
+    expect(() => sanitizeRequestHeaders(new Headers({ "x-big": "a".repeat(MAX_REQUEST_HEADER_BYTES - 100) }))).not.toThrow();
+  });
+});
