@@ -4,6 +4,7 @@
  */
 import { MESH_HOST_SUFFIX } from "@weft/sdk";
 import type { HttpRuleConfig, RequestMatchConfig, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
+import { compilePolicies } from "../policy/authorize.js";
 import { withCumulativeWeights } from "./split.js";
 import { anchored, compileStringMatch } from "./string-match.js";
 import type {
@@ -69,6 +70,7 @@ export function compileSnapshot(set: ValidConfigSet, version: number): Snapshot 
     hosts: mapValues(builders, (b) => b.build()),
     wildcardHosts: mapValues(wildcardBuilders, (b) => b.build()),
     anyHost: anyHostBuilder?.build(),
+    policies: compilePolicies(set.policies),
     ruleCount,
   };
 }

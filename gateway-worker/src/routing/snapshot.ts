@@ -7,6 +7,7 @@
 import type { CONFIG_DEFAULTS, MeshDoc } from "@weft/sdk/config";
 import type { ValuePredicate } from "./string-match.js";
 import type { Weighted } from "./split.js";
+import type { TargetPolicies } from "../policy/authorize.js";
 
 export type EndpointTarget = { kind: "binding"; binding: string } | { kind: "url"; baseUrl: string };
 
@@ -97,6 +98,8 @@ export interface Snapshot {
   readonly wildcardHosts: ReadonlyMap<string, HostTable>;
   /** The `*` table: ingress traffic for any host that is not a mesh host. */
   readonly anyHost: HostTable | undefined;
+  /** Authorization policies by target service, compiled for the authorization stage. */
+  readonly policies: ReadonlyMap<string, TargetPolicies>;
   /** Number of rules compiled (for status and benchmarks). */
   readonly ruleCount: number;
 }
