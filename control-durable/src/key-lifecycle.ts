@@ -1,0 +1,108 @@
+/**
+ * Signing-key rotation as a pure plan (SPIRE's phases, DESIGN.md §5): a key is published before it
+ * signs (prepared), signs while active, stays published after it stops signing (retired) until
+ * every token it signed has expired plus clock skew, then is removed. The Durable Object executes
+ * the plan from its alarm; planning again at the same instant yields no actions, so an alarm that
+ * fires twice does nothing twice.
+ */
+export type KeyState = "prepared" | "active" | "retired";
+
+export interface KeyRecord {
+  readonly kid: string;
+  readonly state: KeyState;
+  readonly createdAt: number;
+  readonly activatedAt: number | null;
+  readonly retiredAt: number | null;
+  /** When a retired key leaves the JWKS. */
+  readonly removeAfter: number | null;
+}
+
+export interface RotationPolicy {
+  /** How long a key signs before the next one takes over. */
+  readonly rotationMs: number;
+  /** How long a new key is published before it signs (gateways fetch it meanwhile). */
+  readonly prepareLeadMs: number;
+  /** Longest token lifetime plus clock skew: how long a retired key stays published. */
+  readonly retireGraceMs: number;
+}
+
+export type KeyAction =
+  | { readonly type: "generate"; readonly state: "prepared" | "active" }
+  | { readonly type: "activate"; readonly kid: string }
+  | { readonly type: "retire"; readonly kid: string; readonly removeAfter: number }
+  | { readonly type: "remove"; readonly kid: string };
+
+export interface KeyPlan {
+  readonly actions: readonly KeyAction[];
+  /** When to plan again (the next transition that time alone will bring). */
+  readonly nextAt: number;
+}
+
+export function planKeys(keys: readonly KeyRecord[], now: number, policy: RotationPolicy, rotateNow = false): KeyPlan {
+  const actions: KeyAction[] = [];
+  const upcoming: number[] = [];
+
+  for (const key of keys) {
+    if (key.state !== "retired" || key.removeAfter === null) continue;
+    if (key.removeAfter <= now) actions.push({ type: "remove", kid: key.kid });
+    else upcoming.push(key.removeAfter);
+  }
+
+  const active = keys.find((key) => key.state === "active");
+  const prepared = keys.filter((key) => key.state === "prepared").sort((a, b) => a.createdAt - b.createdAt)[0];
+  const retire = (kid: string) => {
+    actions.push({ type: "retire", kid, removeAfter: now + policy.retireGraceMs });
+    upcoming.push(now + policy.retireGraceMs);
+  };
+
+  if (!active) {
+    // Nothing signs: take the prepared key at once, or make one (a fresh mesh has issued no tokens).
+    actions.push(prepared ? { type: "activate", kid: prepared.kid } : { type: "generate", state: "active" });
+    upcoming.push(now + policy.rotationMs - policy.prepareLeadMs);
+    return { actions, nextAt: Math.min(...upcoming) };
+  }
+
+  const due = (active.activatedAt ?? active.createdAt) + policy.rotationMs;
+  if (rotateNow) {
+    actions.push(prepared ? { type: "activate", kid: prepared.kid } : { type: "generate", state: "active" });
+    retire(active.kid);
+    upcoming.push(now + policy.rotationMs - policy.prepareLeadMs);
+  } else if (prepared) {
+    const ready = Math.max(due, prepared.createdAt + policy.prepareLeadMs);
+    if (now >= ready) {
+      actions.push({ type: "activate", kid: prepared.kid });
+      retire(active.kid);
+      upcoming.push(now + policy.rotationMs - policy.prepareLeadMs);
+    } else {
+      upcoming.push(ready);
+    }
+  } else if (now >= due - policy.prepareLeadMs) {
+    actions.push({ type: "generate", state: "prepared" });
+    upcoming.push(Math.max(due, now + policy.prepareLeadMs));
+  } else {
+    upcoming.push(due - policy.prepareLeadMs);
+  }
+  return { actions, nextAt: Math.min(...upcoming) };
+}
+
+/** Applies a plan to records in memory: what the store does, for tests and simulations. */
+export function applyPlan(keys: readonly KeyRecord[], plan: KeyPlan, now: number, newKid: () => string): KeyRecord[] {
+  let next = [...keys];
+  for (const action of plan.actions) {
+    switch (action.type) {
+      case "generate":
+        next.push({ kid: newKid(), state: action.state, createdAt: now, activatedAt: action.state === "active" ? now : null, retiredAt: null, removeAfter: null });
+        break;
+      case "activate":
+        next = next.map((key) => (key.kid === action.kid ? { ...key, state: "active", activatedAt: now } : key));
+        break;
+      case "retire":
+        next = next.map((key) => (key.kid === action.kid ? { ...key, state: "retired", retiredAt: now, removeAfter: action.removeAfter } : key));
+        break;
+      case "remove":
+        next = next.filter((key) => key.kid !== action.kid);
+        break;
+    }
+  }
+  return next;
+}
