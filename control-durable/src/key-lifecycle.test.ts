@@ -44,6 +44,7 @@ describe("signing-key rotation plan", () => {
       "47h generate prepared",
       "48h activate k3",
       "48h retire k2",
+      `${(48 * HOUR + policy.retireGraceMs) / HOUR}h remove k2`,
     ]);
   });
 
