@@ -22,6 +22,6 @@ export class AuditLog {
     return this.sql
       .exec<AuditRow>("SELECT id, at, actor, action, version, summary FROM audit_log ORDER BY id DESC LIMIT ?", limit)
       .toArray()
-      .map((row) => ({ id: row.id, at: row.at, actor: row.actor, action: row.action === "rollback" ? "rollback" : "apply", version: row.version, summary: row.summary }));
+      .map((row) => ({ id: row.id, at: row.at, actor: row.actor, action: row.action === "rollback" || row.action === "rotate-keys" ? row.action : "apply", version: row.version, summary: row.summary }));
   }
 }

@@ -4,10 +4,12 @@
  * snapshots from it in the background and never call it on the request path.
  */
 import { DurableObject } from "cloudflare:workers";
-import { validateDocuments } from "@weft/sdk/config";
+import { CONFIG_DEFAULTS, defaultMesh, validateDocuments, type MeshDoc } from "@weft/sdk/config";
 import { AuditLog } from "./audit.js";
 import { ConfigStore } from "./config-store.js";
 import { diffDocumentSets, isEmptyDiff, summarizeDiff } from "./diff.js";
+import type { RotationPolicy } from "./key-lifecycle.js";
+import { KeyStore, type KeyView, type PublicJwk } from "./keys.js";
 import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
 import type { ApplyOutcome, AuditEntry, RegistryView, SnapshotAnswer, SnapshotPayload, VersionRecord } from "./types.js";
@@ -23,15 +25,25 @@ export interface ApplyOptions {
 }
 
 const MAX_LIST = 500;
+/** Clock skew tolerated on token times (RFC 8725 practice; DESIGN.md §5). */
+export const CLOCK_SKEW_MS = 60_000;
+
+/** Rotation timing from the Mesh document: a new key is published well before it signs. */
+export function rotationPolicy(mesh: MeshDoc): RotationPolicy {
+  const rotationMs = mesh.spec.identity.keyRotation;
+  return { rotationMs, prepareLeadMs: Math.min(60 * 60_000, Math.floor(rotationMs / 4)), retireGraceMs: CONFIG_DEFAULTS.maxTokenTTLms + CLOCK_SKEW_MS };
+}
 
 export class ControlPlane extends DurableObject {
   private readonly store: ConfigStore;
   private readonly audit: AuditLog;
+  private readonly keys: KeyStore;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
     this.store = new ConfigStore(ctx.storage.sql);
     this.audit = new AuditLog(ctx.storage.sql);
+    this.keys = new KeyStore(ctx.storage.sql, (work) => ctx.storage.transactionSync(work));
     void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage.sql));
   }
 
@@ -88,6 +100,42 @@ export class ControlPlane extends DurableObject {
     const validation = validateDocuments(current.documents);
     if (!validation.ok) return { version: current.version, services: [] };
     return buildRegistry(validation.value, current.version);
+  }
+
+  /** Public signing keys (prepared, active, retired). Creates the first key on a fresh mesh. */
+  async jwks(): Promise<{ keys: PublicJwk[] }> {
+    await this.advanceKeys();
+    return this.keys.jwks();
+  }
+
+  /** Key states for operators; never key material. */
+  async listKeys(): Promise<KeyView[]> {
+    await this.advanceKeys();
+    return this.keys.list();
+  }
+
+  /** Rotates now: the prepared key (or a new one) signs from now on; the old one retires. */
+  async rotateKeys(actor: string): Promise<KeyView[]> {
+    await this.advanceKeys(true);
+    const active = this.keys.list().find((key) => key.state === "active");
+    this.audit.record({ at: new Date().toISOString(), actor, action: "rotate-keys", version: this.store.currentVersion(), summary: `rotated signing keys; active key ${active?.kid ?? "none"}` });
+    return this.keys.list();
+  }
+
+  /** Rotation on schedule. Alarms are at-least-once: advancing twice at one instant changes nothing. */
+  override async alarm(): Promise<void> {
+    await this.advanceKeys();
+  }
+
+  private async advanceKeys(rotateNow = false): Promise<void> {
+    const plan = await this.keys.advance(Date.now(), rotationPolicy(this.currentMesh()), rotateNow);
+    const scheduled = await this.ctx.storage.getAlarm();
+    if (scheduled === null || scheduled > plan.nextAt || plan.actions.length > 0) await this.ctx.storage.setAlarm(plan.nextAt);
+  }
+
+  private currentMesh(): MeshDoc {
+    const validation = validateDocuments(this.store.current().documents);
+    return validation.ok ? validation.value.mesh : defaultMesh();
   }
 
   /** One transaction: the version and its audit entry are stored together or not at all. */

@@ -20,6 +20,16 @@ export const SCHEMA_STATEMENTS = [
      version INTEGER NOT NULL,
      summary TEXT    NOT NULL
    )`,
+  `CREATE TABLE IF NOT EXISTS signing_keys (
+     kid          TEXT    PRIMARY KEY,
+     state        TEXT    NOT NULL,
+     created_at   INTEGER NOT NULL,
+     activated_at INTEGER,
+     retired_at   INTEGER,
+     remove_after INTEGER,
+     public_jwk   TEXT    NOT NULL,
+     private_jwk  TEXT    NOT NULL
+   )`,
 ] as const;
 
 export function migrate(sql: SqlStorage): void {

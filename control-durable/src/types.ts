@@ -42,7 +42,8 @@ export interface AuditEntry {
   id: number;
   at: string;
   actor: string;
-  action: "apply" | "rollback";
+  action: "apply" | "rollback" | "rotate-keys";
+  /** Config version in force when the change was made. */
   version: number;
   summary: string;
 }

@@ -24,6 +24,9 @@ export interface GatewayOptions {
   configPullTimeoutMs?: number;
 }
 
+/** How long an isolate reuses the JWKS it fetched before asking the control plane again. */
+export const JWKS_ISOLATE_TTL_MS = 30_000;
+
 export interface Gateway {
   fetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response>;
   /** The isolate's config cache (created on first use). */
@@ -82,6 +85,21 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     },
   });
 
+  // The JWKS is public and read by every verifier: kept in the isolate for a while, and served
+  // from there (stale) if the control plane is unreachable.
+  let jwksCopy: { fetchedAt: number; body: string } | undefined;
+  async function jwks(env: GatewayEnv): Promise<Response> {
+    if (!jwksCopy || now() - jwksCopy.fetchedAt >= JWKS_ISOLATE_TTL_MS) {
+      try {
+        jwksCopy = { fetchedAt: now(), body: JSON.stringify(await (options.controlPlane ?? controlPlaneStub)(env).jwks()) };
+      } catch (error) {
+        if (!jwksCopy) return new MeshError("control_plane_unavailable", "the signing keys are not available yet").toResponse();
+        console.error(JSON.stringify({ level: "warn", msg: "serving a stale JWKS", error: String(error) }));
+      }
+    }
+    return new Response(jwksCopy.body, { headers: { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=60" } });
+  }
+
   async function healthz(env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     const configs = configCache(env);
     try {
@@ -110,6 +128,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const url = new URL(request.url);
       if (url.pathname.startsWith("/.weft/") || url.pathname === "/.weft" || url.pathname === "/.well-known/jwks.json") {
         if (url.pathname === "/.weft/healthz") return healthz(env, ctx);
+        if (url.pathname === "/.well-known/jwks.json" && request.method === "GET") return jwks(env);
         if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) return admin.fetch(request, env, ctx);
         return new MeshError("not_found", `${url.pathname} is reserved by the mesh and not served by this release`).toResponse();
       }

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { MeshError } from "@weft/sdk";
 import { parseJsonDocuments, parseYamlDocuments, validateDocuments } from "@weft/sdk/config";
 import type { ApplyOutcome, RegistryView, SnapshotPayload } from "../../../control-durable/src/types.js";
+import type { KeyView, PublicJwk } from "../../../control-durable/src/keys.js";
 import type { GatewayEnv } from "../env.js";
 import { requireAdmin } from "./auth.js";
 import { bodyFormat, readBodyText } from "./body.js";
@@ -28,6 +29,9 @@ export interface ControlPlaneApi {
   history(limit?: number): Promise<unknown>;
   auditLog(limit?: number): Promise<unknown>;
   services(): Promise<RegistryView>;
+  jwks(): Promise<{ keys: PublicJwk[] }>;
+  listKeys(): Promise<KeyView[]>;
+  rotateKeys(actor: string): Promise<KeyView[]>;
 }
 
 const ACTOR_LABEL = /^[A-Za-z0-9@._+-]{1,64}$/;
@@ -136,6 +140,10 @@ export function createAdminApi(deps: AdminDependencies) {
       })),
     });
   });
+
+  app.get("/keys", async (c) => c.json({ keys: await deps.control(c.env).listKeys() }));
+
+  app.post("/keys/rotate", async (c) => c.json({ keys: await deps.control(c.env).rotateKeys(actorOf(c.req.raw)) }));
 
   app.notFound((c) => new MeshError("not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse());
   app.onError((error) => {
