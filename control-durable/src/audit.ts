@@ -1,5 +1,5 @@
 /** The audit log: one entry per change to the mesh (who, when, what). Append-only. */
-import type { AuditEntry } from "./types.js";
+import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "./types.js";
 
 interface AuditRow extends Record<string, SqlStorageValue> {
   id: number;
@@ -22,6 +22,6 @@ export class AuditLog {
     return this.sql
       .exec<AuditRow>("SELECT id, at, actor, action, version, summary FROM audit_log ORDER BY id DESC LIMIT ?", limit)
       .toArray()
-      .map((row) => ({ id: row.id, at: row.at, actor: row.actor, action: row.action === "rollback" || row.action === "rotate-keys" ? row.action : "apply", version: row.version, summary: row.summary }));
+      .map((row) => ({ id: row.id, at: row.at, actor: row.actor, action: (AUDIT_ACTIONS as readonly string[]).includes(row.action) ? (row.action as AuditAction) : "apply", version: row.version, summary: row.summary }));
   }
 }

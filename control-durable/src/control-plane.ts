@@ -10,6 +10,8 @@ import { ConfigStore } from "./config-store.js";
 import { diffDocumentSets, isEmptyDiff, summarizeDiff } from "./diff.js";
 import type { RotationPolicy } from "./key-lifecycle.js";
 import { KeyStore, type KeyView, type PublicJwk } from "./keys.js";
+import { CredentialStore, type CredentialView } from "./credentials.js";
+import { GATEWAY_AUDIENCE, signSvid, type IssuedToken } from "./tokens.js";
 import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
 import type { ApplyOutcome, AuditEntry, RegistryView, SnapshotAnswer, SnapshotPayload, VersionRecord } from "./types.js";
@@ -38,12 +40,14 @@ export class ControlPlane extends DurableObject {
   private readonly store: ConfigStore;
   private readonly audit: AuditLog;
   private readonly keys: KeyStore;
+  private readonly credentials: CredentialStore;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
     this.store = new ConfigStore(ctx.storage.sql);
     this.audit = new AuditLog(ctx.storage.sql);
     this.keys = new KeyStore(ctx.storage.sql, (work) => ctx.storage.transactionSync(work));
+    this.credentials = new CredentialStore(ctx.storage.sql);
     void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage.sql));
   }
 
@@ -125,6 +129,59 @@ export class ControlPlane extends DurableObject {
   /** Rotation on schedule. Alarms are at-least-once: advancing twice at one instant changes nothing. */
   override async alarm(): Promise<void> {
     await this.advanceKeys();
+  }
+
+  /** A bootstrap credential for `service`, shown once; only its hash is kept. */
+  async createCredential(service: string, actor: string): Promise<{ ok: true; id: string; service: string; credential: string } | { ok: false; message: string }> {
+    if (!this.findService(service)) return { ok: false, message: `no service named "${service}" in config version ${this.store.currentVersion()}` };
+    const { view, credential } = await this.credentials.create(service, actor, Date.now());
+    this.audit.record({ at: view.createdAt, actor, action: "create-credential", version: this.store.currentVersion(), summary: `created credential ${view.id} for ${service}` });
+    return { ok: true, id: view.id, service, credential };
+  }
+
+  revokeCredential(id: string, actor: string): CredentialView | null {
+    const view = this.credentials.revoke(id, Date.now());
+    if (!view) return null;
+    this.audit.record({ at: new Date().toISOString(), actor, action: "revoke-credential", version: this.store.currentVersion(), summary: `revoked credential ${id} of ${view.service}` });
+    return view;
+  }
+
+  listCredentials(): CredentialView[] {
+    return this.credentials.list();
+  }
+
+  /** `POST /.weft/token`: a valid, unrevoked credential of a configured service → its SVID. */
+  async exchangeCredential(credential: string): Promise<({ ok: true } & IssuedToken) | { ok: false; reason: string }> {
+    const check = await this.credentials.check(credential);
+    if (!check.ok) return { ok: false, reason: check.reason };
+    const issued = await this.issue(check.service, this.currentMesh().spec.identity.tokenTTL);
+    return issued ? { ok: true, ...issued } : { ok: false, reason: "service no longer configured" };
+  }
+
+  /** An SVID minted for debugging and tests (admin only), audited. */
+  async mintToken(service: string, ttlSeconds: number | undefined, actor: string): Promise<({ ok: true } & IssuedToken) | { ok: false; message: string }> {
+    const ttlMs = ttlSeconds === undefined ? this.currentMesh().spec.identity.tokenTTL : ttlSeconds * 1000;
+    if ((ttlSeconds !== undefined && !Number.isInteger(ttlSeconds)) || ttlMs < 1000 || ttlMs > CONFIG_DEFAULTS.maxTokenTTLms) return { ok: false, message: "ttlSeconds must be a whole number from 1 to 900" };
+    const issued = await this.issue(service, ttlMs);
+    if (!issued) return { ok: false, message: `no service named "${service}" in config version ${this.store.currentVersion()}` };
+    this.audit.record({ at: new Date().toISOString(), actor, action: "mint-token", version: this.store.currentVersion(), summary: `minted a ${ttlMs / 1000}s token for ${service}` });
+    return { ok: true, ...issued };
+  }
+
+  private async issue(service: string, ttlMs: number): Promise<IssuedToken | undefined> {
+    const found = this.findService(service);
+    if (!found) return undefined;
+    await this.advanceKeys();
+    const signer = await this.keys.activeSigner();
+    if (!signer) throw new Error("no active signing key");
+    return signSvid({ signer, mesh: found.mesh, namespace: found.namespace, service, audience: GATEWAY_AUDIENCE, ttlMs, now: Date.now() });
+  }
+
+  private findService(service: string): { mesh: MeshDoc; namespace: string } | undefined {
+    const validation = validateDocuments(this.store.current().documents);
+    if (!validation.ok) return undefined;
+    const doc = validation.value.services.find((candidate) => candidate.metadata.name === service);
+    return doc ? { mesh: validation.value.mesh, namespace: doc.metadata.namespace } : undefined;
   }
 
   private async advanceKeys(rotateNow = false): Promise<void> {

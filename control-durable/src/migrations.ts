@@ -30,6 +30,14 @@ export const SCHEMA_STATEMENTS = [
      public_jwk   TEXT    NOT NULL,
      private_jwk  TEXT    NOT NULL
    )`,
+  `CREATE TABLE IF NOT EXISTS credentials (
+     id          TEXT    PRIMARY KEY,
+     service     TEXT    NOT NULL,
+     secret_hash TEXT    NOT NULL,
+     created_at  INTEGER NOT NULL,
+     created_by  TEXT    NOT NULL,
+     revoked_at  INTEGER
+   )`,
 ] as const;
 
 export function migrate(sql: SqlStorage): void {

@@ -38,11 +38,14 @@ export interface VersionRecord {
   summary: string;
 }
 
+export const AUDIT_ACTIONS = ["apply", "rollback", "rotate-keys", "create-credential", "revoke-credential", "mint-token"] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
 export interface AuditEntry {
   id: number;
   at: string;
   actor: string;
-  action: "apply" | "rollback" | "rotate-keys";
+  action: AuditAction;
   /** Config version in force when the change was made. */
   version: number;
   summary: string;

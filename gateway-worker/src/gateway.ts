@@ -6,6 +6,7 @@
 import { MeshError } from "@weft/sdk";
 import { CONTROL_PLANE_NAME } from "../../control-durable/src/control-plane.js";
 import { createAdminApi, ADMIN_BASE, type ControlPlaneApi } from "./admin/api.js";
+import { bearerToken } from "./admin/auth.js";
 import { ConfigCache, DEFAULT_REFRESH_INTERVAL_MS, type ConfigSource } from "./config-cache.js";
 import { coloCachedSource, forgetColoSnapshot, type SnapshotCache } from "./colo-cache.js";
 import type { GatewayEnv } from "./env.js";
@@ -100,6 +101,25 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     return new Response(jwksCopy.body, { headers: { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=60" } });
   }
 
+  /** Credential → SVID. Always asks the control plane (the SDK caches the SVID for most of its life). */
+  async function exchangeToken(request: Request, env: GatewayEnv): Promise<Response> {
+    const url = new URL(request.url);
+    if ([...url.searchParams.keys()].some((key) => /token|credential|auth/i.test(key))) {
+      return new MeshError("bad_request", "credentials are accepted only in the Authorization header").toResponse();
+    }
+    const credential = bearerToken(request.headers.get("authorization"));
+    if (credential === undefined) return new MeshError("unauthenticated", "POST /.weft/token needs Authorization: Bearer <credential>").toResponse();
+    let answer;
+    try {
+      answer = await (options.controlPlane ?? controlPlaneStub)(env).exchangeCredential(credential);
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", msg: "token exchange failed", error: String(error) }));
+      return new MeshError("control_plane_unavailable", "the control plane could not issue a token").toResponse();
+    }
+    if (!answer.ok) return new MeshError("unauthenticated", "the credential is not valid").toResponse({ "cache-control": "no-store" });
+    return Response.json({ token: answer.token, expiresAt: answer.expiresAt }, { headers: { "cache-control": "no-store" } });
+  }
+
   async function healthz(env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     const configs = configCache(env);
     try {
@@ -129,6 +149,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       if (url.pathname.startsWith("/.weft/") || url.pathname === "/.weft" || url.pathname === "/.well-known/jwks.json") {
         if (url.pathname === "/.weft/healthz") return healthz(env, ctx);
         if (url.pathname === "/.well-known/jwks.json" && request.method === "GET") return jwks(env);
+        if (url.pathname === "/.weft/token" && request.method === "POST") return exchangeToken(request, env);
         if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) return admin.fetch(request, env, ctx);
         return new MeshError("not_found", `${url.pathname} is reserved by the mesh and not served by this release`).toResponse();
       }

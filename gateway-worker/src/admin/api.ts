@@ -8,6 +8,8 @@ import { MeshError } from "@weft/sdk";
 import { parseJsonDocuments, parseYamlDocuments, validateDocuments } from "@weft/sdk/config";
 import type { ApplyOutcome, RegistryView, SnapshotPayload } from "../../../control-durable/src/types.js";
 import type { KeyView, PublicJwk } from "../../../control-durable/src/keys.js";
+import type { CredentialView } from "../../../control-durable/src/credentials.js";
+import type { IssuedToken } from "../../../control-durable/src/tokens.js";
 import type { GatewayEnv } from "../env.js";
 import { requireAdmin } from "./auth.js";
 import { bodyFormat, readBodyText } from "./body.js";
@@ -32,6 +34,11 @@ export interface ControlPlaneApi {
   jwks(): Promise<{ keys: PublicJwk[] }>;
   listKeys(): Promise<KeyView[]>;
   rotateKeys(actor: string): Promise<KeyView[]>;
+  createCredential(service: string, actor: string): Promise<{ ok: true; id: string; service: string; credential: string } | { ok: false; message: string }>;
+  revokeCredential(id: string, actor: string): Promise<CredentialView | null>;
+  listCredentials(): Promise<CredentialView[]>;
+  exchangeCredential(credential: string): Promise<({ ok: true } & IssuedToken) | { ok: false; reason: string }>;
+  mintToken(service: string, ttlSeconds: number | undefined, actor: string): Promise<({ ok: true } & IssuedToken) | { ok: false; message: string }>;
 }
 
 const ACTOR_LABEL = /^[A-Za-z0-9@._+-]{1,64}$/;
@@ -145,6 +152,34 @@ export function createAdminApi(deps: AdminDependencies) {
 
   app.post("/keys/rotate", async (c) => c.json({ keys: await deps.control(c.env).rotateKeys(actorOf(c.req.raw)) }));
 
+  app.get("/credentials", async (c) => c.json({ credentials: await deps.control(c.env).listCredentials() }));
+
+  app.post("/credentials", async (c) => {
+    const body = await readJsonObject(c.req.raw);
+    if (typeof body.service !== "string" || body.service === "") throw new MeshError("bad_request", '"service" must name a service');
+    const created = await deps.control(c.env).createCredential(body.service, actorOf(c.req.raw));
+    if (!created.ok) throw new MeshError("bad_request", created.message);
+    const { ok: _ok, ...shown } = created;
+    // Shown once: never stored in plain text, never cached by anything between.
+    return c.json(shown, 201, { "cache-control": "no-store" });
+  });
+
+  app.delete("/credentials/:id", async (c) => {
+    const revoked = await deps.control(c.env).revokeCredential(c.req.param("id"), actorOf(c.req.raw));
+    if (!revoked) throw new MeshError("not_found", `no credential ${c.req.param("id")}`);
+    return c.json(revoked);
+  });
+
+  app.post("/tokens", async (c) => {
+    const body = await readJsonObject(c.req.raw);
+    if (typeof body.service !== "string" || body.service === "") throw new MeshError("bad_request", '"service" must name a service');
+    if (body.ttlSeconds !== undefined && typeof body.ttlSeconds !== "number") throw new MeshError("bad_request", '"ttlSeconds" must be a number');
+    const minted = await deps.control(c.env).mintToken(body.service, body.ttlSeconds, actorOf(c.req.raw));
+    if (!minted.ok) throw new MeshError("bad_request", minted.message);
+    const { ok: _ok, ...token } = minted;
+    return c.json(token, 200, { "cache-control": "no-store" });
+  });
+
   app.notFound((c) => new MeshError("not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse());
   app.onError((error) => {
     if (error instanceof MeshError) return error.toResponse();
@@ -152,6 +187,17 @@ export function createAdminApi(deps: AdminDependencies) {
     return new MeshError("control_plane_unavailable", "the control plane could not complete the request").toResponse();
   });
   return app;
+}
+
+async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  const text = await readBodyText(request, 4096);
+  try {
+    const body = JSON.parse(text) as unknown;
+    if (typeof body === "object" && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+  } catch {
+    // Answered below.
+  }
+  throw new MeshError("bad_request", "the body must be a JSON object");
 }
 
 async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise<void> {
