@@ -127,6 +127,11 @@ describe("endpoints, timeouts and missing bindings", () => {
 
   const CONFIG = `
 apiVersion: weft/v1
+kind: Mesh
+metadata: { name: test }
+spec: { identity: { mode: PERMISSIVE } }
+---
+apiVersion: weft/v1
 kind: Service
 metadata: { name: slow }
 spec:

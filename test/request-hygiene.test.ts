@@ -13,7 +13,7 @@ describe("request hygiene at the gateway", () => {
 
   it("forwards neither the caller's Authorization nor hop-by-hop headers", async () => {
     const response = await gateway("http://shop.example/httpbin/headers", {
-      headers: { authorization: "Bearer caller-svid", connection: "x-hop-only", "x-hop-only": "1", "keep-alive": "timeout=5", "proxy-authorization": "Basic eA==", "x-app": "kept" },
+      headers: { authorization: "Basic dXNlcjpwYXNz", connection: "x-hop-only", "x-hop-only": "1", "keep-alive": "timeout=5", "proxy-authorization": "Basic eA==", "x-app": "kept" },
     });
     const echo = (await response.json()) as Echo;
     expect(echo.headers["x-app"]).toBe("kept");

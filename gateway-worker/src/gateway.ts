@@ -7,6 +7,9 @@ import { MeshError } from "@weft/sdk";
 import { CONTROL_PLANE_NAME } from "../../control-durable/src/control-plane.js";
 import { createAdminApi, ADMIN_BASE, type ControlPlaneApi } from "./admin/api.js";
 import { bearerToken } from "./admin/auth.js";
+import { JwksCache } from "./identity/jwks-cache.js";
+import { VerifiedTokens } from "./identity/verified-tokens.js";
+import type { JWK } from "jose";
 import { ConfigCache, DEFAULT_REFRESH_INTERVAL_MS, type ConfigSource } from "./config-cache.js";
 import { coloCachedSource, forgetColoSnapshot, type SnapshotCache } from "./colo-cache.js";
 import type { GatewayEnv } from "./env.js";
@@ -49,7 +52,14 @@ function coloCache(): SnapshotCache | undefined {
 
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const now = options.now ?? Date.now;
-  const isolate: IsolateState = { counters: new Map(), random: options.random ?? Math.random, now };
+  let jwksCache: JwksCache | undefined;
+  const isolate: IsolateState = {
+    counters: new Map(),
+    random: options.random ?? Math.random,
+    now,
+    verifiedTokens: new VerifiedTokens(),
+    jwks: (env) => (jwksCache ??= new JwksCache(async () => (await (options.controlPlane ?? controlPlaneStub)(env).jwks()) as { keys: JWK[] }, { now })),
+  };
   const pipeline = buildPipeline();
   let cache: ConfigCache | undefined;
 

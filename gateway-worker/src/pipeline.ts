@@ -11,6 +11,8 @@ import { routeStage } from "./stages/route.js";
 import { sanitizeStage } from "./stages/sanitize.js";
 import { splitStage } from "./stages/split.js";
 import { normalizeStage } from "./stages/normalize.js";
+import { authenticateStage } from "./stages/authenticate.js";
+import { authorizeStage } from "./stages/authorize.js";
 
 export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
   const stages: Stage[] = [
@@ -19,10 +21,13 @@ export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
     sanitizeStage(),
     // One normalized path for routing, policy and forwarding; ambiguous paths refused (400).
     normalizeStage(),
-    // (authentication goes here: it needs clean headers and decides who the caller is.)
+    // Who is calling: a presented token must verify (401 otherwise); none means anonymous.
+    authenticateStage(),
     // Find the rule: host map, then path index. Needs clean headers for header matches.
     routeStage(),
-    // (authorization and rate limits go here: they need the caller and the destination service.)
+    // May this caller reach the rule's services? Needs the caller and the destination (401/403).
+    authorizeStage(),
+    // (rate limits go here: they need the caller and the destination service.)
     // Weighted choice of destination subset (canaries).
     splitStage(),
     // Endpoint within the subset.

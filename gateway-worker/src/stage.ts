@@ -7,10 +7,16 @@ import type { CompiledDestination, CompiledEndpoint, CompiledService, Snapshot }
 import type { RouteMatch } from "./routing/lookup.js";
 import type { BalancerCounters } from "./routing/balance.js";
 import type { GatewayEnv } from "./env.js";
+import type { Caller } from "./policy/authorize.js";
+import type { JwksCache } from "./identity/jwks-cache.js";
+import type { VerifiedTokens } from "./identity/verified-tokens.js";
 
 /** State that lives as long as the isolate: caches and balancer memory, never the truth. */
 export interface IsolateState {
   readonly counters: BalancerCounters;
+  /** Public signing keys, per gateway environment (created on first use). */
+  jwks(env: GatewayEnv): JwksCache;
+  readonly verifiedTokens: VerifiedTokens;
   readonly random: () => number;
   readonly now: () => number;
 }
@@ -29,6 +35,10 @@ export interface MeshRequest {
   readonly snapshot: Snapshot;
   readonly isolate: IsolateState;
   requestId: string;
+  /** The bearer token the caller presented (taken before the Authorization header is dropped). */
+  bearer?: string | undefined;
+  /** Who is calling, once authentication has run. */
+  caller?: Caller;
   /** The normalized path: what routing and policy match, and what is forwarded (before a rewrite). */
   path: string;
   route?: RouteMatch;

@@ -49,6 +49,11 @@ export function sanitizeRequestHeaders(headers: Headers): void {
 
 export function sanitizeStage(): Stage {
   return function sanitize(request, next) {
+    const authorization = request.headers.get("authorization");
+    if (authorization !== null) {
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      request.bearer = bearer ? bearer[1] : undefined;
+    }
     sanitizeRequestHeaders(request.headers);
     const supplied = request.headers.get("x-request-id");
     if (supplied !== null && REQUEST_ID.test(supplied)) {
