@@ -86,7 +86,7 @@ export const MeshSpec = z
     identity: z
       .object({
         mode: IdentityMode.default(CONFIG_DEFAULTS.identityMode).describe(
-          "STRICT: mesh calls need a valid service identity; PERMISSIVE: callers without one are anonymous. Default STRICT. (Enforced once service identity ships; validated and stored now.)",
+          "STRICT: mesh calls need a valid service identity (routes marked public excepted); PERMISSIVE: callers without one are anonymous. An invalid token is refused in both. Default STRICT.",
         ),
         tokenTTL: Duration.prefault("10m")
           .refine((ms) => ms >= 60_000 && ms <= CONFIG_DEFAULTS.maxTokenTTLms, "tokenTTL must be between 1m and 15m")
@@ -295,7 +295,7 @@ export const AuthorizationPolicySpec = z
   .object({
     target: name("target").describe("Service the policy protects."),
     action: AuthorizationAction.default("ALLOW").describe("ALLOW, DENY or AUDIT (logged, never decides). Default ALLOW."),
-    rules: z.array(AuthorizationRule).min(1).max(256).describe("The policy applies when any rule matches. Enforced once service identity ships; validated and stored now."),
+    rules: z.array(AuthorizationRule).min(1).max(256).describe("The policy applies when any rule matches."),
   })
   .strict();
 
