@@ -4,8 +4,11 @@
  */
 import { formatRouteLookup, runRouteLookupBench } from "./route-lookup.js";
 import { loadMain } from "./load.js";
+import { formatAuth, runAuthBench } from "./auth.js";
 
 console.log(formatRouteLookup(runRouteLookupBench()));
+console.log("");
+console.log(formatAuth(await runAuthBench()));
 console.log("");
 // exitCode, not exit(): output piped to a file must drain first.
 process.exitCode = await loadMain(process.argv.slice(2));
