@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMeshClient, MeshError } from "@weft/sdk";
 import { admin, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, functionsGatewayServes, gateway, gatewayEnv } from "./helpers.js";
 
 const STRICT_MESH = `${EXAMPLE_MESH_YAML.replace("mode: PERMISSIVE", "mode: STRICT")}
@@ -61,6 +62,24 @@ describe("authentication and authorization at the gateway (STRICT mode)", () => 
     const headers = ((await echo.json()) as { headers: Record<string, string> }).headers;
     expect(headers.authorization).toBeUndefined();
     expect(JSON.stringify(headers)).not.toContain(frontend.split(".")[2]);
+  });
+
+  it("lets a function holding a credential call peers through the SDK, and refuses one without", async () => {
+    const created = await admin("/credentials", { method: "POST", body: JSON.stringify({ service: "frontend" }) });
+    const { credential } = (await created.json()) as { credential: string };
+    const binding = {
+      fetch: (input: Request | string | URL, init?: RequestInit) => {
+        const request = input instanceof Request ? input : new Request(String(input), init);
+        return gateway(request.url, request);
+      },
+    };
+    const withIdentity = createMeshClient(binding, { credential });
+    const response = await withIdentity.fetch("orders", "/orders");
+    expect(response.status).toBe(200);
+    expect((await withIdentity.fetch("orders", "/orders")).status).toBe(200);
+    const refused = await createMeshClient(binding).fetch("orders", "/orders").catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(MeshError);
+    expect(refused).toMatchObject({ code: "unauthenticated", status: 401 });
   });
 
   it("refuses mesh calls without a token with 401, but lets anonymous callers use a public route", async () => {

@@ -62,3 +62,13 @@ describe("header propagation", () => {
     expect(Object.fromEntries(out)).toEqual({ accept: "application/json", traceparent: "00-abc-def-01", "x-request-id": "r1", "x-canary": "1" });
   });
 });
+
+describe("the isolate's mesh client", () => {
+  it("is created once per binding and credential", async () => {
+    const { meshClient } = await import("./client.js");
+    const { binding } = recordingBinding(() => new Response("ok"));
+    const credential = "weft1.abcdefghijkl.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+    expect(meshClient(binding, { credential })).toBe(meshClient(binding, { credential }));
+    expect(meshClient(binding)).not.toBe(meshClient(binding, { credential }));
+  });
+});

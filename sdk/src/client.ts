@@ -5,6 +5,7 @@
  * typed `MeshError`s. Answers from the destination itself (even 4xx/5xx) come back as Responses.
  */
 import { meshErrorFromResponse } from "./errors.js";
+import { ServiceToken } from "./service-token.js";
 
 /** The part of a service binding the SDK needs (a Worker `Fetcher` satisfies it). */
 export interface MeshBinding {
@@ -17,6 +18,14 @@ export interface MeshClientOptions {
    * timeout, …) is thrown as a `MeshError`; when false it is returned as a Response like any other.
    */
   throwMeshErrors?: boolean;
+  /**
+   * This function's bootstrap credential (a wrangler secret such as `env.WEFT_CREDENTIAL`). With it,
+   * every call carries the function's SVID; without it, calls are anonymous (refused in STRICT mode).
+   */
+  credential?: string | undefined;
+  /** Clock and randomness for token renewal (tests). */
+  now?: () => number;
+  random?: () => number;
 }
 
 /** Suffix of mesh host names: `<service>.mesh`. */
@@ -53,6 +62,26 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
     throw new TypeError("createMeshClient needs the gateway service binding (e.g. env.WEFT); check the function's wrangler config");
   }
   const throwMeshErrors = options.throwMeshErrors ?? true;
+  const identity =
+    options.credential === undefined
+      ? undefined
+      : new ServiceToken(binding, options.credential, { ...(options.now ? { now: options.now } : {}), ...(options.random ? { random: options.random } : {}) });
+
+  /** Sends with this function's SVID; a 401 from the mesh triggers one renewal and one retry. */
+  async function send(request: Request): Promise<Response> {
+    if (!identity) return binding.fetch(request);
+    const replay = request.body === null ? undefined : request.clone();
+    const token = await identity.get();
+    const first = new Request(request);
+    first.headers.set("authorization", `Bearer ${token}`);
+    const response = await binding.fetch(first);
+    if (response.status !== 401 || response.headers.get("x-weft-error") !== "unauthenticated") return response;
+    if (request.body !== null && !replay) return response;
+    identity.invalidate(token);
+    const retry = new Request((replay ?? request) as Request);
+    retry.headers.set("authorization", `Bearer ${await identity.get()}`);
+    return binding.fetch(retry);
+  }
 
   async function meshFetch(first: string | URL | Request, second?: string | RequestInit, third?: RequestInit): Promise<Response> {
     let request: Request;
@@ -66,7 +95,7 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
         throw new TypeError(`mesh.fetch needs a mesh URL such as http://orders.mesh/...; got host "${host}"`);
       }
     }
-    const response = await binding.fetch(request);
+    const response = await send(request);
     if (!throwMeshErrors) return response;
     const meshError = await meshErrorFromResponse(response);
     if (meshError) throw meshError;
@@ -74,4 +103,21 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
   }
 
   return { fetch: meshFetch as MeshClient["fetch"] };
+}
+
+const isolateClients = new WeakMap<MeshBinding, Map<string, MeshClient>>();
+
+/**
+ * The isolate's mesh client for this binding and credential, created on first use and reused, so
+ * the function's SVID is exchanged once and renewed in place rather than once per request.
+ * @example
+ * const mesh = meshClient(env.WEFT, { credential: env.WEFT_CREDENTIAL });
+ */
+export function meshClient(binding: MeshBinding, options: Pick<MeshClientOptions, "credential" | "throwMeshErrors"> = {}): MeshClient {
+  let byOptions = isolateClients.get(binding);
+  if (!byOptions) isolateClients.set(binding, (byOptions = new Map()));
+  const key = `${options.credential ?? ""}|${options.throwMeshErrors ?? true}`;
+  let client = byOptions.get(key);
+  if (!client) byOptions.set(key, (client = createMeshClient(binding, options)));
+  return client;
 }

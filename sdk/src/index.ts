@@ -6,8 +6,9 @@
  * const mesh = createMeshClient(env.WEFT);
  * const res = await mesh.fetch("orders", "/orders/42");
  */
-export { createMeshClient, meshUrl, MESH_HOST_SUFFIX, type MeshBinding, type MeshClient, type MeshClientOptions } from "./client.js";
+export { createMeshClient, meshClient, meshUrl, MESH_HOST_SUFFIX, type MeshBinding, type MeshClient, type MeshClientOptions } from "./client.js";
 export { propagationHeaders, PROPAGATED_HEADERS } from "./propagation.js";
+export { ServiceToken, type ServiceTokenOptions } from "./service-token.js";
 export {
   MeshError,
   MESH_ERROR_STATUS,

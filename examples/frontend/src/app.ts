@@ -4,12 +4,14 @@
  * which this function turns into a 502 with the mesh's code instead of crashing.
  */
 import { Hono, type Context } from "hono";
-import { createMeshClient, MeshError, propagationHeaders } from "@weft/sdk";
+import { meshClient, MeshError, propagationHeaders } from "@weft/sdk";
 import { failurePage, shopPage, type ProductView } from "./page.js";
 
 export interface Env {
   /** Service binding to the gateway (`weft-gateway`); the only way this function reaches peers. */
   WEFT: Fetcher;
+  /** This function's bootstrap credential (a secret); without it, its peer calls are anonymous. */
+  WEFT_CREDENTIAL?: string;
 }
 
 type AppContext = Context<{ Bindings: Env }>;
@@ -55,7 +57,7 @@ interface PeerAnswer {
  * mesh itself refused or failed, `PeerError` when the call could not be made or read.
  */
 async function callPeer(c: AppContext, service: string, path: string): Promise<PeerAnswer> {
-  const mesh = createMeshClient(c.env.WEFT);
+  const mesh = meshClient(c.env.WEFT, { credential: c.env.WEFT_CREDENTIAL });
   let res: Response;
   try {
     res = await mesh.fetch(service, path, { headers: propagatedHeaders(c.req.raw.headers) });

@@ -4,13 +4,15 @@
  * has a real function-to-function call that the gateway authenticates, routes and measures.
  */
 import { Hono } from "hono";
-import { createMeshClient, MeshError, propagationHeaders, type MeshClient, type MeshErrorCode } from "@weft/sdk";
+import { meshClient, MeshError, propagationHeaders, type MeshClient, type MeshErrorCode } from "@weft/sdk";
 
 export interface Env {
   /** Subset name reported in every answer ("v1", "v2"); set by each wrangler TOML. */
   VERSION?: string;
   /** Service binding to the gateway (`weft-gateway`); the only way this function reaches peers. */
   WEFT: Fetcher;
+  /** This function's bootstrap credential (a secret); without it, its peer calls are anonymous. */
+  WEFT_CREDENTIAL?: string;
 }
 
 export const SERVICE = "orders";
@@ -97,7 +99,7 @@ app.get("/orders/:id", async (c) => {
   // v1 and v2 differ only here, so a split between them is visible in the answer's shape too.
   if (version !== "v2") return c.json(answer);
   try {
-    const mesh = createMeshClient(c.env.WEFT);
+    const mesh = meshClient(c.env.WEFT, { credential: c.env.WEFT_CREDENTIAL });
     const total = await totalCents(mesh, order.items, propagatedHeaders(c.req.raw.headers));
     return c.json({ ...answer, totalCents: total });
   } catch (error) {
