@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMeshClient, MeshError } from "@weft/sdk";
+import { createMeshClient, MeshError, verifyInbound } from "@weft/sdk";
 import { admin, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, functionsGatewayServes, gateway, gatewayEnv } from "./helpers.js";
 
 const STRICT_MESH = `${EXAMPLE_MESH_YAML.replace("mode: PERMISSIVE", "mode: STRICT")}
@@ -80,6 +80,27 @@ describe("authentication and authorization at the gateway (STRICT mode)", () => 
     const refused = await createMeshClient(binding).fetch("orders", "/orders").catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(MeshError);
     expect(refused).toMatchObject({ code: "unauthenticated", status: 401 });
+  });
+
+  it("gives the destination a hop token naming the caller, for that destination only", async () => {
+    const jwksBinding = { fetch: (input: Request | string | URL, init?: RequestInit) => gateway(input instanceof Request ? input.url : String(input), init) };
+    const echoHeaders = async () => ((await (await gateway("http://httpbin.mesh/headers", { headers: bearer(frontend) })).json()) as { headers: Record<string, string> }).headers;
+    const first = (await echoHeaders())["x-weft-identity"];
+    expect(first).toEqual(expect.any(String));
+    expect((await echoHeaders())["x-weft-identity"]).toBe(first); // cached per caller→destination: no signing per request
+    const hop = first ?? "";
+
+    const asDestination = (token: string | undefined, service = "httpbin") =>
+      verifyInbound(new Request("http://httpbin.mesh/x", { headers: token === undefined ? {} : { "x-weft-identity": token } }), { binding: jwksBinding, service, trustDomain: "shop.weft" });
+    expect(await asDestination(hop)).toEqual({ service: "frontend", namespace: "default", spiffeId: "spiffe://shop.weft/ns/default/sa/frontend" });
+    await expect(asDestination(hop, "orders")).rejects.toMatchObject({ code: "unauthenticated" }); // another audience
+    await expect(asDestination(frontend)).rejects.toMatchObject({ code: "unauthenticated" }); // an SVID is not a hop token
+    await expect(asDestination(`${hop.slice(0, -4)}AAAA`)).rejects.toMatchObject({ code: "unauthenticated" }); // forged
+    await expect(asDestination(undefined)).rejects.toMatchObject({ code: "unauthenticated" });
+    expect(await verifyInbound(new Request("http://x/"), { binding: jwksBinding, service: "httpbin", trustDomain: "shop.weft", allowAnonymous: true })).toBeNull();
+
+    // And a hop token replayed to the gateway as an SVID is refused.
+    expect((await gateway("http://orders.mesh/orders", { headers: bearer(hop) })).status).toBe(401);
   });
 
   it("refuses mesh calls without a token with 401, but lets anonymous callers use a public route", async () => {

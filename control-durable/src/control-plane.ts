@@ -11,7 +11,7 @@ import { diffDocumentSets, isEmptyDiff, summarizeDiff } from "./diff.js";
 import type { RotationPolicy } from "./key-lifecycle.js";
 import { KeyStore, type KeyView, type PublicJwk } from "./keys.js";
 import { CredentialStore, type CredentialView } from "./credentials.js";
-import { GATEWAY_AUDIENCE, signSvid, type IssuedToken } from "./tokens.js";
+import { GATEWAY_AUDIENCE, signHopToken, signSvid, spiffeId, type IssuedToken } from "./tokens.js";
 import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
 import type { ApplyOutcome, AuditEntry, RegistryView, SnapshotAnswer, SnapshotPayload, VersionRecord } from "./types.js";
@@ -166,6 +166,19 @@ export class ControlPlane extends DurableObject {
     if (!issued) return { ok: false, message: `no service named "${service}" in config version ${this.store.currentVersion()}` };
     this.audit.record({ at: new Date().toISOString(), actor, action: "mint-token", version: this.store.currentVersion(), summary: `minted a ${ttlMs / 1000}s token for ${service}` });
     return { ok: true, ...issued };
+  }
+
+  /**
+   * A hop token for `caller` (a SPIFFE ID the gateway verified) calling `destination`. Gateways
+   * cache these per caller→destination pair and renew them in the background.
+   */
+  async mintHopToken(caller: string, destination: string): Promise<IssuedToken | null> {
+    const found = this.findService(destination);
+    if (!found || !caller.startsWith(`spiffe://${found.mesh.spec.trustDomain}/`)) return null;
+    await this.advanceKeys();
+    const signer = await this.keys.activeSigner();
+    if (!signer) throw new Error("no active signing key");
+    return signHopToken({ signer, mesh: found.mesh, caller, destination: spiffeId(found.mesh, found.namespace, destination), now: Date.now() });
   }
 
   private async issue(service: string, ttlMs: number): Promise<IssuedToken | undefined> {

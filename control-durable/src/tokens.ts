@@ -23,6 +23,29 @@ export interface IssuedToken {
   expiresAt: string;
 }
 
+/** Lifetime of hop tokens: short, since the gateway renews them in the background. */
+export const HOP_TOKEN_TTL_MS = 5 * 60_000;
+
+/**
+ * A hop token: what the gateway attaches (`x-weft-identity`) when it forwards a call, naming the
+ * caller (`sub`) for one destination (`aud` = the destination's SPIFFE ID), so it is useless
+ * against any other audience, including the gateway.
+ */
+export async function signHopToken(options: { signer: { kid: string; key: CryptoKey }; mesh: MeshDoc; caller: string; destination: string; now: number }): Promise<IssuedToken> {
+  const issuedAt = Math.floor(options.now / 1000);
+  const expires = issuedAt + Math.floor(HOP_TOKEN_TTL_MS / 1000);
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: SIGNING_ALG, kid: options.signer.kid, typ: "JWT" })
+    .setIssuer(meshIssuer(options.mesh))
+    .setSubject(options.caller)
+    .setAudience(options.destination)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(expires)
+    .setJti(crypto.randomUUID())
+    .sign(options.signer.key);
+  return { token, expiresAt: new Date(expires * 1000).toISOString() };
+}
+
 export async function signSvid(options: {
   signer: { kid: string; key: CryptoKey };
   mesh: MeshDoc;

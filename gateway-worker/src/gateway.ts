@@ -9,6 +9,7 @@ import { createAdminApi, ADMIN_BASE, type ControlPlaneApi } from "./admin/api.js
 import { bearerToken } from "./admin/auth.js";
 import { JwksCache } from "./identity/jwks-cache.js";
 import { VerifiedTokens } from "./identity/verified-tokens.js";
+import { HopTokens } from "./identity/hop-tokens.js";
 import type { JWK } from "jose";
 import { ConfigCache, DEFAULT_REFRESH_INTERVAL_MS, type ConfigSource } from "./config-cache.js";
 import { coloCachedSource, forgetColoSnapshot, type SnapshotCache } from "./colo-cache.js";
@@ -53,11 +54,13 @@ function coloCache(): SnapshotCache | undefined {
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const now = options.now ?? Date.now;
   let jwksCache: JwksCache | undefined;
+  let hopTokens: HopTokens | undefined;
   const isolate: IsolateState = {
     counters: new Map(),
     random: options.random ?? Math.random,
     now,
     verifiedTokens: new VerifiedTokens(),
+    hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => (options.controlPlane ?? controlPlaneStub)(env).mintHopToken(caller, destination), { now })),
     jwks: (env) => (jwksCache ??= new JwksCache(async () => (await (options.controlPlane ?? controlPlaneStub)(env).jwks()) as { keys: JWK[] }, { now })),
   };
   const pipeline = buildPipeline();

@@ -13,6 +13,7 @@ import { splitStage } from "./stages/split.js";
 import { normalizeStage } from "./stages/normalize.js";
 import { authenticateStage } from "./stages/authenticate.js";
 import { authorizeStage } from "./stages/authorize.js";
+import { hopIdentityStage } from "./stages/hop-identity.js";
 
 export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
   const stages: Stage[] = [
@@ -32,6 +33,8 @@ export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
     splitStage(),
     // Endpoint within the subset.
     balanceStage(),
+    // Tell the destination who calls: a cached hop token for this caller and destination.
+    hopIdentityStage(),
     // (outlier detection, retries and hedging wrap forward here.)
   ];
   const run = composeStages(stages, forward);

@@ -10,6 +10,7 @@ import type { GatewayEnv } from "./env.js";
 import type { Caller } from "./policy/authorize.js";
 import type { JwksCache } from "./identity/jwks-cache.js";
 import type { VerifiedTokens } from "./identity/verified-tokens.js";
+import type { HopTokens } from "./identity/hop-tokens.js";
 
 /** State that lives as long as the isolate: caches and balancer memory, never the truth. */
 export interface IsolateState {
@@ -17,6 +18,8 @@ export interface IsolateState {
   /** Public signing keys, per gateway environment (created on first use). */
   jwks(env: GatewayEnv): JwksCache;
   readonly verifiedTokens: VerifiedTokens;
+  /** Hop tokens per caller→destination pair, per gateway environment. */
+  hopTokens(env: GatewayEnv): HopTokens;
   readonly random: () => number;
   readonly now: () => number;
 }

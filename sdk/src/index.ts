@@ -9,6 +9,7 @@
 export { createMeshClient, meshClient, meshUrl, MESH_HOST_SUFFIX, type MeshBinding, type MeshClient, type MeshClientOptions } from "./client.js";
 export { propagationHeaders, PROPAGATED_HEADERS } from "./propagation.js";
 export { ServiceToken, type ServiceTokenOptions } from "./service-token.js";
+export { verifyInbound, weftIdentity, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, type InboundOptions } from "./inbound.js";
 export {
   MeshError,
   MESH_ERROR_STATUS,

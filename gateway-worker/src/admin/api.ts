@@ -38,6 +38,7 @@ export interface ControlPlaneApi {
   revokeCredential(id: string, actor: string): Promise<CredentialView | null>;
   listCredentials(): Promise<CredentialView[]>;
   exchangeCredential(credential: string): Promise<({ ok: true } & IssuedToken) | { ok: false; reason: string }>;
+  mintHopToken(caller: string, destination: string): Promise<IssuedToken | null>;
   mintToken(service: string, ttlSeconds: number | undefined, actor: string): Promise<({ ok: true } & IssuedToken) | { ok: false; message: string }>;
 }
 

@@ -1,0 +1,109 @@
+/**
+ * The destination's side of identity: verify the hop token the gateway attached
+ * (`x-weft-identity`): ES256, signed by a key in the mesh's JWKS (fetched through the function's
+ * `WEFT` binding and cached), issued by this mesh, for this function as audience, unexpired.
+ * A missing, forged, expired or other-audience token is refused.
+ */
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import type { MeshBinding } from "./client.js";
+import { MeshError } from "./errors.js";
+
+export const IDENTITY_HEADER = "x-weft-identity";
+
+export interface InboundOptions {
+  /** The gateway binding (`env.WEFT`): the JWKS is read through it. */
+  binding: MeshBinding;
+  /** This function's service name, as in the mesh config. */
+  service: string;
+  /** The mesh's trust domain (`Mesh.spec.trustDomain`). */
+  trustDomain: string;
+  /** This function's namespace. Default "default". */
+  namespace?: string;
+  /** Accept calls without a hop token (anonymous callers) instead of refusing them. Default false. */
+  allowAnonymous?: boolean;
+}
+
+/** Who called, as the mesh vouches for it. */
+export interface InboundCaller {
+  service: string;
+  namespace: string;
+  spiffeId: string;
+}
+
+const keySets = new WeakMap<MeshBinding, JWTVerifyGetKey>();
+
+function keySetFor(binding: MeshBinding): JWTVerifyGetKey {
+  let keySet = keySets.get(binding);
+  if (!keySet) {
+    // jose caches the set and refetches for an unknown kid at most every 30 s.
+    keySet = createRemoteJWKSet(new URL("http://gateway.mesh/.well-known/jwks.json"), {
+      [customFetch]: (url: string, init: RequestInit) => binding.fetch(url, init),
+    });
+    keySets.set(binding, keySet);
+  }
+  return keySet;
+}
+
+/**
+ * Verifies the caller's hop token; `null` for an anonymous call when `allowAnonymous` is set.
+ * @example
+ * const caller = await verifyInbound(request, { binding: env.WEFT, service: "orders", trustDomain: "shop.weft" });
+ */
+export async function verifyInbound(request: Request, options: InboundOptions): Promise<InboundCaller | null> {
+  const token = request.headers.get(IDENTITY_HEADER);
+  if (token === null) {
+    if (options.allowAnonymous) return null;
+    throw new MeshError("unauthenticated", "this function accepts only calls through the mesh with a caller identity");
+  }
+  const namespace = options.namespace ?? "default";
+  try {
+    const { payload } = await jwtVerify(token, keySetFor(options.binding), {
+      algorithms: ["ES256"],
+      issuer: `weft://${options.trustDomain}`,
+      audience: `spiffe://${options.trustDomain}/ns/${namespace}/sa/${options.service}`,
+      clockTolerance: 60,
+      requiredClaims: ["exp", "iat", "sub"],
+    });
+    const found = /^spiffe:\/\/([^/]+)\/ns\/([a-z0-9-]+)\/sa\/([a-z0-9-]+)$/.exec(String(payload.sub));
+    if (!found || found[1] !== options.trustDomain) throw new MeshError("unauthenticated", "the caller identity is outside this mesh");
+    return { spiffeId: String(payload.sub), namespace: found[2] as string, service: found[3] as string };
+  } catch (error) {
+    if (error instanceof MeshError) throw error;
+    const reason = error instanceof errors.JOSEError ? error.code : "invalid token";
+    throw new MeshError("unauthenticated", `the caller identity was refused (${reason})`);
+  }
+}
+
+/**
+ * Hono middleware: refuses unverified calls with 401 and sets `c.get("weftCaller")`.
+ * @example app.use("*", weftIdentity((c) => ({ binding: c.env.WEFT, service: "orders", trustDomain: "shop.weft" })));
+ */
+export function weftIdentity<C extends { req: { raw: Request }; set(key: "weftCaller", value: InboundCaller | null): void }>(
+  options: (c: C) => InboundOptions,
+): (c: C, next: () => Promise<void>) => Promise<Response | void> {
+  return async function verifyCaller(c, next) {
+    try {
+      c.set("weftCaller", await verifyInbound(c.req.raw, options(c)));
+    } catch (error) {
+      if (error instanceof MeshError) return error.toResponse();
+      throw error;
+    }
+    await next();
+  };
+}
+
+/**
+ * itty-router handler: verifies the caller and puts it on `request.weftCaller`; answers 401 itself otherwise.
+ * @example router.all("*", withWeftIdentity((req, env) => ({ binding: env.WEFT, service: "catalog", trustDomain: "shop.weft" })));
+ */
+export function withWeftIdentity<E>(options: (request: Request, env: E) => InboundOptions) {
+  return async function verifyCallerHandler(request: Request & { weftCaller?: InboundCaller | null }, env: E): Promise<Response | undefined> {
+    try {
+      request.weftCaller = await verifyInbound(request, options(request, env));
+      return undefined;
+    } catch (error) {
+      if (error instanceof MeshError) return error.toResponse();
+      throw error;
+    }
+  };
+}
