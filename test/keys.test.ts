@@ -88,3 +88,31 @@ describe("signing keys in the control plane", () => {
     }
   });
 });
+
+describe("rotation under a steady stream of calls", () => {
+  it("rotates twice with zero failed requests, old and new tokens both accepted", async () => {
+    const { applyExampleMesh } = await import("./helpers.js");
+    const { createGateway } = await import("../gateway-worker/src/gateway.js");
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    await applyExampleMesh();
+    const fresh = createGateway(); // its own JWKS copy, loaded on first use
+    const call = async (token: string) => {
+      const ctx = createExecutionContext();
+      const response = await fresh.fetch(new Request("http://orders.mesh/orders", { headers: { authorization: `Bearer ${token}` } }) as Parameters<typeof fresh.fetch>[0], gatewayEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return response.status;
+    };
+    const mint = async () => ((await (await admin("/tokens", { method: "POST", body: JSON.stringify({ service: "frontend" }) })).json()) as { token: string }).token;
+
+    const beforeRotation = await mint();
+    let token = beforeRotation;
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      if (i === 20 || i === 40) expect((await admin("/keys/rotate", { method: "POST" })).status).toBe(200);
+      if (i % 5 === 0) token = await mint(); // callers renew: new tokens come from the newest key
+      statuses.push(await call(token));
+    }
+    statuses.push(await call(beforeRotation)); // signed by a key that is now retired, still published
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+  });
+});

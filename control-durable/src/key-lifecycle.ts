@@ -55,32 +55,40 @@ export function planKeys(keys: readonly KeyRecord[], now: number, policy: Rotati
     upcoming.push(now + policy.retireGraceMs);
   };
 
+  // A published, not-yet-signing key is always kept ready, so a rotation (scheduled or on demand)
+  // hands signing to a key every verifier has had time to fetch.
+  const keepOneReady = () => actions.push({ type: "generate", state: "prepared" });
+
   if (!active) {
     // Nothing signs: take the prepared key at once, or make one (a fresh mesh has issued no tokens).
-    actions.push(prepared ? { type: "activate", kid: prepared.kid } : { type: "generate", state: "active" });
-    upcoming.push(now + policy.rotationMs - policy.prepareLeadMs);
+    if (prepared) actions.push({ type: "activate", kid: prepared.kid });
+    else actions.push({ type: "generate", state: "active" });
+    keepOneReady();
+    upcoming.push(now + policy.rotationMs);
     return { actions, nextAt: Math.min(...upcoming) };
   }
 
   const due = (active.activatedAt ?? active.createdAt) + policy.rotationMs;
-  if (rotateNow) {
-    actions.push(prepared ? { type: "activate", kid: prepared.kid } : { type: "generate", state: "active" });
-    retire(active.kid);
-    upcoming.push(now + policy.rotationMs - policy.prepareLeadMs);
-  } else if (prepared) {
+  if (!prepared) {
+    keepOneReady();
+    if (rotateNow) {
+      // No key was ready: sign with a fresh one at once (an explicit operator decision).
+      actions.pop();
+      actions.push({ type: "generate", state: "active" });
+      retire(active.kid);
+      keepOneReady();
+    }
+    upcoming.push(rotateNow ? now + policy.rotationMs : Math.max(due, now + policy.prepareLeadMs));
+  } else {
     const ready = Math.max(due, prepared.createdAt + policy.prepareLeadMs);
-    if (now >= ready) {
+    if (rotateNow || now >= ready) {
       actions.push({ type: "activate", kid: prepared.kid });
       retire(active.kid);
-      upcoming.push(now + policy.rotationMs - policy.prepareLeadMs);
+      keepOneReady();
+      upcoming.push(now + policy.rotationMs);
     } else {
       upcoming.push(ready);
     }
-  } else if (now >= due - policy.prepareLeadMs) {
-    actions.push({ type: "generate", state: "prepared" });
-    upcoming.push(Math.max(due, now + policy.prepareLeadMs));
-  } else {
-    upcoming.push(due - policy.prepareLeadMs);
   }
   return { actions, nextAt: Math.min(...upcoming) };
 }
