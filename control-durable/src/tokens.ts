@@ -26,19 +26,17 @@ export interface IssuedToken {
 /** Lifetime of hop tokens: short, since the gateway renews them in the background. */
 export const HOP_TOKEN_TTL_MS = 5 * 60_000;
 
-/**
- * A hop token: what the gateway attaches (`x-weft-identity`) when it forwards a call, naming the
- * caller (`sub`) for one destination (`aud` = the destination's SPIFFE ID), so it is useless
- * against any other audience, including the gateway.
- */
-export async function signHopToken(options: { signer: { kid: string; key: CryptoKey }; mesh: MeshDoc; caller: string; destination: string; now: number }): Promise<IssuedToken> {
+type Signer = { kid: string; key: CryptoKey };
+
+/** Every token the mesh issues: ES256 with the active key, issuer, subject, one audience, iat/exp/jti. */
+async function signToken(options: { signer: Signer; mesh: MeshDoc; subject: string; audience: string; ttlMs: number; now: number }): Promise<IssuedToken> {
   const issuedAt = Math.floor(options.now / 1000);
-  const expires = issuedAt + Math.floor(HOP_TOKEN_TTL_MS / 1000);
+  const expires = issuedAt + Math.floor(options.ttlMs / 1000);
   const token = await new SignJWT({})
     .setProtectedHeader({ alg: SIGNING_ALG, kid: options.signer.kid, typ: "JWT" })
     .setIssuer(meshIssuer(options.mesh))
-    .setSubject(options.caller)
-    .setAudience(options.destination)
+    .setSubject(options.subject)
+    .setAudience(options.audience)
     .setIssuedAt(issuedAt)
     .setExpirationTime(expires)
     .setJti(crypto.randomUUID())
@@ -46,25 +44,16 @@ export async function signHopToken(options: { signer: { kid: string; key: Crypto
   return { token, expiresAt: new Date(expires * 1000).toISOString() };
 }
 
-export async function signSvid(options: {
-  signer: { kid: string; key: CryptoKey };
-  mesh: MeshDoc;
-  namespace: string;
-  service: string;
-  audience: string;
-  ttlMs: number;
-  now: number;
-}): Promise<IssuedToken> {
-  const issuedAt = Math.floor(options.now / 1000);
-  const expires = issuedAt + Math.floor(options.ttlMs / 1000);
-  const token = await new SignJWT({})
-    .setProtectedHeader({ alg: SIGNING_ALG, kid: options.signer.kid, typ: "JWT" })
-    .setIssuer(meshIssuer(options.mesh))
-    .setSubject(spiffeId(options.mesh, options.namespace, options.service))
-    .setAudience(options.audience)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(expires)
-    .setJti(crypto.randomUUID())
-    .sign(options.signer.key);
-  return { token, expiresAt: new Date(expires * 1000).toISOString() };
+/**
+ * A hop token: what the gateway attaches (`x-weft-identity`) when it forwards a call, naming the
+ * caller (`sub`) for one destination (`aud` = the destination's SPIFFE ID), so it is useless
+ * against any other audience, including the gateway.
+ */
+export function signHopToken(options: { signer: Signer; mesh: MeshDoc; caller: string; destination: string; now: number }): Promise<IssuedToken> {
+  return signToken({ signer: options.signer, mesh: options.mesh, subject: options.caller, audience: options.destination, ttlMs: HOP_TOKEN_TTL_MS, now: options.now });
+}
+
+/** A service's SVID: its SPIFFE ID as subject, for `audience` (the gateway). */
+export function signSvid(options: { signer: Signer; mesh: MeshDoc; namespace: string; service: string; audience: string; ttlMs: number; now: number }): Promise<IssuedToken> {
+  return signToken({ signer: options.signer, mesh: options.mesh, subject: spiffeId(options.mesh, options.namespace, options.service), audience: options.audience, ttlMs: options.ttlMs, now: options.now });
 }
