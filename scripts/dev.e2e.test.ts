@@ -62,18 +62,22 @@ describe("npm run dev", () => {
     }
     expect(output, output.slice(-3000)).toContain(`weft dev mesh: gateway at http://127.0.0.1:${port}`);
     expect(output).toMatch(/applied examples\/mesh\.yaml as config version \d+|examples\/mesh\.yaml is already config version \d+/);
+    expect(output).not.toMatch(/could not create a credential/);
 
     const httpbin = await get(port, "/httpbin/anything");
     expect(httpbin.status).toBe(200);
     expect(JSON.parse(httpbin.body)).toMatchObject({ service: "httpbin", version: expect.stringMatching(/^v[12]$/) });
 
-    const order = await get(port, "/orders/1001", "orders.mesh");
-    expect(order.status).toBe(200);
-    expect(JSON.parse(order.body)).toMatchObject({ service: "orders", id: "1001" });
+    // STRICT: a caller without an identity is refused; the shop's functions hold credentials.
+    const anonymous = await get(port, "/orders/1001", "orders.mesh");
+    expect(anonymous.status).toBe(401);
 
-    const shop = await get(port, "/api/shop/orders/1001");
-    expect(shop.status).toBe(200);
-    expect(JSON.parse(shop.body)).toMatchObject({ ordersVersion: expect.stringMatching(/^v[12]$/) });
+    for (let i = 0; i < 20; i++) {
+      const shop = await get(port, "/api/shop/orders/1001");
+      expect(shop.status, shop.body).toBe(200);
+      // frontend → orders (→ catalog on v2), each hop with the caller's identity, which orders reports.
+      expect(JSON.parse(shop.body)).toMatchObject({ ordersVersion: expect.stringMatching(/^v[12]$/), order: { caller: "frontend" } });
+    }
 
     const health = await get(port, "/.weft/healthz");
     expect(JSON.parse(health.body)).toMatchObject({ status: "ok", stale: false });

@@ -8,7 +8,7 @@
  * SIGTERM stops wrangler and its workerd processes.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
@@ -98,9 +98,9 @@ export function banner(base: string, token: string): string[] {
   const tryIt: [command: string, why: string][] = [
     [`curl ${base}/httpbin/anything`, `httpbin, split 90/10 between v1 and v2 (see "version")`],
     [`curl -H 'x-canary: 1' ${base}/httpbin/headers`, "httpbin v2, the canary"],
-    [`curl -H 'Host: orders.mesh' ${base}/orders/1001`, "orders by its mesh name (v1/v2 90/10)"],
+    [`curl -H 'Host: orders.mesh' ${base}/orders/1001`, "refused (401): the mesh is STRICT, mesh calls need an identity"],
     [`curl ${base}/`, "the shop front end (or open it in a browser)"],
-    [`curl ${base}/api/shop/orders/1001`, "frontend → orders (→ catalog on v2), hop by hop via the mesh"],
+    [`curl ${base}/api/shop/orders/1001`, "frontend → orders (→ catalog on v2) with their own identities; orders reports its caller"],
     [`curl ${base}/.weft/healthz`, "gateway health and the config version in use"],
   ];
   const width = Math.max(...tryIt.map(([command]) => command.length));
@@ -150,10 +150,25 @@ async function fetchJson(url: string, init: RequestInit = {}): Promise<{ status:
   }
 }
 
+/** Directories of example functions that call peers (and so need an identity of their own). */
+export function peerCallerDirs(): string[] {
+  return [...new Set(EXAMPLE_WORKERS.filter((worker) => worker.callsPeers).map((worker) => worker.wranglerConfig.split("/").slice(0, -1).join("/")))];
+}
+
+function readFileOr(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 class DevServer {
   private readonly base: string;
   private child: ChildProcess | undefined;
   private stopping = false;
+  private restarting = false;
+  private restarted: (() => void) | undefined;
   private exited: Promise<number>;
   private onExit: (code: number) => void = () => {};
 
@@ -192,9 +207,72 @@ class DevServer {
     child.once("exit", (code, signal) => {
       // Whatever wrangler left behind in its group goes with it.
       this.signalGroup("SIGKILL");
+      if (this.restarting) {
+        this.restarted?.();
+        return;
+      }
       if (!this.stopping) say(`wrangler exited (${signal ?? `code ${code ?? "?"}`})`);
       this.onExit(this.stopping ? 0 : (code ?? 1));
     });
+  }
+
+  /** Stops wrangler and starts it again (new secrets in .dev.vars are read at start); true once serving. */
+  async restart(): Promise<boolean> {
+    if (!this.running) return false;
+    say("restarting wrangler so the functions read their new credentials…");
+    this.restarting = true;
+    const gone = new Promise<void>((done) => (this.restarted = done));
+    this.signalGroup("SIGTERM");
+    const force = setTimeout(() => this.signalGroup("SIGKILL"), STOP_GRACE_MS);
+    await gone;
+    clearTimeout(force);
+    this.restarting = false;
+    if (this.stopping) {
+      this.onExit(0);
+      return false;
+    }
+    this.start();
+    return this.waitForGateway();
+  }
+
+  /**
+   * Gives every example function that calls peers a bootstrap credential in its own .dev.vars
+   * (gitignored), so the mesh runs STRICT: reuses a credential that still exchanges, creates one
+   * otherwise. Returns whether any file changed (the functions then need a restart to read it).
+   */
+  async provisionCredentials(token: string): Promise<boolean> {
+    let changed = false;
+    for (const dir of peerCallerDirs()) {
+      const file = resolve(ROOT, dir, ".dev.vars");
+      const current = readFileOr(file);
+      const existing = readDevVar(current, "WEFT_CREDENTIAL");
+      if (existing && (await this.exchangeWorks(existing))) continue;
+      const service = dir.split("/").at(-1) ?? dir;
+      const { status, body } = await fetchJson(`${this.base}/.weft/api/v1/credentials`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "weft-actor": "npm-run-dev" },
+        body: JSON.stringify({ service }),
+      });
+      const credential = isRecord(body) && typeof body.credential === "string" ? body.credential : undefined;
+      if (status !== 201 || !credential) {
+        say(`could not create a credential for ${service}: ${describeRefusal(status, body).join(" ")}`);
+        continue;
+      }
+      const kept = current.split(/\r?\n/).filter((line) => line.trim() !== "" && !line.trim().startsWith("WEFT_CREDENTIAL="));
+      writeFileSync(file, `${[...kept, `WEFT_CREDENTIAL=${credential}`].join("\n")}\n`, { mode: 0o600 });
+      say(`gave ${service} a credential (${dir}/.dev.vars, not committed)`);
+      changed = true;
+    }
+    return changed;
+  }
+
+  private async exchangeWorks(credential: string): Promise<boolean> {
+    try {
+      const { status } = await fetchJson(`${this.base}/.weft/token`, { method: "POST", headers: { authorization: `Bearer ${credential}` } });
+      return status === 200;
+    } catch {
+      return false;
+    }
   }
 
   /** Resolves with the exit code to use once wrangler is gone. */
@@ -329,7 +407,8 @@ async function main(): Promise<number> {
 
   if (await server.waitForGateway()) {
     await server.applyMesh(token);
-    if (server.running) server.printBanner(token);
+    const ready = (await server.provisionCredentials(token)) ? await server.restart() : true;
+    if (ready && server.running) server.printBanner(token);
   }
   return server.wait();
 }

@@ -26,8 +26,8 @@ export const EXAMPLE_WORKERS: readonly ExampleWorker[] = [
   { name: "weft-httpbin-v1", entry: "examples/httpbin/src/index.ts", wranglerConfig: "examples/httpbin/wrangler.v1.toml", vars: { VERSION: "v1" }, callsPeers: false },
   { name: "weft-httpbin-v2", entry: "examples/httpbin/src/index.ts", wranglerConfig: "examples/httpbin/wrangler.v2.toml", vars: { VERSION: "v2" }, callsPeers: false },
   { name: "weft-catalog", entry: "examples/catalog/src/index.ts", wranglerConfig: "examples/catalog/wrangler.toml", vars: {}, callsPeers: false },
-  { name: "weft-orders-v1", entry: "examples/orders/src/index.ts", wranglerConfig: "examples/orders/wrangler.v1.toml", vars: { VERSION: "v1" }, callsPeers: true },
-  { name: "weft-orders-v2", entry: "examples/orders/src/index.ts", wranglerConfig: "examples/orders/wrangler.v2.toml", vars: { VERSION: "v2" }, callsPeers: true },
+  { name: "weft-orders-v1", entry: "examples/orders/src/index.ts", wranglerConfig: "examples/orders/wrangler.v1.toml", vars: { VERSION: "v1", WEFT_TRUST_DOMAIN: "shop.weft" }, callsPeers: true },
+  { name: "weft-orders-v2", entry: "examples/orders/src/index.ts", wranglerConfig: "examples/orders/wrangler.v2.toml", vars: { VERSION: "v2", WEFT_TRUST_DOMAIN: "shop.weft" }, callsPeers: true },
   { name: "weft-frontend", entry: "examples/frontend/src/index.ts", wranglerConfig: "examples/frontend/wrangler.toml", vars: {}, callsPeers: true },
 ];
 

@@ -5,7 +5,18 @@ import worker from "../gateway-worker/src/index.js";
 import type { GatewayEnv } from "../gateway-worker/src/env.js";
 
 export const ADMIN_TOKEN = "dev-admin-token";
-export const EXAMPLE_MESH_YAML: string = meshYaml;
+/**
+ * The example mesh as the routing and control-plane suites use it: PERMISSIVE and without its
+ * AuthorizationPolicies, so they can send anonymous calls. The identity suites bring their own.
+ */
+export const EXAMPLE_MESH_YAML: string = meshYaml
+  .split(/\n---\n/)
+  .filter((document) => !/^kind: AuthorizationPolicy$/m.test(document))
+  .join("\n---\n")
+  .replace("mode: STRICT", "mode: PERMISSIVE");
+
+/** The example mesh exactly as shipped (STRICT, with its policies). */
+export const SHIPPED_MESH_YAML: string = meshYaml;
 
 export const gatewayEnv = env as unknown as GatewayEnv;
 

@@ -4,7 +4,7 @@
  * has a real function-to-function call that the gateway authenticates, routes and measures.
  */
 import { Hono } from "hono";
-import { meshClient, MeshError, propagationHeaders, type MeshClient, type MeshErrorCode } from "@weft/sdk";
+import { meshClient, MeshError, propagationHeaders, verifyInbound, type MeshClient, type MeshErrorCode } from "@weft/sdk";
 
 export interface Env {
   /** Subset name reported in every answer ("v1", "v2"); set by each wrangler TOML. */
@@ -13,6 +13,8 @@ export interface Env {
   WEFT: Fetcher;
   /** This function's bootstrap credential (a secret); without it, its peer calls are anonymous. */
   WEFT_CREDENTIAL?: string;
+  /** The mesh's trust domain, to check the caller identity the gateway attaches. */
+  WEFT_TRUST_DOMAIN?: string;
 }
 
 export const SERVICE = "orders";
@@ -95,7 +97,16 @@ app.get("/orders/:id", async (c) => {
   if (!order) {
     return c.json({ version, service: SERVICE, error: { code: "order_not_found", message: `no order "${id}"` } }, 404);
   }
-  const answer = { id: order.id, version, service: SERVICE, items: order.items };
+  // Who is calling, as the mesh vouches for it (null for an anonymous call in a PERMISSIVE mesh).
+  let caller: string | null = null;
+  try {
+    const verified = await verifyInbound(c.req.raw, { binding: c.env.WEFT, service: SERVICE, trustDomain: c.env.WEFT_TRUST_DOMAIN ?? "weft.local", allowAnonymous: true });
+    caller = verified?.service ?? null;
+  } catch (error) {
+    if (error instanceof MeshError) return c.json({ version, service: SERVICE, error: { code: error.code, message: error.message } }, 401);
+    throw error;
+  }
+  const answer = { id: order.id, version, service: SERVICE, items: order.items, caller };
   // v1 and v2 differ only here, so a split between them is visible in the answer's shape too.
   if (version !== "v2") return c.json(answer);
   try {
