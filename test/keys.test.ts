@@ -116,3 +116,37 @@ describe("rotation under a steady stream of calls", () => {
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
   });
 });
+
+describe("key removal", () => {
+  it("stops accepting tokens signed by a key once the key is removed, within one JWKS refresh", async () => {
+    const { applyExampleMesh } = await import("./helpers.js");
+    const { createGateway } = await import("../gateway-worker/src/gateway.js");
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    await applyExampleMesh();
+    const clock = { now: Date.now() };
+    const fresh = createGateway({ now: () => clock.now });
+    const call = async (token: string) => {
+      const ctx = createExecutionContext();
+      const response = await fresh.fetch(new Request("http://orders.mesh/orders", { headers: { authorization: `Bearer ${token}` } }) as Parameters<typeof fresh.fetch>[0], gatewayEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return response.status;
+    };
+    const oldToken = ((await (await admin("/tokens", { method: "POST", body: JSON.stringify({ service: "frontend" }) })).json()) as { token: string }).token;
+    expect(await call(oldToken)).toBe(200);
+
+    expect((await admin("/keys/rotate", { method: "POST" })).status).toBe(200);
+    expect(await call(oldToken)).toBe(200); // retired, still published: its tokens live out their lifetime
+
+    // Fast-forward the retirement grace period, and let the control plane's alarm remove the key.
+    const stub = gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
+    await runInDurableObject(stub, (_instance: ControlPlane, state) => {
+      state.storage.sql.exec("UPDATE signing_keys SET remove_after = 0 WHERE state = 'retired'");
+    });
+    await runDurableObjectAlarm(stub);
+    expect((await stub.listKeys()).some((key) => key.state === "retired")).toBe(false);
+
+    clock.now += 61_000; // past the isolate's JWKS refresh interval
+    await call(oldToken); // may still be served while the key set refreshes in the background
+    expect(await call(oldToken)).toBe(401);
+  });
+});

@@ -61,6 +61,19 @@ describe("isolate JWKS cache", () => {
     expect(cache.refreshes).toBe(2);
   });
 
+  it("refreshes when due even if callers only ask whether a key is still published", async () => {
+    const { state, clock, cache, waitUntil, settle } = setup([await publicJwk("a")]);
+    await cache.key("a", waitUntil);
+    state.keys = [];
+    cache.refreshIfDue(waitUntil);
+    await settle();
+    expect(cache.has("a")).toBe(true); // not due yet
+    clock.now = 60_000;
+    cache.refreshIfDue(waitUntil);
+    await settle();
+    expect(cache.has("a")).toBe(false);
+  });
+
   it("never imports a private part", async () => {
     const { privateKey } = await generateKeyPair("ES256", { extractable: true });
     const { state, cache, waitUntil } = setup([{ ...(await exportJWK(privateKey)), kid: "p" }]);

@@ -39,6 +39,13 @@ export class JwksCache {
     return this.keys.get(kid);
   }
 
+  /** Starts a background refresh when one is due (callers that only use `has` keep the set fresh too). */
+  refreshIfDue(waitUntil: (promise: Promise<unknown>) => void): void {
+    if (this.fetchedAt !== Number.NEGATIVE_INFINITY && this.options.now() - this.fetchedAt >= (this.options.refreshIntervalMs ?? 60_000) && !this.inflight) {
+      waitUntil(this.refresh().catch(() => undefined));
+    }
+  }
+
   /** Whether `kid` is still published (a removed key's tokens stop working at once). */
   has(kid: string): boolean {
     return this.keys.has(kid);

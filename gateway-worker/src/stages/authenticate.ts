@@ -30,6 +30,8 @@ export function authenticateStage(): Stage {
     }
     const nowSeconds = Math.floor(request.isolate.now() / 1000);
     const jwks = request.isolate.jwks(request.env);
+    // Cache hits skip `jwks.key`, so keep the key set fresh here: removals must reach cached tokens.
+    jwks.refreshIfDue(request.waitUntil);
     const cached = request.isolate.verifiedTokens.get(token, nowSeconds, (kid) => jwks.has(kid));
     if (cached) {
       request.caller = { authenticated: true, service: cached.caller.service, spiffeId: cached.caller.spiffeId };
