@@ -1,7 +1,19 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
-import { admin, gateway, gatewayEnv } from "./helpers.js";
+import { createGateway } from "../gateway-worker/src/gateway.js";
+import { admin, applyExampleMesh, gateway, gatewayEnv } from "./helpers.js";
+
+/** A new gateway isolate (own caches) and a function that calls orders through it with a token. */
+function freshGatewayCaller(now?: () => number): (token: string) => Promise<number> {
+  const fresh = createGateway(now ? { now } : {});
+  return async (token) => {
+    const ctx = createExecutionContext();
+    const response = await fresh.fetch(new Request("http://orders.mesh/orders", { headers: { authorization: `Bearer ${token}` } }) as Parameters<typeof fresh.fetch>[0], gatewayEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return response.status;
+  };
+}
 
 interface Jwk {
   kid: string;
@@ -91,17 +103,8 @@ describe("signing keys in the control plane", () => {
 
 describe("rotation under a steady stream of calls", () => {
   it("rotates twice with zero failed requests, old and new tokens both accepted", async () => {
-    const { applyExampleMesh } = await import("./helpers.js");
-    const { createGateway } = await import("../gateway-worker/src/gateway.js");
-    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
     await applyExampleMesh();
-    const fresh = createGateway(); // its own JWKS copy, loaded on first use
-    const call = async (token: string) => {
-      const ctx = createExecutionContext();
-      const response = await fresh.fetch(new Request("http://orders.mesh/orders", { headers: { authorization: `Bearer ${token}` } }) as Parameters<typeof fresh.fetch>[0], gatewayEnv, ctx);
-      await waitOnExecutionContext(ctx);
-      return response.status;
-    };
+    const call = freshGatewayCaller(); // its own JWKS copy, loaded on first use
     const mint = async () => ((await (await admin("/tokens", { method: "POST", body: JSON.stringify({ service: "frontend" }) })).json()) as { token: string }).token;
 
     const beforeRotation = await mint();
@@ -119,18 +122,9 @@ describe("rotation under a steady stream of calls", () => {
 
 describe("key removal", () => {
   it("stops accepting tokens signed by a key once the key is removed, within one JWKS refresh", async () => {
-    const { applyExampleMesh } = await import("./helpers.js");
-    const { createGateway } = await import("../gateway-worker/src/gateway.js");
-    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
     await applyExampleMesh();
     const clock = { now: Date.now() };
-    const fresh = createGateway({ now: () => clock.now });
-    const call = async (token: string) => {
-      const ctx = createExecutionContext();
-      const response = await fresh.fetch(new Request("http://orders.mesh/orders", { headers: { authorization: `Bearer ${token}` } }) as Parameters<typeof fresh.fetch>[0], gatewayEnv, ctx);
-      await waitOnExecutionContext(ctx);
-      return response.status;
-    };
+    const call = freshGatewayCaller(() => clock.now);
     const oldToken = ((await (await admin("/tokens", { method: "POST", body: JSON.stringify({ service: "frontend" }) })).json()) as { token: string }).token;
     expect(await call(oldToken)).toBe(200);
 
