@@ -75,7 +75,10 @@ export async function gatewayWorkerOptions(outDir: string, controlScript: string
     scriptPath: await bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: vars,
-    durableObjects: { CONTROL: { className: "ControlPlane", scriptName: controlScript } },
+    durableObjects: {
+      CONTROL: { className: "ControlPlane", scriptName: controlScript },
+      RATE_LIMITER: { className: "RateLimiter", scriptName: controlScript },
+    },
     serviceBindings: GATEWAY_SERVICE_BINDINGS,
   };
 }

@@ -84,6 +84,11 @@ export class ConfigCache {
     return snapshot;
   }
 
+  /** The snapshot in use, if any (no refresh). */
+  current(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
   status(): ConfigStatus {
     const now = this.options.now();
     const snapshot = this.snapshot;

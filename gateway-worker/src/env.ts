@@ -1,4 +1,5 @@
 import type { ControlPlane } from "../../control-durable/src/control-plane.js";
+import type { RateLimiter } from "../../control-durable/src/rate-limiter.js";
 
 /**
  * Bindings and settings of the gateway Worker. Service bindings to mesh functions are looked up
@@ -7,6 +8,8 @@ import type { ControlPlane } from "../../control-durable/src/control-plane.js";
 export interface GatewayEnv {
   /** The control plane Durable Object namespace. */
   CONTROL: DurableObjectNamespace<ControlPlane>;
+  /** Global rate limits: one Durable Object per limit key, leasing tokens to isolates. */
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** Admin API bearer token (a secret). At least 32 characters outside dev. */
   WEFT_ADMIN_TOKEN?: string;
   /** "dev" relaxes the admin token length rule for the local mesh; anything else is production. */

@@ -17,6 +17,9 @@ import type { GatewayEnv } from "./env.js";
 import { buildPipeline } from "./pipeline.js";
 import { normalizeHost } from "./routing/lookup.js";
 import type { IsolateState, MeshRequest } from "./stage.js";
+import type { RequestLocation } from "./routing/balance.js";
+import { ResilienceState, serviceKey } from "./resilience/state.js";
+import { GlobalLimiter } from "./resilience/global-limit.js";
 
 export interface GatewayOptions {
   /** Where snapshots come from; default: the control plane Durable Object. */
@@ -25,6 +28,10 @@ export interface GatewayOptions {
   controlPlane?: (env: GatewayEnv) => ControlPlaneApi;
   random?: () => number;
   now?: () => number;
+  /** How the gateway waits between retries and for injected delays; default a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Where a request comes from, for locality-aware balancing; default its `cf` colo and continent. */
+  location?: (request: Request) => RequestLocation | undefined;
   /** How long a config pull may take before it counts as failed. */
   configPullTimeoutMs?: number;
 }
@@ -51,14 +58,37 @@ function coloCache(): SnapshotCache | undefined {
   return typeof caches === "undefined" ? undefined : caches.default;
 }
 
+function timerSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The colo and continent Cloudflare reports for the request (absent locally unless a test sets them). */
+function locationOf(request: Request): RequestLocation | undefined {
+  const cf = (request as { cf?: { colo?: unknown; continent?: unknown } }).cf;
+  if (!cf) return undefined;
+  return {
+    colo: typeof cf.colo === "string" ? cf.colo : undefined,
+    continent: typeof cf.continent === "string" ? cf.continent : undefined,
+  };
+}
+
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const now = options.now ?? Date.now;
   let jwksCache: JwksCache | undefined;
   let hopTokens: HopTokens | undefined;
+  let globalLimiter: GlobalLimiter | undefined;
+  const location = options.location ?? locationOf;
   const isolate: IsolateState = {
     counters: new Map(),
     random: options.random ?? Math.random,
     now,
+    sleep: options.sleep ?? timerSleep,
+    resilience: new ResilienceState(),
+    globalLimiter: (env) =>
+      (globalLimiter ??= new GlobalLimiter(
+        (key, want, ratePerSecond, burst) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key)).lease({ ratePerSecond, burst, want }),
+        { now },
+      )),
     verifiedTokens: new VerifiedTokens(),
     hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => (options.controlPlane ?? controlPlaneStub)(env).mintHopToken(caller, destination), { now })),
     jwks: (env) => (jwksCache ??= new JwksCache(async () => (await (options.controlPlane ?? controlPlaneStub)(env).jwks()) as { keys: JWK[] }, { now })),
@@ -87,6 +117,21 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
   const admin = createAdminApi({
     control: options.controlPlane ?? controlPlaneStub,
+    liveHealth: () => {
+      const snapshot = cache?.current();
+      if (!snapshot) return undefined;
+      return {
+        service: (name) => {
+          const service = snapshot.services.get(name);
+          if (!service) return undefined;
+          return { inFlight: isolate.resilience.inFlight.get(serviceKey(name)), retryBudget: isolate.resilience.retryBudgetView(service, now()) };
+        },
+        endpoint: (name, endpointId) => {
+          const service = snapshot.services.get(name);
+          return service && isolate.resilience.endpointView(service, endpointId, now());
+        },
+      };
+    },
     onApplied: async (payload) => {
       try {
         cache?.install(payload);
@@ -186,6 +231,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         snapshot,
         isolate,
         requestId,
+        receivedAt: now(),
+        location: location(request),
         path: url.pathname,
       };
       return pipeline(meshRequest);

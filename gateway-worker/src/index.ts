@@ -6,6 +6,7 @@ import { createGateway } from "./gateway.js";
 import type { GatewayEnv } from "./env.js";
 
 export { ControlPlane } from "../../control-durable/src/control-plane.js";
+export { RateLimiter } from "../../control-durable/src/rate-limiter.js";
 
 const gateway = createGateway();
 

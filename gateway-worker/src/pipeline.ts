@@ -1,12 +1,9 @@
 /**
- * The request path through the gateway, top to bottom as in DESIGN.md §1. Later stages
- * (authentication, authorization, rate limits, retries, circuit breaking, mirroring, telemetry)
- * slot in at the positions the comments name.
+ * The request path through the gateway, top to bottom as in DESIGN.md §1. Telemetry slots in at
+ * the end when it lands.
  */
 import { MeshError } from "@weft/sdk";
 import { composeStages, type MeshRequest, type Stage } from "./stage.js";
-import { balanceStage } from "./stages/balance.js";
-import { forward } from "./stages/forward.js";
 import { routeStage } from "./stages/route.js";
 import { sanitizeStage } from "./stages/sanitize.js";
 import { splitStage } from "./stages/split.js";
@@ -14,11 +11,16 @@ import { normalizeStage } from "./stages/normalize.js";
 import { authenticateStage } from "./stages/authenticate.js";
 import { authorizeStage } from "./stages/authorize.js";
 import { hopIdentityStage } from "./stages/hop-identity.js";
+import { faultStage } from "./stages/fault.js";
+import { rateLimitStage } from "./stages/rate-limit.js";
+import { mirrorStage } from "./stages/mirror.js";
+import { circuitBreakerStage } from "./stages/circuit-breaker.js";
+import { forwardWithRetries } from "./stages/retry.js";
 
 export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
   const stages: Stage[] = [
     // Drop what must not cross the gateway (client x-weft-*, Authorization, hop-by-hop headers),
-    // refuse oversized header sets; assign the request id.
+    // refuse oversized header sets; assign the request id; note the caller's time budget.
     sanitizeStage(),
     // One normalized path for routing, policy and forwarding; ambiguous paths refused (400).
     normalizeStage(),
@@ -28,16 +30,22 @@ export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
     routeStage(),
     // May this caller reach the rule's services? Needs the caller and the destination (401/403).
     authorizeStage(),
-    // (rate limits go here: they need the caller and the destination service.)
+    // Chaos testing: injected delays and aborts replace the upstream, as Istio's fault filter does,
+    // so they happen before anything is counted against the destination.
+    faultStage(),
     // Weighted choice of destination subset (canaries).
     splitStage(),
-    // Endpoint within the subset.
-    balanceStage(),
+    // Token buckets per destination or per caller→destination: needs the chosen service (429).
+    rateLimitStage(),
+    // Shadow copies go out in the background, before the hop identity of the main call is set.
+    mirrorStage(),
     // Tell the destination who calls: a cached hop token for this caller and destination.
     hopIdentityStage(),
-    // (outlier detection, retries and hedging wrap forward here.)
+    // Concurrency limit per destination (503 at once when saturated), held across retries.
+    circuitBreakerStage(),
   ];
-  const run = composeStages(stages, forward);
+  // Attempts: balance (per attempt, outlier-aware) ▸ per-try timeout ▸ forward ▸ retry/hedge.
+  const run = composeStages(stages, forwardWithRetries);
   return async function handleMeshRequest(request) {
     try {
       return await run(request);

@@ -11,6 +11,9 @@ import type { Caller } from "./policy/authorize.js";
 import type { JwksCache } from "./identity/jwks-cache.js";
 import type { VerifiedTokens } from "./identity/verified-tokens.js";
 import type { HopTokens } from "./identity/hop-tokens.js";
+import type { ResilienceState } from "./resilience/state.js";
+import type { GlobalLimiter } from "./resilience/global-limit.js";
+import type { RequestLocation } from "./routing/balance.js";
 
 /** State that lives as long as the isolate: caches and balancer memory, never the truth. */
 export interface IsolateState {
@@ -22,7 +25,19 @@ export interface IsolateState {
   hopTokens(env: GatewayEnv): HopTokens;
   readonly random: () => number;
   readonly now: () => number;
+  /** Waits between retry attempts and for injected delays (tests pass a fake). */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Retry budgets, outlier detectors, in-flight counts, rate-limit buckets. */
+  readonly resilience: ResilienceState;
+  /** Rate limits that hold across isolates, leased from a Durable Object per key. */
+  globalLimiter(env: GatewayEnv): GlobalLimiter;
 }
+
+/** A request body as the attempts see it: replayable bytes, or a stream that can be sent once. */
+export type PreparedBody =
+  | { readonly kind: "none" }
+  | { readonly kind: "bytes"; readonly bytes: ArrayBuffer }
+  | { readonly kind: "stream"; readonly stream: ReadableStream };
 
 /** Everything the stages learn about one request, filled in as it moves down the pipeline. */
 export interface MeshRequest {
@@ -38,6 +53,14 @@ export interface MeshRequest {
   readonly snapshot: Snapshot;
   readonly isolate: IsolateState;
   requestId: string;
+  /** When the gateway received the request (isolate clock, ms): the caller's budget counts from here. */
+  readonly receivedAt: number;
+  /** Where the request came from (request.cf), for locality-aware balancing. */
+  readonly location: RequestLocation | undefined;
+  /** The caller's remaining time budget (x-weft-deadline-ms), which may only shorten the timeout. */
+  callerBudgetMs?: number | undefined;
+  /** The body once read for replay (retries, mirroring); set by the first stage that needs it. */
+  body?: PreparedBody;
   /** The bearer token the caller presented (taken before the Authorization header is dropped). */
   bearer?: string | undefined;
   /** Who is calling, once authentication has run. */

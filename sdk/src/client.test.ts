@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMeshClient, meshUrl } from "./client.js";
+import { DEADLINE_HEADER } from "./deadline.js";
 import { MeshError } from "./errors.js";
 
 function recordingBinding(answer: () => Response) {
@@ -70,5 +71,88 @@ describe("the isolate's mesh client", () => {
     const credential = "weft1.abcdefghijkl.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
     expect(meshClient(binding, { credential })).toBe(meshClient(binding, { credential }));
     expect(meshClient(binding)).not.toBe(meshClient(binding, { credential }));
+  });
+});
+
+describe("the caller's deadline on mesh calls", () => {
+  it("refuses to send a call whose budget is spent, with a timeout MeshError", async () => {
+    const { binding, requests } = recordingBinding(() => new Response("ok"));
+    const error = await createMeshClient(binding)
+      .fetch("orders", "/orders/42", { headers: { [DEADLINE_HEADER]: "0" } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MeshError);
+    expect(error).toMatchObject({ code: "timeout", status: 504, message: "the caller's deadline has passed" });
+    expect(requests).toHaveLength(0);
+  });
+
+  it("answers a spent budget with the gateway's 504 instead when told not to throw, still without sending", async () => {
+    const { binding, requests } = recordingBinding(() => new Response("ok"));
+    const response = await createMeshClient(binding, { throwMeshErrors: false }).fetch("http://orders.mesh/x", { headers: { [DEADLINE_HEADER]: "0" } });
+    expect(response.status).toBe(504);
+    expect(response.headers.get("x-weft-error")).toBe("timeout");
+    expect(requests).toHaveLength(0);
+  });
+
+  it("sends a call with budget left normally, carrying that budget", async () => {
+    const { binding, requests } = recordingBinding(() => new Response("ok"));
+    const mesh = createMeshClient(binding, { now: () => 7_000 });
+    const response = await mesh.fetch("orders", "/orders/42", { headers: { [DEADLINE_HEADER]: "350", "x-request-id": "r1" } });
+    expect(await response.text()).toBe("ok");
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.headers.get(DEADLINE_HEADER)).toBe("350");
+    expect(requests[0]?.headers.get("x-request-id")).toBe("r1");
+  });
+
+  it("leaves calls without a budget, or with a malformed one, as they are", async () => {
+    const { binding, requests } = recordingBinding(() => new Response("ok"));
+    const mesh = createMeshClient(binding);
+    await mesh.fetch("orders", "/a");
+    await mesh.fetch(new Request("http://orders.mesh/b", { headers: { [DEADLINE_HEADER]: "soon" } }));
+    expect(requests.map((r) => r.headers.get(DEADLINE_HEADER))).toEqual([null, "soon"]);
+  });
+
+  describe("with a credential, whose token exchange spends time", () => {
+    const CREDENTIAL = "weft1.abcdefghijkl.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+    /** A gateway whose token exchange takes `exchangeMs` on the injected clock, and which answers every other call with `answer()`. */
+    function slowGateway(clock: { now: number }, exchangeMs: number, answer: () => Response) {
+      const calls: Request[] = [];
+      const binding = {
+        fetch: async (input: Request | string | URL, init?: RequestInit) => {
+          const request = input instanceof Request ? input : new Request(String(input), init);
+          if (request.url.endsWith("/.weft/token")) {
+            clock.now += exchangeMs;
+            return Response.json({ token: `t${clock.now}`, expiresAt: new Date(clock.now + 600_000).toISOString() });
+          }
+          calls.push(request);
+          return answer();
+        },
+      };
+      return { binding, calls };
+    }
+
+    it("sends only the budget left after the exchange", async () => {
+      const clock = { now: 1_000_000 };
+      const { binding, calls } = slowGateway(clock, 120, () => new Response("ok"));
+      await createMeshClient(binding, { credential: CREDENTIAL, now: () => clock.now }).fetch("orders", "/x", { headers: { [DEADLINE_HEADER]: "500" } });
+      expect(calls.map((r) => r.headers.get(DEADLINE_HEADER))).toEqual(["380"]);
+    });
+
+    it("does not start the call when the exchange used up the whole budget", async () => {
+      const clock = { now: 1_000_000 };
+      const { binding, calls } = slowGateway(clock, 600, () => new Response("ok"));
+      const mesh = createMeshClient(binding, { credential: CREDENTIAL, now: () => clock.now });
+      await expect(mesh.fetch("orders", "/x", { headers: { [DEADLINE_HEADER]: "500" } })).rejects.toMatchObject({ code: "timeout" });
+      expect(calls).toHaveLength(0);
+    });
+
+    it("does not retry after a 401 once the budget is spent", async () => {
+      const clock = { now: 1_000_000 };
+      const { binding, calls } = slowGateway(clock, 200, () => new MeshError("unauthenticated", "token revoked").toResponse());
+      const mesh = createMeshClient(binding, { credential: CREDENTIAL, now: () => clock.now });
+      await expect(mesh.fetch("orders", "/x", { headers: { [DEADLINE_HEADER]: "300" } })).rejects.toMatchObject({ code: "timeout" });
+      // First attempt went out with 100 ms left; the renewal took 200 ms more, so no second attempt.
+      expect(calls.map((r) => r.headers.get(DEADLINE_HEADER))).toEqual(["100"]);
+    });
   });
 });

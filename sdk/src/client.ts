@@ -3,8 +3,10 @@
  * the gateway Worker; the SDK turns `mesh.fetch("orders", "/orders/42")` into a request for
  * `http://orders.mesh/orders/42` on that binding, and turns the mesh's own error answers into
  * typed `MeshError`s. Answers from the destination itself (even 4xx/5xx) come back as Responses.
+ * A call carrying a spent time budget (`x-weft-deadline-ms: 0`) is not sent at all.
  */
-import { meshErrorFromResponse } from "./errors.js";
+import { DEADLINE_HEADER, parseDeadlineHeader } from "./deadline.js";
+import { MeshError, meshErrorFromResponse } from "./errors.js";
 import { ServiceToken } from "./service-token.js";
 
 /** The part of a service binding the SDK needs (a Worker `Fetcher` satisfies it). */
@@ -23,9 +25,18 @@ export interface MeshClientOptions {
    * every call carries the function's SVID; without it, calls are anonymous (refused in STRICT mode).
    */
   credential?: string | undefined;
-  /** Clock and randomness for token renewal (tests). */
+  /** Clock (epoch ms; for token renewal and deadline checks) and randomness for token renewal (tests). */
   now?: () => number;
   random?: () => number;
+}
+
+/** The SDK's own refusals to send, told apart from MeshErrors thrown by what it calls (token exchange). */
+const refusals = new WeakSet<MeshError>();
+
+function deadlinePassed(): MeshError {
+  const error = new MeshError("timeout", "the caller's deadline has passed");
+  refusals.add(error);
+  return error;
 }
 
 /** Suffix of mesh host names: `<service>.mesh`. */
@@ -40,8 +51,11 @@ export function meshUrl(service: string, path = "/"): string {
 
 export interface MeshClient {
   /**
-   * Calls `service` at `path` through the gateway.
-   * @example const res = await mesh.fetch("orders", "/orders/42");
+   * Calls `service` at `path` through the gateway. With an `x-weft-deadline-ms` header (see
+   * `propagationHeaders`) the call is refused with a `timeout` MeshError, unsent, once that budget
+   * is spent, and the header is lowered by whatever the SDK itself waited (token renewal) before
+   * each attempt.
+   * @example const res = await mesh.fetch("orders", "/orders/42", { headers: propagationHeaders(c.req.raw) });
    */
   fetch(service: string, path: string, init?: RequestInit): Promise<Response>;
   /**
@@ -62,25 +76,38 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
     throw new TypeError("createMeshClient needs the gateway service binding (e.g. env.WEFT); check the function's wrangler config");
   }
   const throwMeshErrors = options.throwMeshErrors ?? true;
+  const now = options.now ?? Date.now;
   const identity =
     options.credential === undefined
       ? undefined
       : new ServiceToken(binding, options.credential, { ...(options.now ? { now: options.now } : {}), ...(options.random ? { random: options.random } : {}) });
 
-  /** Sends with this function's SVID; a 401 from the mesh triggers one renewal and one retry. */
-  async function send(request: Request): Promise<Response> {
-    if (!identity) return binding.fetch(request);
+  /**
+   * Sends with this function's SVID; a 401 from the mesh triggers one renewal and one retry.
+   * `deadline` (this isolate's clock) is checked and re-stamped right before every attempt.
+   */
+  async function send(request: Request, deadline: number | undefined): Promise<Response> {
+    if (!identity) return binding.fetch(stampBudget(request, deadline));
     const replay = request.body === null ? undefined : request.clone();
     const token = await identity.get();
     const first = new Request(request);
     first.headers.set("authorization", `Bearer ${token}`);
-    const response = await binding.fetch(first);
+    const response = await binding.fetch(stampBudget(first, deadline));
     if (response.status !== 401 || response.headers.get("x-weft-error") !== "unauthenticated") return response;
     if (request.body !== null && !replay) return response;
     identity.invalidate(token);
     const retry = new Request((replay ?? request) as Request);
     retry.headers.set("authorization", `Bearer ${await identity.get()}`);
-    return binding.fetch(retry);
+    return binding.fetch(stampBudget(retry, deadline));
+  }
+
+  /** No attempt starts after the deadline; one that starts carries only the budget still left. */
+  function stampBudget(request: Request, deadline: number | undefined): Request {
+    if (deadline === undefined) return request;
+    const left = Math.floor(deadline - now());
+    if (left <= 0) throw deadlinePassed();
+    request.headers.set(DEADLINE_HEADER, String(left));
+    return request;
   }
 
   async function meshFetch(first: string | URL | Request, second?: string | RequestInit, third?: RequestInit): Promise<Response> {
@@ -95,7 +122,17 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
         throw new TypeError(`mesh.fetch needs a mesh URL such as http://orders.mesh/...; got host "${host}"`);
       }
     }
-    const response = await send(request);
+    // A malformed budget is left for the gateway to ignore; a well-formed one becomes a deadline here.
+    const budget = parseDeadlineHeader(request.headers.get(DEADLINE_HEADER));
+    let response: Response;
+    try {
+      if (budget === 0) throw deadlinePassed();
+      response = await send(request, budget === undefined ? undefined : now() + budget);
+    } catch (error) {
+      // Refused before sending: answered the way the gateway would have, per `throwMeshErrors`.
+      if (!throwMeshErrors && error instanceof MeshError && refusals.has(error)) return error.toResponse();
+      throw error;
+    }
     if (!throwMeshErrors) return response;
     const meshError = await meshErrorFromResponse(response);
     if (meshError) throw meshError;

@@ -18,6 +18,9 @@ export const MESH_ERROR_STATUS = {
   headers_too_large: 431,
   upstream_failure: 502,
   no_healthy_upstream: 503,
+  circuit_open: 503,
+  /** Fault injection answered instead of the destination; the status is the one the rule configured. */
+  fault_injected: 503,
   control_plane_unavailable: 503,
   admin_disabled: 503,
   timeout: 504,
@@ -68,11 +71,12 @@ export class MeshError extends Error {
   /** Seconds to wait before trying again, when the mesh said so (`Retry-After`). */
   readonly retryAfterSeconds?: number;
 
-  constructor(code: MeshErrorCode, message: string, options: { issues?: ConfigIssue[]; retryAfterSeconds?: number } = {}) {
+  constructor(code: MeshErrorCode, message: string, options: { issues?: ConfigIssue[]; retryAfterSeconds?: number; status?: number } = {}) {
     super(message);
     this.name = "MeshError";
     this.code = code;
-    this.status = MESH_ERROR_STATUS[code];
+    // Only an injected fault answers with a status of the operator's choosing.
+    this.status = code === "fault_injected" && options.status !== undefined ? options.status : MESH_ERROR_STATUS[code];
     if (options.issues) this.issues = options.issues;
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
@@ -110,6 +114,7 @@ export async function meshErrorFromResponse(response: Response): Promise<MeshErr
   }
   const retryAfter = Number(response.headers.get("retry-after"));
   return new MeshError(marked, message, {
+    status: response.status,
     ...(issues ? { issues } : {}),
     ...(Number.isFinite(retryAfter) && response.headers.has("retry-after") ? { retryAfterSeconds: retryAfter } : {}),
   });

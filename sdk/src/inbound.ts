@@ -6,6 +6,7 @@
  */
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { MeshBinding } from "./client.js";
+import { inboundDeadline } from "./deadline.js";
 import { MeshError } from "./errors.js";
 
 export const IDENTITY_HEADER = "x-weft-identity";
@@ -75,13 +76,16 @@ export async function verifyInbound(request: Request, options: InboundOptions): 
 }
 
 /**
- * Hono middleware: refuses unverified calls with 401 and sets `c.get("weftCaller")`.
+ * Hono middleware: refuses unverified calls with 401 and sets `c.get("weftCaller")`. It also
+ * records when the request arrived, so its time budget (`inboundDeadline`) is counted from here.
  * @example app.use("*", weftIdentity((c) => ({ binding: c.env.WEFT, service: "orders", trustDomain: "shop.weft" })));
  */
 export function weftIdentity<C extends { req: { raw: Request }; set(key: "weftCaller", value: InboundCaller | null): void }>(
   options: (c: C) => InboundOptions,
 ): (c: C, next: () => Promise<void>) => Promise<Response | void> {
   return async function verifyCaller(c, next) {
+    // Before the token check, which may wait for the JWKS: that wait spends the caller's budget too.
+    inboundDeadline(c.req.raw);
     try {
       c.set("weftCaller", await verifyInbound(c.req.raw, options(c)));
     } catch (error) {
@@ -93,11 +97,13 @@ export function weftIdentity<C extends { req: { raw: Request }; set(key: "weftCa
 }
 
 /**
- * itty-router handler: verifies the caller and puts it on `request.weftCaller`; answers 401 itself otherwise.
+ * itty-router handler: verifies the caller and puts it on `request.weftCaller`; answers 401 itself
+ * otherwise. Like `weftIdentity`, it records when the request arrived (see `inboundDeadline`).
  * @example router.all("*", withWeftIdentity((req, env) => ({ binding: env.WEFT, service: "catalog", trustDomain: "shop.weft" })));
  */
 export function withWeftIdentity<E>(options: (request: Request, env: E) => InboundOptions) {
   return async function verifyCallerHandler(request: Request & { weftCaller?: InboundCaller | null }, env: E): Promise<Response | undefined> {
+    inboundDeadline(request);
     try {
       request.weftCaller = await verifyInbound(request, options(request, env));
       return undefined;

@@ -8,6 +8,13 @@
  */
 export { createMeshClient, meshClient, meshUrl, MESH_HOST_SUFFIX, type MeshBinding, type MeshClient, type MeshClientOptions } from "./client.js";
 export { propagationHeaders, PROPAGATED_HEADERS } from "./propagation.js";
+/**
+ * Deadline propagation: the time budget the mesh gave a request (`x-weft-deadline-ms`), in this
+ * function's clock; `propagationHeaders(request)` sends what is left on to peer calls.
+ * @example
+ * const left = remainingBudgetMs(c.req.raw); // undefined when the mesh gave no budget
+ */
+export { DEADLINE_HEADER, inboundDeadline, remainingBudgetMs } from "./deadline.js";
 export { ServiceToken, type ServiceTokenOptions } from "./service-token.js";
 export { verifyInbound, weftIdentity, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, type InboundOptions } from "./inbound.js";
 export {

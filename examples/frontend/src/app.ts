@@ -4,7 +4,7 @@
  * which this function turns into a 502 with the mesh's code instead of crashing.
  */
 import { Hono, type Context } from "hono";
-import { meshClient, MeshError, propagationHeaders } from "@weft/sdk";
+import { inboundDeadline, meshClient, MeshError, propagationHeaders } from "@weft/sdk";
 import { failurePage, shopPage, type ProductView } from "./page.js";
 
 export interface Env {
@@ -34,7 +34,8 @@ export class PeerError extends Error {
 /** A visitor's canary opt-in (`x-canary`) travels with the shop's peer calls to the orders route in mesh.yaml. */
 const EXTRA_PROPAGATED = ["x-canary"] as const;
 
-function propagatedHeaders(inbound: Headers): Headers {
+/** From the Request, not its headers: peer calls then carry the time budget still left. */
+function propagatedHeaders(inbound: Request): Headers {
   return propagationHeaders(inbound, EXTRA_PROPAGATED);
 }
 
@@ -60,7 +61,7 @@ async function callPeer(c: AppContext, service: string, path: string): Promise<P
   const mesh = meshClient(c.env.WEFT, { credential: c.env.WEFT_CREDENTIAL });
   let res: Response;
   try {
-    res = await mesh.fetch(service, path, { headers: propagatedHeaders(c.req.raw.headers) });
+    res = await mesh.fetch(service, path, { headers: propagatedHeaders(c.req.raw) });
   } catch (error) {
     if (error instanceof MeshError) throw error;
     throw new PeerError("upstream_failure", `calling ${service}: ${error instanceof Error ? error.message : String(error)}`);
@@ -97,6 +98,12 @@ function isPeerFailure(error: unknown): error is MeshError | PeerError {
 
 /** The Hono app the Worker serves (see ./index.ts); tests call `app.fetch(request, env)`. */
 export const app = new Hono<{ Bindings: Env }>();
+
+// First thing: note when the request arrived, so peer calls get only the budget still left.
+app.use("*", async function recordArrival(c, next) {
+  inboundDeadline(c.req.raw);
+  await next();
+});
 
 app.get("/", async (c) => {
   try {

@@ -4,7 +4,7 @@
  * has a real function-to-function call that the gateway authenticates, routes and measures.
  */
 import { Hono } from "hono";
-import { meshClient, MeshError, propagationHeaders, verifyInbound, type MeshClient, type MeshErrorCode } from "@weft/sdk";
+import { inboundDeadline, meshClient, MeshError, propagationHeaders, verifyInbound, type MeshClient, type MeshErrorCode } from "@weft/sdk";
 
 export interface Env {
   /** Subset name reported in every answer ("v1", "v2"); set by each wrangler TOML. */
@@ -36,7 +36,8 @@ export const ORDERS: readonly Order[] = [
   { id: "1003", items: [{ productId: "p2", quantity: 1 }, { productId: "p3", quantity: 2 }, { productId: "p5", quantity: 1 }] },
 ];
 
-function propagatedHeaders(inbound: Headers): Headers {
+/** From the Request, not its headers: the catalog calls then carry the time budget still left. */
+function propagatedHeaders(inbound: Request): Headers {
   return propagationHeaders(inbound);
 }
 
@@ -85,6 +86,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** The Hono app the Worker serves (see ./index.ts); tests call `app.fetch(request, env)`. */
 export const app = new Hono<{ Bindings: Env }>();
 
+// First thing: note when the request arrived, so the budget passed to catalog counts the time spent
+// here (verifying the caller may wait for the JWKS).
+app.use("*", async function recordArrival(c, next) {
+  inboundDeadline(c.req.raw);
+  await next();
+});
+
 app.get("/orders", (c) => {
   const version = c.env.VERSION ?? "unknown";
   return c.json({ version, service: SERVICE, orders: ORDERS });
@@ -111,7 +119,7 @@ app.get("/orders/:id", async (c) => {
   if (version !== "v2") return c.json(answer);
   try {
     const mesh = meshClient(c.env.WEFT, { credential: c.env.WEFT_CREDENTIAL });
-    const total = await totalCents(mesh, order.items, propagatedHeaders(c.req.raw.headers));
+    const total = await totalCents(mesh, order.items, propagatedHeaders(c.req.raw));
     return c.json({ ...answer, totalCents: total });
   } catch (error) {
     return c.json({ version, service: SERVICE, ...peerFailure(error) }, 502);

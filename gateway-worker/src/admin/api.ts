@@ -14,6 +14,7 @@ import type { GatewayEnv } from "../env.js";
 import { requireAdmin } from "./auth.js";
 import { bodyFormat, readBodyText } from "./body.js";
 import { bindingNamed } from "../bindings.js";
+import type { EndpointHealthView } from "../resilience/state.js";
 
 export const ADMIN_BASE = "/.weft/api/v1";
 
@@ -21,6 +22,14 @@ export interface AdminDependencies {
   control(env: GatewayEnv): ControlPlaneApi;
   /** Called after a new version is stored, so this isolate serves it at once. */
   onApplied(payload: SnapshotPayload): Promise<void>;
+  /** What this gateway isolate has seen of each service and endpoint (ejections, in-flight, budgets). */
+  liveHealth?(env: GatewayEnv): LiveHealth | undefined;
+}
+
+/** Isolate-local health as the services view reports it. */
+export interface LiveHealth {
+  service(name: string): { inFlight: number; retryBudget: { requests: number; retries: number; allowance: number } } | undefined;
+  endpoint(service: string, endpointId: string): EndpointHealthView | undefined;
 }
 
 /** The control-plane calls the admin API makes (the Durable Object's RPC surface). */
@@ -133,17 +142,25 @@ export function createAdminApi(deps: AdminDependencies) {
 
   app.get("/services", async (c) => {
     const registry = await deps.control(c.env).services();
+    const live = deps.liveHealth?.(c.env);
     return c.json({
       version: registry.version,
+      // Health is what this gateway isolate has seen; other isolates keep their own view.
+      healthScope: "isolate",
       services: registry.services.map((service) => ({
         ...service,
+        ...(live?.service(service.name) ?? {}),
         subsets: service.subsets.map((subset) => ({
           ...subset,
-          endpoints: subset.endpoints.map((endpoint) => ({
-            ...endpoint,
-            // What this gateway can see of the endpoint; live health arrives with outlier detection.
-            status: endpoint.binding === undefined || bindingNamed(c.env, endpoint.binding) ? "configured" : "missing-binding",
-          })),
+          endpoints: subset.endpoints.map((endpoint) => {
+            const health = live?.endpoint(service.name, endpoint.id);
+            const reachable = endpoint.binding === undefined || bindingNamed(c.env, endpoint.binding) !== undefined;
+            return {
+              ...endpoint,
+              status: !reachable ? "missing-binding" : health ? health.health : "configured",
+              ...(health ?? {}),
+            };
+          }),
         })),
       })),
     });

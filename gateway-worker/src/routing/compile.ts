@@ -3,11 +3,13 @@
  * config version in each isolate; nothing here runs per request.
  */
 import { MESH_HOST_SUFFIX } from "@weft/sdk";
-import type { HttpRuleConfig, RequestMatchConfig, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
+import type { HttpRuleConfig, RequestMatchConfig, RetriesConfig, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
 import { compilePolicies } from "../policy/authorize.js";
 import { withCumulativeWeights } from "./split.js";
 import { anchored, compileStringMatch } from "./string-match.js";
 import type {
+  CompiledFault,
+  CompiledRetries,
   CompiledEndpoint,
   CompiledMatch,
   CompiledRule,
@@ -57,6 +59,9 @@ export function compileSnapshot(set: ValidConfigSet, version: number): Snapshot 
       destinations: withCumulativeWeights([{ service: service.name, subset: undefined, weight: 100 }]),
       rewritePrefix: undefined,
       timeoutMs: undefined,
+      retries: undefined,
+      mirror: undefined,
+      fault: undefined,
       public: false,
     };
     getOrCreate(builders, host).add(rule);
@@ -77,6 +82,7 @@ export function compileSnapshot(set: ValidConfigSet, version: number): Snapshot 
 
 function compileService(service: ServiceDoc): CompiledService {
   const name = service.metadata.name;
+  const policy = service.spec.trafficPolicy;
   const subsets = new Map<string, EndpointPool>();
   const all: Omit<CompiledEndpoint, "cumulativeWeight">[] = [];
   for (const subset of service.spec.subsets) {
@@ -95,8 +101,49 @@ function compileService(service: ServiceDoc): CompiledService {
     namespace: service.metadata.namespace,
     subsets,
     allEndpoints: pool(`${name}/*`, all),
-    loadBalancer: service.spec.trafficPolicy.loadBalancer.policy,
-    timeoutMs: service.spec.trafficPolicy.timeout,
+    balancer: {
+      policy: policy.loadBalancer.policy,
+      hashOn: policy.loadBalancer.hashOn,
+      localityAware: policy.loadBalancer.localityAware,
+      failover: policy.loadBalancer.failover ?? [],
+    },
+    timeoutMs: policy.timeout,
+    retries: compileRetries(policy.retries),
+    retryBudget: { ratio: policy.retries.budget.ratio, minPerSecond: policy.retries.budget.minPerSecond, windowMs: policy.retries.budget.window },
+    outlierDetection: policy.outlierDetection && {
+      consecutive5xx: policy.outlierDetection.consecutive5xx,
+      consecutiveGatewayErrors: policy.outlierDetection.consecutiveGatewayErrors,
+      baseEjectionMs: policy.outlierDetection.baseEjectionTime,
+      maxEjectionMs: policy.outlierDetection.maxEjectionTime,
+      maxEjectionPercent: policy.outlierDetection.maxEjectionPercent,
+    },
+    maxConcurrentRequests: policy.circuitBreaker.maxConcurrentRequests,
+    rateLimit: policy.rateLimit && {
+      ratePerSecond: policy.rateLimit.requestsPerSecond,
+      burst: policy.rateLimit.burst ?? Math.ceil(policy.rateLimit.requestsPerSecond),
+      per: policy.rateLimit.per,
+      scope: policy.rateLimit.scope,
+    },
+  };
+}
+
+function compileRetries(retries: RetriesConfig): CompiledRetries {
+  return {
+    attempts: retries.attempts,
+    retryOn: new Set(retries.retryOn),
+    retryNonIdempotent: retries.retryNonIdempotent,
+    backoffBaseMs: retries.backoff.base,
+    backoffMaxMs: retries.backoff.max,
+    perTryTimeoutMs: retries.perTryTimeout,
+    hedgeDelayMs: retries.hedge?.delay,
+  };
+}
+
+function compileFault(fault: NonNullable<HttpRuleConfig["fault"]>): CompiledFault {
+  return {
+    abort: fault.abort && { percent: fault.abort.percent, status: fault.abort.status },
+    delay: fault.delay && { percent: fault.delay.percent, ms: fault.delay.fixed },
+    headers: Object.entries(fault.headers ?? {}).map(([name, condition]) => [name, compileStringMatch(condition)] as const),
   };
 }
 
@@ -117,6 +164,9 @@ function compileRule(rule: HttpRuleConfig, ruleIndex: number, ordinal: number, r
     ),
     rewritePrefix: rule.rewrite?.prefix,
     timeoutMs: rule.timeout,
+    retries: rule.retries && compileRetries(rule.retries),
+    mirror: rule.mirror && { service: rule.mirror.service, subset: rule.mirror.subset, percent: rule.mirror.percent },
+    fault: rule.fault && compileFault(rule.fault),
     public: isPublic,
   };
 }

@@ -4,7 +4,8 @@
  * a host map, then per host an exact-path map, a prefix map probed by distinct prefix length,
  * and a short list of rules that cannot be indexed by path (regex or no path condition).
  */
-import type { CONFIG_DEFAULTS, MeshDoc } from "@weft/sdk/config";
+import type { HashOnConfig, MeshDoc } from "@weft/sdk/config";
+export type { HashOnConfig };
 import type { ValuePredicate } from "./string-match.js";
 import type { Weighted } from "./split.js";
 import type { TargetPolicies } from "../policy/authorize.js";
@@ -27,7 +28,46 @@ export interface EndpointPool {
   readonly totalWeight: number;
 }
 
-export type LoadBalancerPolicy = (typeof CONFIG_DEFAULTS)["loadBalancer"] | "RANDOM";
+export type LoadBalancerPolicy = "ROUND_ROBIN" | "RANDOM" | "LEAST_REQUEST" | "CONSISTENT_HASH";
+
+export interface CompiledBalancer {
+  readonly policy: LoadBalancerPolicy;
+  readonly hashOn: HashOnConfig | undefined;
+  readonly localityAware: boolean;
+  readonly failover: readonly string[];
+}
+
+/** Retry settings with durations in ms and retryOn as a set: what the retry stage reads. */
+export interface CompiledRetries {
+  readonly attempts: number;
+  readonly retryOn: ReadonlySet<string>;
+  readonly retryNonIdempotent: boolean;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly perTryTimeoutMs: number | undefined;
+  readonly hedgeDelayMs: number | undefined;
+}
+
+export interface CompiledRetryBudget {
+  readonly ratio: number;
+  readonly minPerSecond: number;
+  readonly windowMs: number;
+}
+
+export interface CompiledOutlierDetection {
+  readonly consecutive5xx: number;
+  readonly consecutiveGatewayErrors: number | undefined;
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
+  readonly maxEjectionPercent: number;
+}
+
+export interface CompiledRateLimit {
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  readonly per: "destination" | "source";
+  readonly scope: "local" | "global";
+}
 
 export interface CompiledService {
   readonly name: string;
@@ -35,8 +75,27 @@ export interface CompiledService {
   readonly subsets: ReadonlyMap<string, EndpointPool>;
   /** Every endpoint of every subset: used when a destination names no subset. */
   readonly allEndpoints: EndpointPool;
-  readonly loadBalancer: LoadBalancerPolicy;
+  readonly balancer: CompiledBalancer;
   readonly timeoutMs: number | undefined;
+  readonly retries: CompiledRetries;
+  readonly retryBudget: CompiledRetryBudget;
+  /** Undefined: outlier detection is off for this service. */
+  readonly outlierDetection: CompiledOutlierDetection | undefined;
+  readonly maxConcurrentRequests: number;
+  readonly rateLimit: CompiledRateLimit | undefined;
+}
+
+export interface CompiledMirror {
+  readonly service: string;
+  readonly subset: string | undefined;
+  readonly percent: number;
+}
+
+export interface CompiledFault {
+  readonly abort: { readonly percent: number; readonly status: number } | undefined;
+  readonly delay: { readonly percent: number; readonly ms: number } | undefined;
+  /** Header conditions that must all hold for a fault to be injected. */
+  readonly headers: readonly (readonly [name: string, test: ValuePredicate])[];
 }
 
 export interface CompiledDestination extends Weighted {
@@ -69,6 +128,10 @@ export interface CompiledRule {
   readonly destinations: readonly CompiledDestination[];
   readonly rewritePrefix: string | undefined;
   readonly timeoutMs: number | undefined;
+  /** Replaces the service's retries when set. */
+  readonly retries: CompiledRetries | undefined;
+  readonly mirror: CompiledMirror | undefined;
+  readonly fault: CompiledFault | undefined;
   readonly public: boolean;
 }
 

@@ -1,66 +1,70 @@
 /**
- * Last stage: sends the request to the chosen endpoint (a service binding or a URL) under the
- * timeout that applies (rule, else service, else the mesh default), and hands back the answer.
- * A destination may not pose as the mesh: its `x-weft-*` response headers are dropped.
+ * One upstream attempt: sends the request to one endpoint (a service binding or a URL) and hands
+ * back what happened, as data the retry logic can decide on. Timers and retries live in the
+ * retry stage; this module only sends. A destination may not pose as the mesh: its `x-weft-*`
+ * response headers are dropped.
  */
-import { MeshError } from "@weft/sdk";
 import { CONFIG_DEFAULTS } from "@weft/sdk/config";
 import { bindingNamed, type Fetcherish } from "../bindings.js";
-import type { MeshRequest } from "../stage.js";
+import { attemptBody } from "../request-body.js";
+import type { CompiledEndpoint } from "../routing/snapshot.js";
+import type { AttemptOutcome } from "../resilience/retry-policy.js";
+import type { MeshRequest, PreparedBody } from "../stage.js";
 import { MESH_HEADER_PREFIX, stripMeshHeaders } from "./sanitize.js";
 
+/** Tells the destination how long it has (ms, relative, so clocks need not agree). */
+export const DEADLINE_HEADER = "x-weft-deadline-ms";
+/** Which attempt this is (1 for the first): lets a destination see retries and hedges. */
+export const ATTEMPT_HEADER = "x-weft-attempt";
 
+/** Whole-request timeout: the rule's, else the service's, else the mesh default. */
 export function effectiveTimeoutMs(request: MeshRequest): number {
   return request.route?.rule.timeoutMs ?? request.service?.timeoutMs ?? CONFIG_DEFAULTS.timeoutMs;
 }
 
-export async function forward(request: MeshRequest): Promise<Response> {
-  const endpoint = request.endpoint;
-  if (!endpoint) throw new MeshError("internal", "forward ran before an endpoint was chosen");
-  const path = request.upstreamPath ?? request.path;
+export type SendResult =
+  | { readonly outcome: Extract<AttemptOutcome, { kind: "response" }>; readonly response: Response }
+  | { readonly outcome: Exclude<AttemptOutcome, { kind: "response" }>; readonly error: string };
 
+/** Sends one attempt. Never throws: failures come back as connect-failure or reset outcomes. */
+export async function sendAttempt(request: MeshRequest, endpoint: CompiledEndpoint, body: PreparedBody, signal: AbortSignal): Promise<SendResult> {
+  const path = request.upstreamPath ?? request.path;
   let target: Fetcherish;
   let upstreamUrl: string;
   if (endpoint.target.kind === "binding") {
     const binding = bindingNamed(request.env, endpoint.target.binding);
-    if (!binding) {
-      throw new MeshError("no_healthy_upstream", `endpoint ${endpoint.id}: the gateway has no service binding named ${endpoint.target.binding}`);
-    }
+    if (!binding) return { outcome: { kind: "connect-failure" }, error: `the gateway has no service binding named ${endpoint.target.binding}` };
     target = binding;
     upstreamUrl = `${request.url.protocol}//${request.url.host}${path}${request.url.search}`;
   } else {
     target = { fetch: (r) => fetch(r) };
     upstreamUrl = `${endpoint.target.baseUrl}${path}${request.url.search}`;
   }
-
-  const timeoutMs = effectiveTimeoutMs(request);
-  const controller = new AbortController();
-  const hasBody = request.method !== "GET" && request.method !== "HEAD";
-  const upstream = new Request(upstreamUrl, {
-    method: request.method,
-    headers: request.headers,
-    body: hasBody ? request.original.body : null,
-    redirect: "manual",
-    signal: controller.signal,
-  });
-
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expiry = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-  });
   try {
-    const outcome = await Promise.race([target.fetch(upstream), expiry]);
-    if (outcome === "timeout") {
-      controller.abort();
-      throw new MeshError("timeout", `${endpoint.id} did not answer within ${timeoutMs} ms`);
-    }
-    return withoutMeshHeaders(outcome);
+    const upstream = new Request(upstreamUrl, {
+      method: request.method,
+      headers: request.headers,
+      body: attemptBody(body),
+      redirect: "manual",
+      signal,
+    });
+    const response = await target.fetch(upstream);
+    return { outcome: { kind: "response", status: response.status, ...retryAfter(response) }, response: withoutMeshHeaders(response) };
   } catch (error) {
-    if (error instanceof MeshError) throw error;
-    throw new MeshError("upstream_failure", `${endpoint.id} failed: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    const message = error instanceof Error ? error.message : String(error);
+    // Workers report a dropped connection as a thrown error; its text is all there is to tell.
+    const kind = /reset|disconnect|closed|terminated/i.test(message) ? "reset" : "connect-failure";
+    return { outcome: { kind }, error: message };
   }
+}
+
+/** Retry-After in ms, from seconds or an HTTP date, when the destination sent one. */
+function retryAfter(response: Response): { retryAfterMs?: number } {
+  const value = response.headers.get("retry-after");
+  if (value === null) return {};
+  if (/^\d{1,9}$/.test(value.trim())) return { retryAfterMs: Number(value.trim()) * 1000 };
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? {} : { retryAfterMs: Math.max(0, date - Date.now()) };
 }
 
 function withoutMeshHeaders(response: Response): Response {

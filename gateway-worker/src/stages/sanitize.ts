@@ -12,6 +12,8 @@ import { MeshError } from "@weft/sdk";
 import type { Stage } from "../stage.js";
 
 export const MESH_HEADER_PREFIX = "x-weft-";
+/** The caller's remaining time budget in ms, as the SDK sends it. */
+export const CALLER_DEADLINE_HEADER = "x-weft-deadline-ms";
 export const MAX_REQUEST_HEADERS = 100;
 export const MAX_REQUEST_HEADER_BYTES = 60 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -54,6 +56,10 @@ export function sanitizeStage(): Stage {
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       request.bearer = bearer ? bearer[1] : undefined;
     }
+    // The caller's remaining budget may shorten this request's timeout (never lengthen it), so it
+    // is read before every x-weft-* header is dropped.
+    const budget = request.headers.get(CALLER_DEADLINE_HEADER);
+    if (budget !== null && /^\d{1,10}$/.test(budget)) request.callerBudgetMs = Number(budget);
     sanitizeRequestHeaders(request.headers);
     const supplied = request.headers.get("x-request-id");
     if (supplied !== null && REQUEST_ID.test(supplied)) {

@@ -21,6 +21,27 @@ export const CONFIG_DEFAULTS = {
   loadBalancer: "ROUND_ROBIN",
   /** Whole-request timeout when neither the route rule nor the service sets one. */
   timeoutMs: 15_000,
+  localityAware: true,
+  /** Retries (Istio/Envoy): 3 attempts in total, on connect failures, resets and 502/503/504. */
+  retryAttempts: 3,
+  retryOn: ["connect-failure", "reset", "502", "503", "504"],
+  backoffBaseMs: 25,
+  backoffMaxMs: 250,
+  /** Retry budget (Linkerd): retries ≤ 20% of requests plus 10/s, over a 10 s window. */
+  retryBudgetRatio: 0.2,
+  retryBudgetMinPerSecond: 10,
+  retryBudgetWindowMs: 10_000,
+  /** Request bodies up to this size are buffered so an attempt can be replayed; larger ones are sent once. */
+  maxRetryableBodyBytes: 64 * 1024,
+  /** Outlier detection (Envoy), when a service turns it on. */
+  consecutive5xx: 5,
+  baseEjectionMs: 30_000,
+  maxEjectionMs: 300_000,
+  maxEjectionPercent: 50,
+  /** Circuit breaker: concurrent requests per destination service, per gateway isolate. */
+  maxConcurrentRequests: 1000,
+  rateLimitPer: "destination",
+  rateLimitScope: "local",
 } as const;
 
 export const API_VERSION = "weft/v1";
@@ -138,22 +159,180 @@ export const Subset = z
   })
   .strict();
 
-export const LoadBalancerPolicy = z.enum(["ROUND_ROBIN", "RANDOM"]);
+export const LoadBalancerPolicy = z.enum(["ROUND_ROBIN", "RANDOM", "LEAST_REQUEST", "CONSISTENT_HASH"]);
+
+export const HashOn = z
+  .union(
+    [
+      z.object({ header: z.string().regex(HTTP_TOKEN, "hashOn.header must be an HTTP header name").transform((h) => h.toLowerCase()).describe("Hash on this request header's value.") }).strict(),
+      z.object({ cookie: z.string().min(1).max(256).describe("Hash on this cookie's value.") }).strict(),
+      z.object({ caller: z.literal(true).describe("Hash on the caller's service identity (anonymous callers hash on nothing and are spread at random).") }).strict(),
+    ],
+    { error: "hashOn needs exactly one of header, cookie or caller: true" },
+  )
+  .describe("What CONSISTENT_HASH hashes: one of header, cookie or caller: true.");
+
+const percent = (what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .gt(0, `${what} must be more than 0`)
+    .max(100, `${what} must be at most 100`);
+
+const RetryOnValue = z
+  .union([
+    z.enum(["connect-failure", "reset", "gateway-error", "5xx"]),
+    z.string().regex(/^[1-5]\d\d$/, "a status code has three digits"),
+    z.number().int().min(100).max(599).transform(String),
+  ], { error: 'retryOn entries are connect-failure, reset, gateway-error, 5xx or an HTTP status such as "503"' })
+  .describe('connect-failure, reset, gateway-error (502/503/504 and per-try timeouts), 5xx, or a status code such as "503".');
+
+/** Retry settings as a route rule may give them (replacing the service's, not merged with them). */
+export const Retries = z
+  .object({
+    attempts: z
+      .number()
+      .int("attempts must be a whole number")
+      .min(1, "attempts must be at least 1 (1 turns retries off)")
+      .max(10, "attempts must be at most 10")
+      .default(CONFIG_DEFAULTS.retryAttempts)
+      .describe(`Attempts in total, the first included; 1 turns retries off. Default ${CONFIG_DEFAULTS.retryAttempts}.`),
+    perTryTimeout: Duration.optional().describe("Timeout of each attempt; an attempt that runs out counts as a 504 for retryOn. Default: none (the whole-request timeout applies)."),
+    retryOn: z
+      .array(RetryOnValue)
+      .min(1)
+      .max(32)
+      .default([...CONFIG_DEFAULTS.retryOn])
+      .describe(`Which failures are retried. Default ${CONFIG_DEFAULTS.retryOn.join(", ")}.`),
+    retryNonIdempotent: z
+      .boolean()
+      .default(false)
+      .describe("Also retry methods that are not idempotent (POST, PATCH). Default false: only GET, HEAD, OPTIONS, TRACE, PUT and DELETE are retried."),
+    backoff: z
+      .object({
+        base: Duration.prefault(`${CONFIG_DEFAULTS.backoffBaseMs}ms`).describe(`First backoff step; doubles per retry, with full jitter. Default ${CONFIG_DEFAULTS.backoffBaseMs}ms.`),
+        max: Duration.prefault(`${CONFIG_DEFAULTS.backoffMaxMs}ms`).describe(`Longest backoff step. Default ${CONFIG_DEFAULTS.backoffMaxMs}ms.`),
+      })
+      .strict()
+      .prefault({})
+      .describe("Exponential backoff with full jitter between attempts; a Retry-After answer waits at least that long."),
+    hedge: z
+      .object({
+        delay: Duration.describe("How long to wait for the first attempt before sending a second one to another endpoint."),
+      })
+      .strict()
+      .optional()
+      .describe("Hedging for idempotent requests: a second attempt after `delay`; the first answer wins and the other is cancelled. Counts against the retry budget. Default: off."),
+  })
+  .strict();
+
+export const RetryBudget = z
+  .object({
+    ratio: z
+      .number()
+      .min(0)
+      .max(1, "budget.ratio is a fraction between 0 and 1")
+      .default(CONFIG_DEFAULTS.retryBudgetRatio)
+      .describe(`Retries allowed as a fraction of requests. Default ${CONFIG_DEFAULTS.retryBudgetRatio}.`),
+    minPerSecond: z
+      .number()
+      .min(0)
+      .max(100_000)
+      .default(CONFIG_DEFAULTS.retryBudgetMinPerSecond)
+      .describe(`Retries per second always allowed, whatever the ratio (so low traffic can retry). Default ${CONFIG_DEFAULTS.retryBudgetMinPerSecond}.`),
+    window: Duration.prefault(`${CONFIG_DEFAULTS.retryBudgetWindowMs / 1000}s`)
+      .refine((ms) => ms >= 1000 && ms <= 600_000, "budget.window must be between 1s and 10m")
+      .describe(`Window over which requests and retries are counted. Default ${CONFIG_DEFAULTS.retryBudgetWindowMs / 1000}s.`),
+  })
+  .strict();
+
+export const ServiceRetries = Retries.extend({
+  budget: RetryBudget.prefault({}).describe("Retry budget of this destination, per gateway isolate (Linkerd): it caps retries from every route that reaches the service."),
+}).strict();
+
+export const OutlierDetection = z
+  .object({
+    consecutive5xx: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(CONFIG_DEFAULTS.consecutive5xx)
+      .describe(`Consecutive 5xx answers (or gateway errors: connect failures, timeouts) that eject an endpoint. Default ${CONFIG_DEFAULTS.consecutive5xx}.`),
+    consecutiveGatewayErrors: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe("Consecutive gateway errors (502, 503, 504, connect failures, timeouts) that eject an endpoint. Default: not used."),
+    baseEjectionTime: Duration.prefault(`${CONFIG_DEFAULTS.baseEjectionMs / 1000}s`).describe(
+      `An ejection lasts this long times the number of times the endpoint has been ejected. Default ${CONFIG_DEFAULTS.baseEjectionMs / 1000}s.`,
+    ),
+    maxEjectionTime: Duration.prefault(`${CONFIG_DEFAULTS.maxEjectionMs / 1000}s`).describe(`Longest ejection. Default ${CONFIG_DEFAULTS.maxEjectionMs / 1000}s.`),
+    maxEjectionPercent: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(CONFIG_DEFAULTS.maxEjectionPercent)
+      .describe(`Most of a subset's endpoints that may be ejected at once, in percent; at least one may always be. 0 never ejects. Default ${CONFIG_DEFAULTS.maxEjectionPercent}.`),
+  })
+  .strict();
+
+export const RateLimit = z
+  .object({
+    requestsPerSecond: z.number({ error: "requestsPerSecond must be a number" }).gt(0, "requestsPerSecond must be more than 0").max(1_000_000).describe("Sustained rate, requests per second. Required."),
+    burst: z.number().int().min(1).max(10_000_000).optional().describe("Bucket size: requests admitted at once after a quiet spell. Default: requestsPerSecond rounded up."),
+    per: z
+      .enum(["destination", "source"])
+      .default(CONFIG_DEFAULTS.rateLimitPer)
+      .describe(`destination: one bucket for the service; source: one bucket per caller identity (anonymous callers share one). Default ${CONFIG_DEFAULTS.rateLimitPer}.`),
+    scope: z
+      .enum(["local", "global"])
+      .default(CONFIG_DEFAULTS.rateLimitScope)
+      .describe(`local: buckets in each gateway isolate (no I/O; the fleet admits the rate once per isolate); global: tokens leased from a Durable Object per key, so the limit holds across isolates (see docs/rate-limits.md for its cost). Default ${CONFIG_DEFAULTS.rateLimitScope}.`),
+  })
+  .strict();
 
 export const TrafficPolicy = z
   .object({
     loadBalancer: z
       .object({
         policy: LoadBalancerPolicy.default(CONFIG_DEFAULTS.loadBalancer).describe(
-          `How an endpoint is chosen within a subset: ROUND_ROBIN (weighted) or RANDOM (weighted). Default ${CONFIG_DEFAULTS.loadBalancer}.`,
+          `How an endpoint is chosen within a subset: ROUND_ROBIN (weighted), RANDOM (weighted), LEAST_REQUEST (power of two choices on in-flight requests) or CONSISTENT_HASH (rendezvous hashing on hashOn). Default ${CONFIG_DEFAULTS.loadBalancer}.`,
         ),
+        hashOn: HashOn.optional(),
+        localityAware: z
+          .boolean()
+          .default(CONFIG_DEFAULTS.localityAware)
+          .describe("Prefer endpoints whose locality equals the request's colo, then its continent, then the failover list, then the rest; move on when none is healthy. Default true."),
+        failover: z
+          .array(z.string().min(1).max(64))
+          .max(64)
+          .optional()
+          .describe("Localities to try, in order, when none matches the request's location or those are all ejected."),
       })
       .strict()
       .prefault({})
       .describe("Endpoint selection within a subset."),
     timeout: Duration.optional().describe(
-      `Whole-request timeout for calls to this service, in a duration string. Default ${CONFIG_DEFAULTS.timeoutMs / 1000}s. A route rule's timeout replaces it.`,
+      `Whole-request timeout for calls to this service, all attempts included. Default ${CONFIG_DEFAULTS.timeoutMs / 1000}s. A route rule's timeout replaces it.`,
     ),
+    retries: ServiceRetries.prefault({}).describe("Retries for calls to this service (on by default: 3 attempts). A route rule's retries replace these, except the budget."),
+    outlierDetection: OutlierDetection.optional().describe("Ejects failing endpoints for a while (Envoy outlier detection). Default: off; `{}` turns it on with the defaults."),
+    circuitBreaker: z
+      .object({
+        maxConcurrentRequests: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(CONFIG_DEFAULTS.maxConcurrentRequests)
+          .describe(`Requests in flight to this service per gateway isolate; beyond it the gateway answers 503 at once. Default ${CONFIG_DEFAULTS.maxConcurrentRequests}.`),
+      })
+      .strict()
+      .prefault({})
+      .describe("Concurrency limit per destination."),
+    rateLimit: RateLimit.optional().describe("Token-bucket rate limit for calls to this service; excess gets 429 with Retry-After. Default: none."),
   })
   .strict();
 
@@ -235,7 +414,44 @@ export const HttpRule = z
       .strict()
       .optional()
       .describe("Path rewrite applied before forwarding; needs a path prefix or exact match on every match entry."),
-    timeout: Duration.optional().describe("Whole-request timeout for this rule; replaces the service's timeout."),
+    timeout: Duration.optional().describe("Whole-request timeout for this rule, all attempts included; replaces the service's timeout."),
+    retries: Retries.optional().describe("Retry settings for this rule; replace the service's (not merged). The service's budget still applies."),
+    mirror: z
+      .object({
+        service: name("mirror.service").describe("Service that receives the copies."),
+        subset: name("mirror.subset").optional().describe("Subset of that service. Absent: any endpoint of the service."),
+        percent: percent("mirror.percent").default(100).describe("Share of the rule's requests copied, 0..100 (fractions allowed). Default 100."),
+      })
+      .strict()
+      .optional()
+      .describe("Shadow traffic: copies of requests sent in the background; their answers are discarded and never delay the caller. Copies carry x-weft-shadow: true."),
+    fault: z
+      .object({
+        abort: z
+          .object({
+            percent: percent("fault.abort.percent").describe("Share of requests answered with `status` instead of being forwarded, 0..100."),
+            status: z.number().int().min(400, "fault.abort.status must be 400..599").max(599, "fault.abort.status must be 400..599").describe("HTTP status of the injected failure (400..599)."),
+          })
+          .strict()
+          .optional()
+          .describe("Answer a share of the rule's requests with an error status instead of forwarding them."),
+        delay: z
+          .object({
+            percent: percent("fault.delay.percent").describe("Share of requests held back before forwarding, 0..100."),
+            fixed: Duration.refine((ms) => ms <= 60_000, "fault.delay.fixed must be at most 60s").describe("How long they are held back."),
+          })
+          .strict()
+          .optional()
+          .describe("Hold back a share of the rule's requests before forwarding them."),
+        headers: z
+          .record(z.string().regex(HTTP_TOKEN, "header names must be HTTP tokens").transform((h) => h.toLowerCase()), StringMatch)
+          .optional()
+          .describe("Inject only into requests whose headers match all of these. Absent: any request of the rule."),
+      })
+      .strict()
+      .refine((fault) => fault.abort !== undefined || fault.delay !== undefined, "fault needs an abort, a delay or both")
+      .optional()
+      .describe("Fault injection for chaos testing: delays and aborts, per rule. Off unless configured."),
   })
   .strict();
 
@@ -347,3 +563,9 @@ export type StringMatchConfig = z.output<typeof StringMatch>;
 export type PathMatchConfig = z.output<typeof PathMatch>;
 export type EndpointConfig = z.output<typeof Endpoint>;
 export type RouteDestinationConfig = z.output<typeof RouteDestination>;
+export type TrafficPolicyConfig = z.output<typeof TrafficPolicy>;
+export type RetriesConfig = z.output<typeof Retries>;
+export type RetryBudgetConfig = z.output<typeof RetryBudget>;
+export type OutlierDetectionConfig = z.output<typeof OutlierDetection>;
+export type RateLimitConfig = z.output<typeof RateLimit>;
+export type HashOnConfig = z.output<typeof HashOn>;

@@ -270,11 +270,31 @@ function checkSet(documents: readonly { index: number; doc: ConfigDoc }[]): Conf
           const total = rule.destinations.reduce((sum, d) => sum + (d.weight ?? 100), 0);
           if (total !== 100) issues.push(at(index, doc, `${rulePath}.destinations`, `weights add up to ${total}; they must add up to 100`));
         }
+        if (rule.mirror) checkDestination(index, doc, `${rulePath}.mirror`, rule.mirror.service, rule.mirror.subset);
+        if (rule.retries && rule.retries.backoff.base > rule.retries.backoff.max) {
+          issues.push(at(index, doc, `${rulePath}.retries.backoff`, "backoff.base must not be longer than backoff.max"));
+        }
         if (rule.rewrite) {
           const rewritable = rule.match?.every((m) => m.path !== undefined && !("regex" in m.path)) ?? false;
           if (!rewritable) issues.push(at(index, doc, `${rulePath}.rewrite`, "rewrite.prefix needs a path prefix or exact match in every match entry"));
         }
       });
+    } else if (doc.kind === "Service") {
+      const policy = doc.spec.trafficPolicy;
+      const balancer = policy.loadBalancer;
+      if (balancer.policy === "CONSISTENT_HASH" && !balancer.hashOn) {
+        issues.push(at(index, doc, "spec.trafficPolicy.loadBalancer.hashOn", "CONSISTENT_HASH needs hashOn: { header }, { cookie } or { caller: true }"));
+      }
+      if (balancer.policy !== "CONSISTENT_HASH" && balancer.hashOn) {
+        issues.push(at(index, doc, "spec.trafficPolicy.loadBalancer.hashOn", `hashOn applies only to CONSISTENT_HASH (policy is ${balancer.policy})`));
+      }
+      if (policy.retries.backoff.base > policy.retries.backoff.max) {
+        issues.push(at(index, doc, "spec.trafficPolicy.retries.backoff", "backoff.base must not be longer than backoff.max"));
+      }
+      const outlier = policy.outlierDetection;
+      if (outlier && outlier.baseEjectionTime > outlier.maxEjectionTime) {
+        issues.push(at(index, doc, "spec.trafficPolicy.outlierDetection.maxEjectionTime", "maxEjectionTime must not be shorter than baseEjectionTime"));
+      }
     } else if (doc.kind === "AuthorizationPolicy") {
       if (!services.has(doc.spec.target)) issues.push(at(index, doc, "spec.target", `unknown service "${doc.spec.target}"`));
     }

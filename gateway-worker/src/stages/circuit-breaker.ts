@@ -1,0 +1,26 @@
+/**
+ * Concurrency limit per destination service (Envoy's circuit breaker on pending requests): beyond
+ * `maxConcurrentRequests` in flight in this isolate, the gateway answers 503 at once instead of
+ * queueing work on a destination that is already saturated. Wraps the attempts, so a request
+ * holds its slot across its retries.
+ */
+import { MeshError } from "@weft/sdk";
+import { serviceKey } from "../resilience/state.js";
+import type { Stage } from "../stage.js";
+
+export function circuitBreakerStage(): Stage {
+  return async function limitConcurrency(request, next) {
+    const service = request.service;
+    if (!service) throw new MeshError("internal", "the circuit breaker ran before a destination was chosen");
+    const inFlight = request.isolate.resilience.inFlight;
+    const key = serviceKey(service.name);
+    if (!inFlight.tryAcquire(key, service.maxConcurrentRequests)) {
+      throw new MeshError("circuit_open", `circuit open: ${service.name} already has ${service.maxConcurrentRequests} requests in flight through this gateway`);
+    }
+    try {
+      return await next(request);
+    } finally {
+      inFlight.release(key);
+    }
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Shadow traffic (Istio's mirror): a share of a rule's requests is copied to another service or
+ * subset in the background (`ctx.waitUntil`). The copy's answer is read and thrown away; it can
+ * neither delay nor change the caller's answer, whatever the mirror does (hang, fail, refuse).
+ * Copies carry `x-weft-shadow: true` so the receiver can tell them apart, and the caller's
+ * identity as a hop token for the mirror service. Bodies that cannot be replayed (streamed or
+ * over 64 KiB) are not mirrored: copying them would mean holding them in memory.
+ */
+import { CONFIG_DEFAULTS } from "@weft/sdk/config";
+import { isReplayable, prepareBody } from "../request-body.js";
+import type { CompiledMirror } from "../routing/snapshot.js";
+import type { MeshRequest, Stage } from "../stage.js";
+import { chooseEndpoint, poolOf } from "./balance.js";
+import { DEADLINE_HEADER, sendAttempt } from "./forward.js";
+import { IDENTITY_HEADER } from "./hop-identity.js";
+
+export const SHADOW_HEADER = "x-weft-shadow";
+
+export function mirrorStage(): Stage {
+  return async function mirror(request, next) {
+    const config = request.route?.rule.mirror;
+    if (config && request.isolate.random() * 100 < config.percent) {
+      const body = await prepareBody(request);
+      if (isReplayable(body)) request.waitUntil(sendShadow(request, config, new Headers(request.headers)));
+    }
+    return next(request);
+  };
+}
+
+async function sendShadow(request: MeshRequest, config: CompiledMirror, headers: Headers): Promise<void> {
+  const service = request.snapshot.services.get(config.service);
+  const pool = service && poolOf(service, config.subset);
+  if (!service || !pool) return;
+  const controller = new AbortController();
+  const timeoutMs = service.timeoutMs ?? CONFIG_DEFAULTS.timeoutMs;
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const endpoint = chooseEndpoint(request, service, pool);
+    headers.set(SHADOW_HEADER, "true");
+    headers.set(DEADLINE_HEADER, String(timeoutMs));
+    headers.delete(IDENTITY_HEADER);
+    const caller = request.caller;
+    if (caller?.authenticated) {
+      const token = await request.isolate.hopTokens(request.env).get(caller.spiffeId, service.name, request.waitUntil);
+      if (!token) return; // never send a copy without the identity the caller would have had
+      headers.set(IDENTITY_HEADER, token);
+    }
+    const shadow: MeshRequest = { ...request, headers };
+    const result = await sendAttempt(shadow, endpoint, request.body ?? { kind: "none" }, controller.signal);
+    if ("response" in result) await result.response.body?.cancel();
+  } catch {
+    // A shadow's failure is nobody's business but its own.
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The end of the pipeline: sends the request upstream in one or more attempts under one deadline.
+ * Each attempt picks its endpoint (a retry prefers another one), gets its own per-try timeout, and
+ * reports its result to outlier detection. Whether to try again is decided by the pure retry
+ * policy (resilience/retry-policy.ts) against the destination's retry budget, so a failing
+ * upstream sees at most ~1.2× its offered load; nothing starts after the deadline.
+ *
+ * Hedging (when configured, idempotent requests only): if the first attempt has not answered
+ * after the hedge delay, a second one goes to another endpoint; the first usable answer wins and
+ * the other is cancelled.
+ */
+import { MeshError } from "@weft/sdk";
+import { isReplayable, prepareBody } from "../request-body.js";
+import type { CompiledEndpoint, CompiledRetries, CompiledService, EndpointPool } from "../routing/snapshot.js";
+import { decideRetry, isIdempotentMethod, isRetryableOutcome, type AttemptOutcome } from "../resilience/retry-policy.js";
+import type { OutlierResult } from "../resilience/outlier.js";
+import { endpointKey } from "../resilience/state.js";
+import type { MeshRequest, PreparedBody } from "../stage.js";
+import { chooseEndpoint, poolOf } from "./balance.js";
+import { ATTEMPT_HEADER, DEADLINE_HEADER, effectiveTimeoutMs, sendAttempt } from "./forward.js";
+
+/** Response header saying how many attempts the gateway made, when it made more than one. */
+export const ATTEMPTS_HEADER = "x-weft-attempts";
+
+interface AttemptResult {
+  readonly endpoint: CompiledEndpoint;
+  readonly outcome: AttemptOutcome;
+  readonly response?: Response;
+  readonly error?: string;
+  /** The attempt was cut short by the request's deadline (not by its own per-try timeout). */
+  readonly deadlineExceeded: boolean;
+}
+
+interface RunningAttempt {
+  readonly controller: AbortController;
+  readonly result: Promise<AttemptResult>;
+}
+
+export async function forwardWithRetries(request: MeshRequest): Promise<Response> {
+  const { service, destination, isolate } = request;
+  if (!service || !destination) throw new MeshError("internal", "forward ran before a destination was chosen");
+  const pool = poolOf(service, destination.subset);
+  if (!pool) throw new MeshError("no_healthy_upstream", `service ${service.name} has no subset ${destination.subset ?? "*"}`);
+
+  const settings = request.route?.rule.retries ?? service.retries;
+  const budget = isolate.resilience.budget(service, isolate.now());
+  budget.recordRequest(isolate.now());
+
+  let deadline = isolate.now() + effectiveTimeoutMs(request);
+  if (request.callerBudgetMs !== undefined) deadline = Math.min(deadline, request.receivedAt + request.callerBudgetMs);
+  if (isolate.now() >= deadline) throw new MeshError("timeout", "the caller's deadline passed before the request could be sent");
+
+  const body = await prepareBody(request);
+  const replayable = isReplayable(body);
+  const hedgeDelayMs = settings.hedgeDelayMs !== undefined && replayable && isIdempotentMethod(request.method) ? settings.hedgeDelayMs : undefined;
+  let hedging = hedgeDelayMs !== undefined;
+
+  const tried = new Set<string>();
+  const running = new Set<RunningAttempt>();
+  let attemptsMade = 0;
+  let lastFailure: AttemptResult | undefined;
+
+  const launch = (): void => {
+    const endpoint = chooseEndpoint(request, service, pool, tried);
+    tried.add(endpoint.id);
+    attemptsMade++;
+    const attempt = startAttempt(request, service, endpoint, body, attemptsMade, deadline, settings);
+    running.add(attempt);
+  };
+
+  try {
+    launch();
+    for (;;) {
+      const next = await nextEvent(running, hedging && attemptsMade < settings.attempts && running.size === 1 ? hedgeDelayMs : undefined);
+      if (next.kind === "hedge") {
+        // A hedge is a retry for the budget's sake; without budget (or time) just keep waiting.
+        if (isolate.now() < deadline && budget.tryWithdraw(isolate.now())) {
+          try {
+            launch();
+          } catch (error) {
+            if (!(error instanceof MeshError && error.code === "no_healthy_upstream")) throw error;
+            hedging = false;
+          }
+        } else {
+          hedging = false;
+        }
+        continue;
+      }
+      running.delete(next.attempt);
+      const result = next.result;
+      if (!isRetryableOutcome(result.outcome, settings.retryOn) && !result.deadlineExceeded) {
+        discard(lastFailure);
+        return finalResponse(result, attemptsMade);
+      }
+      discard(lastFailure);
+      lastFailure = result;
+      if (result.deadlineExceeded) break;
+      if (running.size > 0) continue; // a hedged attempt is still out: its answer may yet win
+      const decision = decideRetry({
+        attemptsMade,
+        settings,
+        method: request.method,
+        bodyReplayable: replayable,
+        outcome: result.outcome,
+        now: isolate.now(),
+        deadline,
+        random: isolate.random(),
+        budget,
+      });
+      if (!decision.retry) break;
+      if (decision.delayMs > 0) await isolate.sleep(decision.delayMs);
+      if (isolate.now() >= deadline) break;
+      try {
+        launch();
+      } catch (error) {
+        // Nowhere left to send it: the last real answer is more useful than "no healthy upstream".
+        if (error instanceof MeshError && error.code === "no_healthy_upstream") break;
+        throw error;
+      }
+    }
+  } finally {
+    for (const attempt of running) attempt.controller.abort();
+  }
+  if (!lastFailure) throw new MeshError("internal", "no attempt was made");
+  return finalResponse(lastFailure, attemptsMade);
+}
+
+type Event = { kind: "settled"; attempt: RunningAttempt; result: AttemptResult } | { kind: "hedge" };
+
+function nextEvent(running: ReadonlySet<RunningAttempt>, hedgeAfterMs: number | undefined): Promise<Event> {
+  const settled = [...running].map((attempt) => attempt.result.then((result): Event => ({ kind: "settled", attempt, result })));
+  if (hedgeAfterMs === undefined) return Promise.race(settled);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hedge = new Promise<Event>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "hedge" }), hedgeAfterMs);
+  });
+  return Promise.race([...settled, hedge]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
+
+/** Starts one attempt under min(per-try timeout, time left); settles with what happened, never rejects. */
+function startAttempt(
+  request: MeshRequest,
+  service: CompiledService,
+  endpoint: CompiledEndpoint,
+  body: PreparedBody,
+  attempt: number,
+  deadline: number,
+  settings: CompiledRetries,
+): RunningAttempt {
+  const { isolate } = request;
+  const controller = new AbortController();
+  const remaining = Math.max(0, deadline - isolate.now());
+  const perTry = settings.perTryTimeoutMs;
+  const limitMs = perTry !== undefined && perTry < remaining ? perTry : remaining;
+  const limitedByDeadline = limitMs === remaining;
+  // The destination learns its budget; the Request constructor copies these headers, so each
+  // attempt carries its own values.
+  request.headers.set(DEADLINE_HEADER, String(Math.floor(limitMs)));
+  request.headers.set(ATTEMPT_HEADER, String(attempt));
+
+  const inFlightKey = endpointKey(endpoint.id);
+  isolate.resilience.inFlight.acquire(inFlightKey);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<AttemptResult>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({ endpoint, outcome: { kind: "per-try-timeout" }, error: `no answer within ${Math.floor(limitMs)} ms`, deadlineExceeded: limitedByDeadline });
+    }, limitMs);
+  });
+  const sent = sendAttempt(request, endpoint, body, controller.signal).then(
+    (sendResult): AttemptResult =>
+      "response" in sendResult
+        ? { endpoint, outcome: sendResult.outcome, response: sendResult.response, deadlineExceeded: false }
+        : { endpoint, outcome: sendResult.outcome, error: sendResult.error, deadlineExceeded: false },
+  );
+  const result = Promise.race([sent, expired]).then((first) => {
+    if (timer !== undefined) clearTimeout(timer);
+    isolate.resilience.inFlight.release(inFlightKey);
+    // An answer that lost the race to a timer or a cancellation is not read by anyone.
+    void sent.then((late) => {
+      if (late !== first) discard(late);
+    });
+    if (controller.signal.aborted && first.outcome.kind !== "per-try-timeout") {
+      // Cancelled because another attempt won: not the endpoint's fault.
+      return first;
+    }
+    recordOutlier(request, service, endpoint, first.outcome);
+    return first;
+  });
+  return { controller, result };
+}
+
+function recordOutlier(request: MeshRequest, service: CompiledService, endpoint: CompiledEndpoint, outcome: AttemptOutcome): void {
+  const detector = request.isolate.resilience.detector(service);
+  if (!detector) return;
+  const pool: EndpointPool | undefined = service.subsets.get(endpoint.subset);
+  detector.record(endpoint.id, pool?.key ?? `${service.name}/${endpoint.subset}`, pool?.endpoints.length ?? 1, outlierResult(outcome), request.isolate.now());
+}
+
+/** How outlier detection counts an attempt: gateway errors (502/503/504, no connection, timeouts) and other 5xx. */
+export function outlierResult(outcome: AttemptOutcome): OutlierResult {
+  if (outcome.kind !== "response") return "gateway-error";
+  if (outcome.status === 502 || outcome.status === 503 || outcome.status === 504) return "gateway-error";
+  return outcome.status >= 500 ? "server-error" : "success";
+}
+
+function finalResponse(result: AttemptResult, attempts: number): Response {
+  if (result.response) {
+    if (attempts === 1) return result.response;
+    const response = new Response(result.response.body, result.response);
+    response.headers.set(ATTEMPTS_HEADER, String(attempts));
+    return response;
+  }
+  const headers = attempts > 1 ? { [ATTEMPTS_HEADER]: String(attempts) } : {};
+  if (result.outcome.kind === "per-try-timeout") {
+    throw new MeshErrorWithHeaders("timeout", `${result.endpoint.id}: ${result.error ?? "timed out"}`, headers);
+  }
+  throw new MeshErrorWithHeaders("upstream_failure", `${result.endpoint.id} failed: ${result.error ?? result.outcome.kind}`, headers);
+}
+
+/** A mesh error that also reports the attempts made. */
+export class MeshErrorWithHeaders extends MeshError {
+  readonly headers: Record<string, string>;
+  constructor(code: ConstructorParameters<typeof MeshError>[0], message: string, headers: Record<string, string>) {
+    super(code, message);
+    this.headers = headers;
+  }
+  override toResponse(extraHeaders: Record<string, string> = {}): Response {
+    return super.toResponse({ ...this.headers, ...extraHeaders });
+  }
+}
+
+function discard(result: AttemptResult | undefined): void {
+  if (result?.response?.body) void result.response.body.cancel().catch(() => undefined);
+}
