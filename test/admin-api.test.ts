@@ -234,8 +234,8 @@ describe("versions, history, rollback and audit", () => {
     expect(registry.services.map((s) => s.name).sort()).toEqual(["catalog", "frontend", "httpbin", "orders"]);
     const orders = registry.services.find((s) => s.name === "orders");
     expect(orders?.subsets.map((s) => [s.name, s.endpoints[0]?.binding, s.endpoints[0]?.status])).toEqual([
-      ["v1", "ORDERS_V1", "configured"],
-      ["v2", "ORDERS_V2", "configured"],
+      ["v1", "ORDERS_V1", "healthy"],
+      ["v2", "ORDERS_V2", "healthy"],
     ]);
   });
 });

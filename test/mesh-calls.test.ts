@@ -18,8 +18,10 @@ const HOSTILE_HEADERS = {
   "x-ordinary": "kept",
 };
 
+/** x-weft-* headers other than the ones the gateway itself sets on every attempt (its values, not the client's). */
+const GATEWAY_SET = new Set(["x-weft-attempt", "x-weft-deadline-ms"]);
 function meshHeadersIn(headers: Record<string, string>): string[] {
-  return Object.keys(headers).filter((name) => name.toLowerCase().startsWith("x-weft-"));
+  return Object.keys(headers).filter((name) => name.toLowerCase().startsWith("x-weft-") && !GATEWAY_SET.has(name.toLowerCase()));
 }
 
 describe("mesh and ingress calls through the gateway", () => {
@@ -33,6 +35,8 @@ describe("mesh and ingress calls through the gateway", () => {
       expect(response.status).toBe(200);
       const echo = (await response.json()) as Echo;
       expect(meshHeadersIn(echo.headers), url).toEqual([]);
+      expect(echo.headers["x-weft-attempt"]).toBe("1");
+      expect(Number(echo.headers["x-weft-deadline-ms"])).toBeGreaterThan(0);
       expect(echo.headers["x-ordinary"]).toBe("kept");
       expect(echo.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
     }

@@ -63,6 +63,8 @@ export interface TestGateway {
   /** Like fetch, then waits for the request's background work (mirrors, refreshes). */
   fetchAndSettle(url: string, init?: RequestInit & { cf?: Record<string, string> }): Promise<Response>;
   env: GatewayEnv;
+  /** Pulls the newest config version now, as the isolate's next background refresh would. */
+  reload(): Promise<void>;
 }
 
 /**
@@ -81,6 +83,9 @@ export function testGateway(extraBindings: Record<string, FakeEndpoint | Fetcher
   };
   return {
     env,
+    reload: async () => {
+      await gateway.configCache(env).refresh();
+    },
     fetch: (url, init) => send(url, init, false),
     fetchAndSettle: (url, init) => send(url, init, true),
   };

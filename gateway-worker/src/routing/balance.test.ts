@@ -235,6 +235,13 @@ describe("endpoint balancing: consistent hash", () => {
     expect(movedKeys(ejected).length).toBe(before.filter((id) => id === "s/v1/2").length);
   });
 
+  it("keeps keys in place when ejecting the heavier endpoint leaves equal weights", () => {
+    // Mixed weights score with the logarithm, equal weights compare raw hashes: same order.
+    const before = assignments(poolOf([2, 1, 1, 1, 1]), 10_000);
+    const ejected = assignments(poolOf([2, 1, 1, 1, 1]), 10_000, { isAvailable: unavailable(0) });
+    expect(new Set(before.filter((id, i) => ejected[i] !== id))).toEqual(new Set(["s/v1/0"]));
+  });
+
   it("gives an endpoint of weight 3 about three times the keys of one of weight 1", () => {
     const counts = countsOf(assignments(poolOf([3, 1, 1, 1]), 10_000));
     const light = ((counts.get("s/v1/1") ?? 0) + (counts.get("s/v1/2") ?? 0) + (counts.get("s/v1/3") ?? 0)) / 3;

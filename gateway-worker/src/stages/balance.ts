@@ -4,12 +4,16 @@
  * another endpoint, and it sees outlier ejections and in-flight counts as they are right now.
  */
 import { MeshError } from "@weft/sdk";
+import { bindingNamed } from "../bindings.js";
 import { pickEndpoint } from "../routing/balance.js";
 import type { CompiledEndpoint, CompiledService, EndpointPool, HashOnConfig } from "../routing/snapshot.js";
 import { endpointKey } from "../resilience/state.js";
 import type { MeshRequest } from "../stage.js";
 
-const ALWAYS = (): boolean => true;
+/** An endpoint behind a service binding the gateway does not have can never take a request. */
+function reachable(request: MeshRequest, endpoint: CompiledEndpoint): boolean {
+  return endpoint.target.kind !== "binding" || bindingNamed(request.env, endpoint.target.binding) !== undefined;
+}
 
 /** The pool a destination draws from: its subset, or every endpoint of the service. */
 export function poolOf(service: CompiledService, subset: string | undefined): EndpointPool | undefined {
@@ -28,14 +32,16 @@ export function chooseEndpoint(request: MeshRequest, service: CompiledService, p
     location: request.location,
     localityAware: service.balancer.localityAware,
     failover: service.balancer.failover,
-    isAvailable: detector ? (candidate) => detector.isAvailable(candidate.id, now) : ALWAYS,
+    isAvailable: (candidate) => reachable(request, candidate) && (!detector || detector.isAvailable(candidate.id, now)),
     inFlight: (candidate) => inFlight.get(endpointKey(candidate.id)),
     tried,
     counters: isolate.counters,
     random: isolate.random,
   });
   if (!endpoint) {
-    throw new MeshError("no_healthy_upstream", `no healthy upstream: every endpoint of ${pool.key} is ejected or unavailable`);
+    const missing = pool.endpoints.filter((e) => !reachable(request, e)).map((e) => (e.target.kind === "binding" ? e.target.binding : e.id));
+    const why = missing.length > 0 ? `; the gateway has no service binding named ${missing.join(", ")}` : "";
+    throw new MeshError("no_healthy_upstream", `no healthy upstream: every endpoint of ${pool.key} is ejected or unavailable${why}`);
   }
   detector?.onPicked(endpoint.id, now);
   return endpoint;
