@@ -178,12 +178,12 @@ const percent = (what: string) =>
     .gt(0, `${what} must be more than 0`)
     .max(100, `${what} must be at most 100`);
 
+const RETRY_ON_MESSAGE = 'retryOn entries are connect-failure, reset, gateway-error, 5xx or an HTTP status such as "503"';
 const RetryOnValue = z
   .union([
-    z.enum(["connect-failure", "reset", "gateway-error", "5xx"]),
-    z.string().regex(/^[1-5]\d\d$/, "a status code has three digits"),
-    z.number().int().min(100).max(599).transform(String),
-  ], { error: 'retryOn entries are connect-failure, reset, gateway-error, 5xx or an HTTP status such as "503"' })
+    z.string().regex(/^(connect-failure|reset|gateway-error|5xx|[1-5]\d\d)$/, RETRY_ON_MESSAGE),
+    z.number({ error: RETRY_ON_MESSAGE }).int(RETRY_ON_MESSAGE).min(100, RETRY_ON_MESSAGE).max(599, RETRY_ON_MESSAGE).transform(String),
+  ], { error: RETRY_ON_MESSAGE })
   .describe('connect-failure, reset, gateway-error (502/503/504 and per-try timeouts), 5xx, or a status code such as "503".');
 
 /** Retry settings as a route rule may give them (replacing the service's, not merged with them). */
@@ -415,7 +415,15 @@ export const HttpRule = z
       .optional()
       .describe("Path rewrite applied before forwarding; needs a path prefix or exact match on every match entry."),
     timeout: Duration.optional().describe("Whole-request timeout for this rule, all attempts included; replaces the service's timeout."),
-    retries: Retries.optional().describe("Retry settings for this rule; replace the service's (not merged). The service's budget still applies."),
+    retries: Retries.extend({
+      budget: z
+        .never({ error: "a retry budget belongs to the destination: set it in the Service's trafficPolicy.retries.budget" })
+        .optional()
+        .describe("Not allowed here: the budget is the destination's (Service trafficPolicy.retries.budget)."),
+    })
+      .strict()
+      .optional()
+      .describe("Retry settings for this rule; replace the service's (not merged). The service's budget still applies."),
     mirror: z
       .object({
         service: name("mirror.service").describe("Service that receives the copies."),
