@@ -21,9 +21,9 @@ function freePort(): Promise<number> {
 }
 
 /** GET with an explicit Host header (fetch may not set one). */
-function get(port: number, path: string, host = `127.0.0.1:${port}`): Promise<{ status: number; body: string }> {
+function get(port: number, path: string, host = `127.0.0.1:${port}`, extraHeaders: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolveGet, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, headers: { host } }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path, headers: { host, ...extraHeaders } }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
@@ -67,6 +67,11 @@ describe("npm run dev", () => {
     const httpbin = await get(port, "/httpbin/anything");
     expect(httpbin.status).toBe(200);
     expect(JSON.parse(httpbin.body)).toMatchObject({ service: "httpbin", version: expect.stringMatching(/^v[12]$/) });
+
+    // The ingress rule's fault injection, on request.
+    const chaos = await get(port, "/httpbin/anything", undefined, { "x-chaos": "abort" });
+    expect(chaos.status).toBe(503);
+    expect(JSON.parse(chaos.body)).toMatchObject({ error: { code: "fault_injected" } });
 
     // STRICT: a caller without an identity is refused; the shop's functions hold credentials.
     const anonymous = await get(port, "/orders/1001", "orders.mesh");

@@ -98,6 +98,8 @@ export function banner(base: string, token: string): string[] {
   const tryIt: [command: string, why: string][] = [
     [`curl ${base}/httpbin/anything`, `httpbin, split 90/10 between v1 and v2 (see "version")`],
     [`curl -H 'x-canary: 1' ${base}/httpbin/headers`, "httpbin v2, the canary"],
+    [`curl -i ${base}/httpbin/flaky?rate=0.3`, "fails 30% of the time at httpbin; the mesh's retries hide most of it"],
+    [`curl -i -H 'x-chaos: abort' ${base}/httpbin/anything`, "an injected fault (503 fault_injected) from the ingress rule's fault injection"],
     [`curl -H 'Host: orders.mesh' ${base}/orders/1001`, "refused (401): the mesh is STRICT, mesh calls need an identity"],
     [`curl ${base}/`, "the shop front end (or open it in a browser)"],
     [`curl ${base}/api/shop/orders/1001`, "frontend → orders (→ catalog on v2) with their own identities; orders reports its caller"],

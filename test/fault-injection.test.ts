@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyYaml, sendMany } from "./helpers.js";
+import { applyExampleMesh, applyYaml, gateway as exampleGateway, sendMany } from "./helpers.js";
 import { fakeEndpoint, poolMesh, testGateway } from "./resilience-helpers.js";
 
 async function apply(yaml: string): Promise<void> {
@@ -56,5 +56,13 @@ describe("fault injection", () => {
     const gateway = testGateway({ CHAOS: upstream });
     const statuses = await sendMany(200, 8, async () => (await gateway.fetch("http://chaos.mesh/")).status);
     expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it("the example mesh injects a 503 at the ingress for requests marked x-chaos: abort", async () => {
+    await applyExampleMesh();
+    const chaos = await exampleGateway("http://shop.example/httpbin/anything", { headers: { "x-chaos": "abort" } });
+    expect(chaos.status).toBe(503);
+    expect(chaos.headers.get("x-weft-error")).toBe("fault_injected");
+    expect((await exampleGateway("http://shop.example/httpbin/anything")).status).toBe(200);
   });
 });
