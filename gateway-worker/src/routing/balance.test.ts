@@ -21,6 +21,7 @@ function poolOf(weights: number[], localities: (string | undefined)[] = []): End
         id: `s/v1/${i}`,
         subset: "v1",
         target: { kind: "binding", binding: `B${i}` },
+        hashIdentity: `binding:B${i}`,
         locality: localities[i],
         weight,
       }),
@@ -247,6 +248,31 @@ describe("endpoint balancing: consistent hash", () => {
     const light = ((counts.get("s/v1/1") ?? 0) + (counts.get("s/v1/2") ?? 0) + (counts.get("s/v1/3") ?? 0)) / 3;
     expect((counts.get("s/v1/0") ?? 0) / light).toBeGreaterThan(3 * 0.9);
     expect((counts.get("s/v1/0") ?? 0) / light).toBeLessThan(3 * 1.1);
+  });
+
+  it("keeps keys in place when an endpoint is inserted at the front (it hashes the binding, not the position)", () => {
+    const poolWith = (bindings: string[]): EndpointPool => {
+      const endpoints = withCumulativeWeights(
+        bindings.map((binding, i): Omit<CompiledEndpoint, "cumulativeWeight"> => ({ id: `s/v1/${i}`, subset: "v1", target: { kind: "binding", binding }, hashIdentity: `binding:${binding}`, locality: undefined, weight: 1 })),
+      );
+      return { key: "s/v1", endpoints, totalWeight: endpoints.length };
+    };
+    const bindingFor = (pool: EndpointPool, key: string) => {
+      const picked = pickEndpoint(pool, requestOf({ policy: "CONSISTENT_HASH", hashKey: key }));
+      return picked?.target.kind === "binding" ? picked.target.binding : undefined;
+    };
+    const before = poolWith(["B", "C", "D", "E"]);
+    const after = poolWith(["A", "B", "C", "D", "E"]);
+    let moved = 0;
+    for (let i = 0; i < 2000; i++) {
+      const was = bindingFor(before, `k${i}`);
+      const now = bindingFor(after, `k${i}`);
+      if (was !== now) {
+        moved++;
+        expect(now).toBe("A");
+      }
+    }
+    expect(moved / 2000).toBeLessThan(1 / 5 + 0.05);
   });
 
   it("falls back to weighted random without a hash key", () => {

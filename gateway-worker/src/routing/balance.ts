@@ -192,7 +192,7 @@ const TWO_TO_THE_32 = 4_294_967_296;
 
 /**
  * Weighted rendezvous (highest random weight) hashing: score = −weight / ln(h) with
- * h = hash(key + "\0" + id) in (0, 1); the highest score wins. Each endpoint wins a key with
+ * h = hash(key + "\0" + endpoint.hashIdentity) in (0, 1); the highest score wins. Each endpoint wins a key with
  * probability weight / Σweight, and a key only moves when its winner leaves the candidates or a
  * newcomer outscores it, so adding one of n+1 endpoints moves ≈ 1/(n+1) of keys (all to the
  * newcomer) and removing or ejecting one moves only its keys. No ring to build per config.
@@ -214,7 +214,7 @@ function rendezvous(candidates: readonly CompiledEndpoint[], key: string): Compi
     // the logarithm can be skipped. Same choice, same tie-break.
     let bestHash = -1;
     for (const endpoint of candidates) {
-      const hash = fmix32(fnv1a32(endpoint.id, keyState));
+      const hash = fmix32(fnv1a32(endpoint.hashIdentity, keyState));
       if (hash > bestHash) {
         bestHash = hash;
         best = endpoint;
@@ -225,7 +225,7 @@ function rendezvous(candidates: readonly CompiledEndpoint[], key: string): Compi
   let bestScore = Number.NEGATIVE_INFINITY;
   for (const endpoint of candidates) {
     // +0.5: maps the 32-bit hash into the open interval (0, 1), so ln(h) is finite and negative.
-    const h = (fmix32(fnv1a32(endpoint.id, keyState)) + 0.5) / TWO_TO_THE_32;
+    const h = (fmix32(fnv1a32(endpoint.hashIdentity, keyState)) + 0.5) / TWO_TO_THE_32;
     const score = -endpoint.weight / Math.log(h);
     if (score > bestScore) {
       bestScore = score;

@@ -90,6 +90,7 @@ function compileService(service: ServiceDoc): CompiledService {
       id: `${name}/${subset.name}/${index}`,
       subset: subset.name,
       target: endpoint.binding !== undefined ? { kind: "binding", binding: endpoint.binding } : { kind: "url", baseUrl: (endpoint.url ?? "").replace(/\/+$/, "") },
+      hashIdentity: endpoint.binding !== undefined ? `binding:${endpoint.binding}` : `url:${endpoint.url ?? ""}`,
       locality: endpoint.locality,
       weight: endpoint.weight,
     }));

@@ -17,6 +17,11 @@ export interface CompiledEndpoint extends Weighted {
   readonly id: string;
   readonly subset: string;
   readonly target: EndpointTarget;
+  /**
+   * What consistent hashing hashes for this endpoint: its binding name or URL, so keys stay put
+   * when other endpoints are added, removed or reordered (the id's index would shift).
+   */
+  readonly hashIdentity: string;
   readonly locality: string | undefined;
   readonly weight: number;
 }
