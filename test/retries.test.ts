@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createMeshClient, inboundDeadline, MeshError, propagationHeaders } from "@weft/sdk";
 import { applyYaml, gatewayEnv, sendMany } from "./helpers.js";
 import { counted, fakeEndpoint, manualClock, poolMesh, status, testGateway } from "./resilience-helpers.js";
 
@@ -204,6 +205,37 @@ describe("deadlines", () => {
     const response = await gateway.fetch("http://slow.mesh/", { headers: { "x-weft-deadline-ms": "200" } });
     expect(response.status).toBe(504);
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe("deadlines across hops, with the SDK", () => {
+  /** A function's view: the request the gateway delivered to it, with its budget header. */
+  const delivered = (budgetMs: number) => new Request("http://orders.mesh/orders/1", { headers: { "x-weft-deadline-ms": String(budgetMs) } });
+
+  it("a function's peer call carries what is left of its own budget to the next destination", async () => {
+    await apply(poolMesh("echo", ["HTTPBIN_V1"], "timeout: 10s"));
+    const gateway = testGateway({});
+    const mesh = createMeshClient({ fetch: (input: Request | string | URL, init?: RequestInit) => gateway.fetch(String(input instanceof Request ? input.url : input), input instanceof Request ? input : init) });
+    const inbound = delivered(1500);
+    inboundDeadline(inbound); // the clock starts when the function first sees the request
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const echo = (await (await mesh.fetch("echo", "/headers", { headers: propagationHeaders(inbound) })).json()) as { headers: Record<string, string> };
+    const received = Number(echo.headers["x-weft-deadline-ms"]);
+    // 1500 ms given, ~200 ms spent in the function before the call: the next hop gets ≤ 1300.
+    expect(received).toBeGreaterThan(1000);
+    expect(received).toBeLessThanOrEqual(1300);
+  });
+
+  it("a function whose budget is spent does not call its peer at all", async () => {
+    const calls: Request[] = [];
+    const mesh = createMeshClient({ fetch: async (input: Request | string | URL) => (calls.push(input as Request), new Response("unexpected")) });
+    const inbound = delivered(50);
+    inboundDeadline(inbound);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const failure = await mesh.fetch("echo", "/headers", { headers: propagationHeaders(inbound) }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(MeshError);
+    expect((failure as MeshError).code).toBe("timeout");
+    expect(calls).toHaveLength(0);
   });
 });
 

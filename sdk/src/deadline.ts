@@ -19,6 +19,8 @@ const BUDGET = /^[0-9]{1,10}$/;
 /**
  * Reads a budget header value: a non-negative whole number of milliseconds, or `undefined` for an
  * absent or malformed value (which is ignored rather than trusted).
+ * @example
+ * parseDeadlineHeader(request.headers.get(DEADLINE_HEADER)); // 2500, or undefined for "soon" / "-1" / absent
  */
 export function parseDeadlineHeader(value: string | null | undefined): number | undefined {
   if (value === null || value === undefined || !BUDGET.test(value)) return undefined;

@@ -14,7 +14,7 @@ export { propagationHeaders, PROPAGATED_HEADERS } from "./propagation.js";
  * @example
  * const left = remainingBudgetMs(c.req.raw); // undefined when the mesh gave no budget
  */
-export { DEADLINE_HEADER, inboundDeadline, remainingBudgetMs } from "./deadline.js";
+export { DEADLINE_HEADER, inboundDeadline, parseDeadlineHeader, remainingBudgetMs } from "./deadline.js";
 export { ServiceToken, type ServiceTokenOptions } from "./service-token.js";
 export { verifyInbound, weftIdentity, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, type InboundOptions } from "./inbound.js";
 export {

@@ -12,8 +12,6 @@ import type { AttemptOutcome } from "../resilience/retry-policy.js";
 import type { MeshRequest, PreparedBody } from "../stage.js";
 import { MESH_HEADER_PREFIX, stripMeshHeaders } from "./sanitize.js";
 
-/** Tells the destination how long it has (ms, relative, so clocks need not agree). */
-export const DEADLINE_HEADER = "x-weft-deadline-ms";
 /** Which attempt this is (1 for the first): lets a destination see retries and hedges. */
 export const ATTEMPT_HEADER = "x-weft-attempt";
 

@@ -6,12 +6,13 @@
  * identity as a hop token for the mirror service. Bodies that cannot be replayed (streamed or
  * over 64 KiB) are not mirrored: copying them would mean holding them in memory.
  */
+import { DEADLINE_HEADER } from "@weft/sdk";
 import { CONFIG_DEFAULTS } from "@weft/sdk/config";
 import { isReplayable, prepareBody } from "../request-body.js";
 import type { CompiledMirror } from "../routing/snapshot.js";
 import type { MeshRequest, Stage } from "../stage.js";
 import { chooseEndpoint, poolOf } from "./balance.js";
-import { DEADLINE_HEADER, sendAttempt } from "./forward.js";
+import { sendAttempt } from "./forward.js";
 import { IDENTITY_HEADER } from "./hop-identity.js";
 
 export const SHADOW_HEADER = "x-weft-shadow";

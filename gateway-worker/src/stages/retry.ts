@@ -9,7 +9,7 @@
  * after the hedge delay, a second one goes to another endpoint; the first usable answer wins and
  * the other is cancelled.
  */
-import { MeshError } from "@weft/sdk";
+import { DEADLINE_HEADER, MeshError } from "@weft/sdk";
 import { isReplayable, prepareBody } from "../request-body.js";
 import type { CompiledEndpoint, CompiledRetries, CompiledService, EndpointPool } from "../routing/snapshot.js";
 import { decideRetry, isIdempotentMethod, isRetryableOutcome, type AttemptOutcome } from "../resilience/retry-policy.js";
@@ -17,7 +17,7 @@ import type { OutlierResult } from "../resilience/outlier.js";
 import { endpointKey } from "../resilience/state.js";
 import type { MeshRequest, PreparedBody } from "../stage.js";
 import { chooseEndpoint, poolOf } from "./balance.js";
-import { ATTEMPT_HEADER, DEADLINE_HEADER, effectiveTimeoutMs, sendAttempt } from "./forward.js";
+import { ATTEMPT_HEADER, effectiveTimeoutMs, sendAttempt } from "./forward.js";
 
 /** Response header saying how many attempts the gateway made, when it made more than one. */
 export const ATTEMPTS_HEADER = "x-weft-attempts";

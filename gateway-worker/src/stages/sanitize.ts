@@ -8,12 +8,10 @@
  * - Oversized header sets are refused with 431 before any work is done on them.
  * Also gives every request an id to correlate logs and traces.
  */
-import { MeshError } from "@weft/sdk";
+import { DEADLINE_HEADER, MeshError, parseDeadlineHeader } from "@weft/sdk";
 import type { Stage } from "../stage.js";
 
 export const MESH_HEADER_PREFIX = "x-weft-";
-/** The caller's remaining time budget in ms, as the SDK sends it. */
-export const CALLER_DEADLINE_HEADER = "x-weft-deadline-ms";
 export const MAX_REQUEST_HEADERS = 100;
 export const MAX_REQUEST_HEADER_BYTES = 60 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -58,8 +56,7 @@ export function sanitizeStage(): Stage {
     }
     // The caller's remaining budget may shorten this request's timeout (never lengthen it), so it
     // is read before every x-weft-* header is dropped.
-    const budget = request.headers.get(CALLER_DEADLINE_HEADER);
-    if (budget !== null && /^\d{1,10}$/.test(budget)) request.callerBudgetMs = Number(budget);
+    request.callerBudgetMs = parseDeadlineHeader(request.headers.get(DEADLINE_HEADER));
     sanitizeRequestHeaders(request.headers);
     const supplied = request.headers.get("x-request-id");
     if (supplied !== null && REQUEST_ID.test(supplied)) {
