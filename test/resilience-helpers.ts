@@ -60,6 +60,8 @@ export function manualClock(start = 1_700_000_000_000) {
 
 export interface TestGateway {
   fetch(url: string, init?: RequestInit & { cf?: Record<string, string> }): Promise<Response>;
+  /** Sends a Request as is (what a service binding to this gateway would do). */
+  fetchRequest(request: Request): Promise<Response>;
   /** Like fetch, then waits for the request's background work (mirrors, refreshes). */
   fetchAndSettle(url: string, init?: RequestInit & { cf?: Record<string, string> }): Promise<Response>;
   env: GatewayEnv;
@@ -75,9 +77,10 @@ export interface TestGateway {
 export function testGateway(extraBindings: Record<string, FakeEndpoint | Fetcher>, options: GatewayOptions = {}): TestGateway {
   const env = { ...gatewayEnv, ...extraBindings } as unknown as GatewayEnv;
   const gateway = createGateway({ configSource: controlPlaneSource, ...options });
-  const send = async (url: string, init: RequestInit & { cf?: Record<string, string> } = {}, settle: boolean) => {
+  const send = async (url: string | Request, init: RequestInit & { cf?: Record<string, string> } = {}, settle: boolean) => {
     const ctx = createExecutionContext();
-    const response = await gateway.fetch(new Request(url, init) as Parameters<typeof gateway.fetch>[0], env, ctx);
+    const request = typeof url === "string" ? new Request(url, init) : url;
+    const response = await gateway.fetch(request as Parameters<typeof gateway.fetch>[0], env, ctx);
     if (settle) await waitOnExecutionContext(ctx);
     return response;
   };
@@ -87,6 +90,7 @@ export function testGateway(extraBindings: Record<string, FakeEndpoint | Fetcher
       await gateway.configCache(env).refresh();
     },
     fetch: (url, init) => send(url, init, false),
+    fetchRequest: (request) => send(request, {}, false),
     fetchAndSettle: (url, init) => send(url, init, true),
   };
 }

@@ -215,7 +215,7 @@ describe("deadlines across hops, with the SDK", () => {
   it("a function's peer call carries what is left of its own budget to the next destination", async () => {
     await apply(poolMesh("echo", ["HTTPBIN_V1"], "timeout: 10s"));
     const gateway = testGateway({});
-    const mesh = createMeshClient({ fetch: (input: Request | string | URL, init?: RequestInit) => gateway.fetch(String(input instanceof Request ? input.url : input), input instanceof Request ? input : init) });
+    const mesh = createMeshClient({ fetch: (input: Request | string | URL, init?: RequestInit) => gateway.fetchRequest(new Request(input, init)) });
     const inbound = delivered(1500);
     inboundDeadline(inbound); // the clock starts when the function first sees the request
     await new Promise((resolve) => setTimeout(resolve, 200));
