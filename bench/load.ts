@@ -217,7 +217,7 @@ export async function startMesh(outDir: string): Promise<BenchMesh> {
     scriptPath: gatewayScript,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: { WEFT_ADMIN_TOKEN: ADMIN_TOKEN, WEFT_ENV: "dev" },
-    durableObjects: { CONTROL: { className: "ControlPlane", useSQLite: true }, RATE_LIMITER: { className: "RateLimiter" } },
+    durableObjects: { CONTROL: { className: "ControlPlane", useSQLite: true }, RATE_LIMITER: { className: "RateLimiter" }, TELEMETRY: { className: "TelemetryShard", useSQLite: true } },
     serviceBindings: GATEWAY_SERVICE_BINDINGS,
     routes: [`httpbin.mesh/*`, "gateway.bench/*"],
   };

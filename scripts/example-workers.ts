@@ -78,6 +78,7 @@ export async function gatewayWorkerOptions(outDir: string, controlScript: string
     durableObjects: {
       CONTROL: { className: "ControlPlane", scriptName: controlScript },
       RATE_LIMITER: { className: "RateLimiter", scriptName: controlScript },
+      TELEMETRY: { className: "TelemetryShard", scriptName: controlScript },
     },
     serviceBindings: GATEWAY_SERVICE_BINDINGS,
   };

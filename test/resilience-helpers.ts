@@ -4,7 +4,7 @@
  * behaviour and call log a test controls. Real example functions can be wrapped to count calls.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { controlPlaneSource, createGateway, type GatewayOptions } from "../gateway-worker/src/gateway.js";
+import { controlPlaneSource, createGateway, type Gateway, type GatewayOptions } from "../gateway-worker/src/gateway.js";
 import type { GatewayEnv } from "../gateway-worker/src/env.js";
 import { gatewayEnv } from "./helpers.js";
 
@@ -67,6 +67,9 @@ export interface TestGateway {
   env: GatewayEnv;
   /** Pulls the newest config version now, as the isolate's next background refresh would. */
   reload(): Promise<void>;
+  /** Sends the isolate's telemetry now. */
+  flush(): Promise<void>;
+  readonly gateway: Gateway;
 }
 
 /**
@@ -86,6 +89,8 @@ export function testGateway(extraBindings: Record<string, FakeEndpoint | Fetcher
   };
   return {
     env,
+    gateway,
+    flush: () => gateway.flushTelemetry(env),
     reload: async () => {
       await gateway.configCache(env).refresh();
     },

@@ -1,5 +1,6 @@
 import type { ControlPlane } from "../../control-durable/src/control-plane.js";
 import type { RateLimiter } from "../../control-durable/src/rate-limiter.js";
+import type { TelemetryShard } from "../../control-durable/src/telemetry.js";
 
 /**
  * Bindings and settings of the gateway Worker. Service bindings to mesh functions are looked up
@@ -14,6 +15,12 @@ export interface GatewayEnv {
   WEFT_ADMIN_TOKEN?: string;
   /** "dev" relaxes the admin token length rule for the local mesh; anything else is production. */
   WEFT_ENV?: string;
+  /** Telemetry: one Durable Object per destination service, holding its rollups. */
+  TELEMETRY: DurableObjectNamespace<TelemetryShard>;
+  /** How often an isolate flushes its telemetry aggregates, in ms. Default 5000. */
+  WEFT_TELEMETRY_FLUSH_MS?: string;
+  /** A token that may read /.weft/metrics (and nothing else), for Prometheus. Optional. */
+  WEFT_METRICS_TOKEN?: string;
   /** How often an isolate checks the control plane for a newer config, in ms. Default 5000. */
   WEFT_CONFIG_REFRESH_MS?: string;
 }

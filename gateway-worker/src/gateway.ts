@@ -6,7 +6,8 @@
 import { MeshError } from "@weft/sdk";
 import { CONTROL_PLANE_NAME } from "../../control-durable/src/control-plane.js";
 import { createAdminApi, ADMIN_BASE, type ControlPlaneApi } from "./admin/api.js";
-import { bearerToken } from "./admin/auth.js";
+import { bearerToken, requireMetricsReader } from "./admin/auth.js";
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics, type MetricsInput } from "./telemetry/prometheus.js";
 import { JwksCache } from "./identity/jwks-cache.js";
 import { VerifiedTokens } from "./identity/verified-tokens.js";
 import { HopTokens } from "./identity/hop-tokens.js";
@@ -20,6 +21,8 @@ import type { IsolateState, MeshRequest } from "./stage.js";
 import type { RequestLocation } from "./routing/balance.js";
 import { ResilienceState, serviceKey } from "./resilience/state.js";
 import { GlobalLimiter } from "./resilience/global-limit.js";
+import { DEFAULT_FLUSH_INTERVAL_MS, TelemetryState, UNROUTED_SHARD, type TelemetrySink } from "./telemetry/state.js";
+import type { RecorderOptions } from "./telemetry/recorder.js";
 
 export interface GatewayOptions {
   /** Where snapshots come from; default: the control plane Durable Object. */
@@ -32,6 +35,10 @@ export interface GatewayOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Where a request comes from, for locality-aware balancing; default its `cf` colo and continent. */
   location?: (request: Request) => RequestLocation | undefined;
+  /** Where telemetry batches go; default: the destination's telemetry Durable Object. */
+  telemetrySink?: (env: GatewayEnv, shard: string) => TelemetrySink;
+  /** Bounds of the isolate's telemetry buffer. */
+  telemetry?: RecorderOptions;
   /** How long a config pull may take before it counts as failed. */
   configPullTimeoutMs?: number;
 }
@@ -43,6 +50,10 @@ export interface Gateway {
   fetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response>;
   /** The isolate's config cache (created on first use). */
   configCache(env: GatewayEnv): ConfigCache;
+  /** Sends this isolate's telemetry now instead of at the next interval (tests, shutdown). */
+  flushTelemetry(env: GatewayEnv): Promise<void>;
+  /** This isolate's telemetry state (buffer, delivery counts). */
+  readonly telemetry: TelemetryState;
 }
 
 export function controlPlaneStub(env: GatewayEnv): ControlPlaneApi {
@@ -56,6 +67,15 @@ export function controlPlaneSource(env: GatewayEnv): ConfigSource {
 /** The colo's Cache API, where the runtime has one. */
 function coloCache(): SnapshotCache | undefined {
   return typeof caches === "undefined" ? undefined : caches.default;
+}
+
+function flushIntervalMs(env: GatewayEnv): number {
+  const configured = Number(env.WEFT_TELEMETRY_FLUSH_MS);
+  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_FLUSH_INTERVAL_MS;
+}
+
+export function telemetryShard(env: GatewayEnv, shard: string): TelemetrySink {
+  return env.TELEMETRY.get(env.TELEMETRY.idFromName(shard));
 }
 
 function timerSleep(ms: number): Promise<void> {
@@ -78,12 +98,14 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   let hopTokens: HopTokens | undefined;
   let globalLimiter: GlobalLimiter | undefined;
   const location = options.location ?? locationOf;
+  const telemetrySink = options.telemetrySink ?? telemetryShard;
   const isolate: IsolateState = {
     counters: new Map(),
     random: options.random ?? Math.random,
     now,
     sleep: options.sleep ?? timerSleep,
     resilience: new ResilienceState(),
+    telemetry: new TelemetryState(now(), options.telemetry),
     globalLimiter: (env) =>
       (globalLimiter ??= new GlobalLimiter(
         (key, want, ratePerSecond, burst) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key)).lease({ ratePerSecond, burst, want }),
@@ -117,6 +139,11 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
   const admin = createAdminApi({
     control: options.controlPlane ?? controlPlaneStub,
+    telemetry: (env) => ({
+      services: async () => [...(await configCache(env).get(() => undefined)).services.keys()],
+      // The window ends at this gateway's clock, the one its batches were stamped with.
+      query: (service, windowMs) => env.TELEMETRY.get(env.TELEMETRY.idFromName(service)).query({ windowMs, now: now() }),
+    }),
     liveHealth: () => {
       const snapshot = cache?.current();
       if (!snapshot) return undefined;
@@ -178,6 +205,57 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     return Response.json({ token: answer.token, expiresAt: answer.expiresAt }, { headers: { "cache-control": "no-store" } });
   }
 
+  /**
+   * Prometheus scrape: the fleet's request series and counters from the telemetry objects (one
+   * read per destination service: a scrape is not the hot path), plus this isolate's own gauges.
+   */
+  async function metrics(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
+    try {
+      await requireMetricsReader(request, env);
+    } catch (error) {
+      if (error instanceof MeshError) return error.toResponse();
+      throw error;
+    }
+    const configs = configCache(env);
+    let shards: string[] = [UNROUTED_SHARD];
+    try {
+      const snapshot = await configs.get((p) => ctx.waitUntil(p));
+      shards = [...snapshot.services.keys(), UNROUTED_SHARD];
+    } catch {
+      // No config yet: only the gateway's own figures below.
+    }
+    const series: MetricsInput["series"] = [];
+    const counters: MetricsInput["counters"] = [];
+    let shardErrors = 0;
+    await Promise.all(
+      shards.map(async (shard) => {
+        try {
+          const totals = await env.TELEMETRY.get(env.TELEMETRY.idFromName(shard)).totals();
+          series.push(...totals.series);
+          counters.push(...totals.counters);
+        } catch (error) {
+          shardErrors++;
+          console.error(JSON.stringify({ level: "warn", msg: "telemetry shard unreadable", shard, error: String(error) }));
+        }
+      }),
+    );
+    const status = configs.status();
+    const text = renderMetrics({
+      series,
+      counters,
+      gateway: {
+        configVersion: status.version,
+        configAgeSeconds: status.ageMs === null ? null : status.ageMs / 1000,
+        configStale: status.stale,
+        jwksRefreshes: jwksCache?.refreshes ?? 0,
+        jwksRefreshFailures: jwksCache?.refreshFailures ?? 0,
+        telemetryBufferedBatches: isolate.telemetry.recorder.pendingBatches,
+        telemetryFlushFailures: isolate.telemetry.deliveryFailures,
+      },
+    });
+    return new Response(text, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store", "x-weft-telemetry-shard-errors": String(shardErrors) } });
+  }
+
   async function healthz(env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     const configs = configCache(env);
     try {
@@ -202,10 +280,17 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
   return {
     configCache,
+    telemetry: isolate.telemetry,
+    flushTelemetry: (env) => isolate.telemetry.flush(now(), (shard) => telemetrySink(env, shard)),
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
       if (url.pathname.startsWith("/.weft/") || url.pathname === "/.weft" || url.pathname === "/.well-known/jwks.json") {
-        if (url.pathname === "/.weft/healthz") return healthz(env, ctx);
+        if (url.pathname === "/.weft/healthz") {
+          // Health checks keep an otherwise idle isolate's telemetry moving.
+          isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p));
+          return healthz(env, ctx);
+        }
+        if (url.pathname === "/.weft/metrics" && request.method === "GET") return metrics(request, env, ctx);
         if (url.pathname === "/.well-known/jwks.json" && request.method === "GET") return jwks(env);
         if (url.pathname === "/.weft/token" && request.method === "POST") return exchangeToken(request, env);
         if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) return admin.fetch(request, env, ctx);
@@ -235,7 +320,9 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         location: location(request),
         path: url.pathname,
       };
-      return pipeline(meshRequest);
+      const response = await pipeline(meshRequest);
+      isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p));
+      return response;
     },
   };
 }

@@ -7,6 +7,7 @@ import type { GatewayEnv } from "./env.js";
 
 export { ControlPlane } from "../../control-durable/src/control-plane.js";
 export { RateLimiter } from "../../control-durable/src/rate-limiter.js";
+export { TelemetryShard } from "../../control-durable/src/telemetry.js";
 
 const gateway = createGateway();
 

@@ -1,6 +1,6 @@
 /**
- * The request path through the gateway, top to bottom as in DESIGN.md §1. Telemetry slots in at
- * the end when it lands.
+ * The request path through the gateway, top to bottom as in DESIGN.md §1; telemetry observes the
+ * answer at the end, whoever produced it.
  */
 import { MeshError } from "@weft/sdk";
 import { composeStages, type MeshRequest, type Stage } from "./stage.js";
@@ -16,6 +16,7 @@ import { rateLimitStage } from "./stages/rate-limit.js";
 import { mirrorStage } from "./stages/mirror.js";
 import { circuitBreakerStage } from "./stages/circuit-breaker.js";
 import { forwardWithRetries } from "./stages/retry.js";
+import { observeRequest } from "./telemetry/observe.js";
 
 export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
   const stages: Stage[] = [
@@ -47,12 +48,19 @@ export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
   // Attempts: balance (per attempt, outlier-aware) ▸ per-try timeout ▸ forward ▸ retry/hedge.
   const run = composeStages(stages, forwardWithRetries);
   return async function handleMeshRequest(request) {
+    let response: Response;
     try {
-      return await run(request);
+      response = await run(request);
     } catch (error) {
-      if (error instanceof MeshError) return error.toResponse({ "x-request-id": request.requestId });
-      console.error(JSON.stringify({ level: "error", msg: "gateway pipeline failed", requestId: request.requestId, error: String(error) }));
-      return new MeshError("internal", "the gateway failed to handle the request").toResponse({ "x-request-id": request.requestId });
+      if (error instanceof MeshError) {
+        response = error.toResponse({ "x-request-id": request.requestId });
+      } else {
+        console.error(JSON.stringify({ level: "error", msg: "gateway pipeline failed", requestId: request.requestId, error: String(error) }));
+        response = new MeshError("internal", "the gateway failed to handle the request").toResponse({ "x-request-id": request.requestId });
+      }
     }
+    // Telemetry sees every answer, the mesh's own included, once it is known (in-isolate, O(1)).
+    observeRequest(request, response);
+    return response;
   };
 }

@@ -12,6 +12,7 @@ import type { JwksCache } from "./identity/jwks-cache.js";
 import type { VerifiedTokens } from "./identity/verified-tokens.js";
 import type { HopTokens } from "./identity/hop-tokens.js";
 import type { ResilienceState } from "./resilience/state.js";
+import type { TelemetryState } from "./telemetry/state.js";
 import type { GlobalLimiter } from "./resilience/global-limit.js";
 import type { RequestLocation } from "./routing/balance.js";
 
@@ -29,8 +30,21 @@ export interface IsolateState {
   readonly sleep: (ms: number) => Promise<void>;
   /** Retry budgets, outlier detectors, in-flight counts, rate-limit buckets. */
   readonly resilience: ResilienceState;
+  /** Request aggregates, spans and their flushing. */
+  readonly telemetry: TelemetryState;
   /** Rate limits that hold across isolates, leased from a Durable Object per key. */
   globalLimiter(env: GatewayEnv): GlobalLimiter;
+}
+
+/** The gateway's span for one request, and where it sits in its trace. */
+export interface RequestTrace {
+  readonly traceId: string;
+  /** The gateway's server span for this request. */
+  readonly spanId: string;
+  /** The caller's span, when a valid traceparent came in. */
+  readonly parentSpanId: string | undefined;
+  readonly sampled: boolean;
+  readonly tracestate: string | undefined;
 }
 
 /** A request body as the attempts see it: replayable bytes, or a stream that can be sent once. */
@@ -65,6 +79,13 @@ export interface MeshRequest {
   bearer?: string | undefined;
   /** Who is calling, once authentication has run. */
   caller?: Caller;
+  /** Why a presented token was refused (telemetry label), when it was. */
+  authFailure?: string;
+  /** Attempts sent upstream (1 without retries), and how many of them were hedges. */
+  attempts?: number;
+  hedges?: number;
+  /** Trace context of this request at the gateway (W3C Trace Context). */
+  trace?: RequestTrace;
   /** The normalized path: what routing and policy match, and what is forwarded (before a rewrite). */
   path: string;
   route?: RouteMatch;

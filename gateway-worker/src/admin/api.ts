@@ -15,6 +15,8 @@ import { requireAdmin } from "./auth.js";
 import { bodyFormat, readBodyText } from "./body.js";
 import { bindingNamed } from "../bindings.js";
 import type { EndpointHealthView } from "../resilience/state.js";
+import type { TelemetryView } from "../../../control-durable/src/telemetry-store.js";
+import { parseDuration } from "@weft/sdk/config";
 
 export const ADMIN_BASE = "/.weft/api/v1";
 
@@ -24,7 +26,19 @@ export interface AdminDependencies {
   onApplied(payload: SnapshotPayload): Promise<void>;
   /** What this gateway isolate has seen of each service and endpoint (ejections, in-flight, budgets). */
   liveHealth?(env: GatewayEnv): LiveHealth | undefined;
+  /** The telemetry objects (one per destination service) and the services the current config names. */
+  telemetry?(env: GatewayEnv): TelemetryAccess;
 }
+
+/** What the admin API reads from the telemetry objects. */
+export interface TelemetryAccess {
+  services(): Promise<string[]>;
+  query(service: string, windowMs: number): Promise<TelemetryView>;
+}
+
+/** Longest window the telemetry API answers for: the hour rollups' retention. */
+export const MAX_TELEMETRY_WINDOW_MS = 7 * 24 * 60 * 60_000;
+export const DEFAULT_TELEMETRY_WINDOW_MS = 5 * 60_000;
 
 /** Isolate-local health as the services view reports it. */
 export interface LiveHealth {
@@ -163,6 +177,31 @@ export function createAdminApi(deps: AdminDependencies) {
           }),
         })),
       })),
+    });
+  });
+
+  // Golden metrics per service and per caller→destination edge, fleet-wide (from the telemetry
+  // objects, not this isolate). Without ?service=, the whole service graph.
+  app.get("/telemetry", async (c) => {
+    const access = deps.telemetry?.(c.env);
+    if (!access) throw new MeshError("not_found", "telemetry is not served by this gateway");
+    const windowText = c.req.query("window");
+    const windowMs = windowText === undefined ? DEFAULT_TELEMETRY_WINDOW_MS : parseDuration(windowText);
+    if (windowMs === undefined || windowMs < 1000 || windowMs > MAX_TELEMETRY_WINDOW_MS) {
+      throw new MeshError("bad_request", '"window" must be a duration between 1s and 168h (7 days), such as 5m or 1h');
+    }
+    const service = c.req.query("service");
+    const services = await access.services();
+    if (service !== undefined) {
+      if (!services.includes(service)) throw new MeshError("not_found", `no service named "${service}" in the current config`);
+      return c.json(await access.query(service, windowMs));
+    }
+    const views = await Promise.all(services.map((name) => access.query(name, windowMs)));
+    return c.json({
+      windowMs,
+      services: views.map((view) => ({ service: view.service, golden: view.golden, bySubset: view.bySubset })),
+      // The service graph: every caller→destination edge that carried traffic in the window.
+      edges: views.flatMap((view) => view.edges).filter((edge) => edge.golden.requests > 0),
     });
   });
 

@@ -51,3 +51,17 @@ export async function requireAdmin(request: Request, env: GatewayEnv): Promise<v
     throw new MeshError("unauthenticated", "the admin API needs Authorization: Bearer <admin token>");
   }
 }
+
+/**
+ * The metrics endpoint takes the admin token or, when set, a separate metrics token (so Prometheus
+ * never holds the admin token). The metrics token needs the same 32 characters outside dev.
+ */
+export async function requireMetricsReader(request: Request, env: GatewayEnv): Promise<void> {
+  const supplied = bearerToken(request.headers.get("authorization"));
+  const metricsToken = env.WEFT_METRICS_TOKEN;
+  const metricsTokenUsable = metricsToken !== undefined && (env.WEFT_ENV === "dev" ? metricsToken.length > 0 : metricsToken.length >= MIN_ADMIN_TOKEN_LENGTH);
+  if (supplied !== undefined && metricsTokenUsable && (await tokensEqual(supplied, metricsToken))) return;
+  const policy = adminTokenPolicy(env);
+  if (supplied !== undefined && policy.enabled && (await tokensEqual(supplied, policy.token))) return;
+  throw new MeshError("unauthenticated", "/.weft/metrics needs Authorization: Bearer <metrics or admin token>");
+}

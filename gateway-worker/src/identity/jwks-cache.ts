@@ -18,8 +18,9 @@ export class JwksCache {
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private lastUnknownKidRefresh = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
-  /** How many times the key set was fetched (for status and tests). */
+  /** How many times the key set was fetched, and how many fetches failed (for metrics and tests). */
   refreshes = 0;
+  refreshFailures = 0;
 
   constructor(
     private readonly fetchKeys: () => Promise<{ keys: JWK[] }>,
@@ -52,9 +53,14 @@ export class JwksCache {
   }
 
   refresh(): Promise<void> {
-    this.inflight ??= this.load().finally(() => {
-      this.inflight = undefined;
-    });
+    this.inflight ??= this.load()
+      .catch((error: unknown) => {
+        this.refreshFailures++;
+        throw error;
+      })
+      .finally(() => {
+        this.inflight = undefined;
+      });
     return this.inflight;
   }
 

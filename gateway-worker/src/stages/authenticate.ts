@@ -21,6 +21,7 @@ function invalidToken(message: string): MeshError {
 export function authenticateStage(): Stage {
   return async function authenticate(request, next) {
     if (QUERY_TOKEN_PARAMETERS.some((name) => request.url.searchParams.has(name))) {
+      request.authFailure = "token-in-url";
       throw invalidToken("tokens are accepted only in the Authorization header, never in the URL");
     }
     const token = request.bearer;
@@ -45,7 +46,11 @@ export function authenticateStage(): Stage {
       nowSeconds,
       key: (kid) => jwks.key(kid, request.waitUntil),
     });
-    if (!result.ok) throw invalidToken(`the service identity token was refused (${result.reason})`);
+    if (!result.ok) {
+      // The reason names the check that failed (e.g. expired, bad-signature), never the token.
+      request.authFailure = result.reason;
+      throw invalidToken(`the service identity token was refused (${result.reason})`);
+    }
     request.isolate.verifiedTokens.set(token, { caller: result.caller, kid: result.kid, exp: result.exp });
     request.caller = { authenticated: true, service: result.caller.service, spiffeId: result.caller.spiffeId };
     return next(request);

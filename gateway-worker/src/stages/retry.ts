@@ -64,6 +64,7 @@ export async function forwardWithRetries(request: MeshRequest): Promise<Response
     const endpoint = chooseEndpoint(request, service, pool, tried);
     tried.add(endpoint.id);
     attemptsMade++;
+    request.attempts = attemptsMade;
     const attempt = startAttempt(request, service, endpoint, body, attemptsMade, deadline, settings);
     running.add(attempt);
   };
@@ -77,6 +78,7 @@ export async function forwardWithRetries(request: MeshRequest): Promise<Response
         if (isolate.now() < deadline && budget.tryWithdraw(isolate.now())) {
           try {
             launch();
+            request.hedges = (request.hedges ?? 0) + 1;
           } catch (error) {
             if (!(error instanceof MeshError && error.code === "no_healthy_upstream")) throw error;
             hedging = false;
@@ -88,6 +90,7 @@ export async function forwardWithRetries(request: MeshRequest): Promise<Response
       }
       running.delete(next.attempt);
       const result = next.result;
+      request.endpoint = result.endpoint;
       if (!isRetryableOutcome(result.outcome, settings.retryOn) && !result.deadlineExceeded) {
         discard(lastFailure);
         return finalResponse(result, attemptsMade);
@@ -196,7 +199,9 @@ function recordOutlier(request: MeshRequest, service: CompiledService, endpoint:
   const detector = request.isolate.resilience.detector(service);
   if (!detector) return;
   const pool: EndpointPool | undefined = service.subsets.get(endpoint.subset);
-  detector.record(endpoint.id, pool?.key ?? `${service.name}/${endpoint.subset}`, pool?.endpoints.length ?? 1, outlierResult(outcome), request.isolate.now());
+  const now = request.isolate.now();
+  const change = detector.record(endpoint.id, pool?.key ?? `${service.name}/${endpoint.subset}`, pool?.endpoints.length ?? 1, outlierResult(outcome), now);
+  if (change === "ejected") request.isolate.telemetry.recorder.count("ejections", service.name, { destination: service.name, subset: endpoint.subset }, now);
 }
 
 /** How outlier detection counts an attempt: gateway errors (502/503/504, no connection, timeouts) and other 5xx. */

@@ -42,6 +42,8 @@ export const CONFIG_DEFAULTS = {
   maxConcurrentRequests: 1000,
   rateLimitPer: "destination",
   rateLimitScope: "local",
+  /** Istio's default: 1% of new traces. */
+  traceSampling: 0.01,
 } as const;
 
 export const API_VERSION = "weft/v1";
@@ -119,6 +121,41 @@ export const MeshSpec = z
       .strict()
       .prefault({})
       .describe("Service identity settings."),
+    telemetry: z
+      .object({
+        tracing: z
+          .object({
+            sampling: z
+              .number()
+              .min(0)
+              .max(1, "tracing.sampling is a fraction between 0 and 1")
+              .default(CONFIG_DEFAULTS.traceSampling)
+              .describe(`Head sampling: the fraction of new traces recorded; a caller's sampled flag is followed. Default ${CONFIG_DEFAULTS.traceSampling}.`),
+            collector: z
+              .object({
+                url: z.url({ protocol: /^https?$/, error: "collector.url must be an absolute http(s) URL" }).optional().describe("OTLP/HTTP traces endpoint, e.g. https://otel.example.com/v1/traces."),
+                binding: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "collector.binding must be a Worker binding name").optional().describe("A service binding on the gateway that accepts OTLP/HTTP JSON at /v1/traces."),
+              })
+              .strict()
+              .refine((c) => (c.url === undefined) !== (c.binding === undefined), "collector needs exactly one of url or binding")
+              .optional()
+              .describe("Where spans go, as OTLP/HTTP JSON in batches. Absent: no spans are recorded (trace context is still propagated)."),
+          })
+          .strict()
+          .prefault({})
+          .describe("Distributed tracing (W3C Trace Context, OTLP/HTTP JSON)."),
+        accessLog: z
+          .object({
+            enabled: z.boolean().default(false).describe("Write one JSON line per request through console.log. Default false."),
+            sampling: z.number().min(0).max(1).default(1).describe("Fraction of requests logged when enabled. Default 1."),
+          })
+          .strict()
+          .prefault({})
+          .describe("Structured access logs (never tokens, credentials or bodies)."),
+      })
+      .strict()
+      .prefault({})
+      .describe("Metrics, traces and access logs."),
   })
   .strict();
 

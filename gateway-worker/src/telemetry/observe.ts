@@ -1,0 +1,60 @@
+/**
+ * What the gateway notes about every request once its answer is known: the request series
+ * (source → destination/subset/route, status, latency), event counters by the mesh's error code,
+ * and an access-log line when the mesh asks for one. O(1) and synchronous; delivery is batched
+ * (telemetry/state.ts). Nothing here reads a header that could hold a credential.
+ */
+import { MESH_ERROR_HEADER } from "@weft/sdk";
+import type { MeshRequest } from "../stage.js";
+
+export function callerLabel(request: MeshRequest): string {
+  return request.caller?.authenticated ? request.caller.service : "anonymous";
+}
+
+export function routeLabel(request: MeshRequest): string {
+  const rule = request.route?.rule;
+  if (!rule) return "";
+  return rule.ruleName ?? `${rule.routeName}#${rule.ruleIndex}`;
+}
+
+export function observeRequest(request: MeshRequest, response: Response): void {
+  const { isolate } = request;
+  const now = isolate.now();
+  const durationMs = Math.max(0, now - request.receivedAt);
+  const source = callerLabel(request);
+  const destination = request.service?.name ?? "";
+  const subset = request.endpoint?.subset ?? "";
+  const recorder = isolate.telemetry.recorder;
+  recorder.recordRequest({ source, destination, subset, route: routeLabel(request), code: response.status }, durationMs, now);
+
+  const attempts = request.attempts ?? 0;
+  if (attempts > 1) recorder.count("retries", destination, { source, destination }, now, attempts - 1 - (request.hedges ?? 0));
+  if (request.hedges) recorder.count("hedges", destination, { source, destination }, now, request.hedges);
+  const meshError = response.headers.get(MESH_ERROR_HEADER);
+  if (meshError === "unauthenticated") recorder.count("authn_failures", destination, { reason: request.authFailure ?? "missing identity" }, now);
+  else if (meshError === "forbidden") recorder.count("authz_denials", destination, { source, destination }, now);
+  else if (meshError === "rate_limited") recorder.count("rate_limited", destination, { source, destination }, now);
+
+  const accessLog = request.snapshot.mesh.spec.telemetry.accessLog;
+  if (accessLog.enabled && (accessLog.sampling >= 1 || isolate.random() < accessLog.sampling)) {
+    console.log(
+      JSON.stringify({
+        type: "weft.access",
+        time: new Date(now).toISOString(),
+        requestId: request.requestId,
+        traceId: request.trace?.traceId ?? null,
+        source,
+        destination: destination || null,
+        subset: subset || null,
+        route: routeLabel(request) || null,
+        method: request.method,
+        // The normalized path only: the query string may carry anything, tokens included.
+        path: request.path,
+        status: response.status,
+        attempts,
+        durationMs,
+        meshError,
+      }),
+    );
+  }
+}

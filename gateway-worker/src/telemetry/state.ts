@@ -1,0 +1,67 @@
+/**
+ * The isolate's telemetry: request aggregates and their delivery. Flushes ride on requests: when
+ * the interval has passed, the request that notices hands a flush to `waitUntil` (single-flight),
+ * so an idle isolate costs nothing and a busy one flushes once per interval, whatever its rate.
+ */
+import { TelemetryRecorder, type RecorderOptions } from "./recorder.js";
+import type { TelemetryBatch } from "./types.js";
+
+/** Where a destination's batches go (its telemetry Durable Object, or a test double). */
+export interface TelemetrySink {
+  ingest(batch: TelemetryBatch): Promise<unknown>;
+}
+
+export const DEFAULT_FLUSH_INTERVAL_MS = 5_000;
+/** Shard of the telemetry objects for answers the mesh gave before choosing a destination. */
+export const UNROUTED_SHARD = "_mesh";
+
+export class TelemetryState {
+  readonly recorder: TelemetryRecorder;
+  private lastFlushAt: number;
+  private inflight: Promise<void> | undefined;
+  /** Deliveries attempted (one per destination batch), failed, and flushes run: for metrics and tests. */
+  deliveries = 0;
+  deliveryFailures = 0;
+  flushes = 0;
+
+  constructor(now: number, options: RecorderOptions = {}) {
+    this.recorder = new TelemetryRecorder(options);
+    this.lastFlushAt = now;
+  }
+
+  /** Starts a flush through `waitUntil` when the interval has passed and none is running. */
+  maybeFlush(now: number, intervalMs: number, sinkFor: (destination: string) => TelemetrySink, waitUntil: (promise: Promise<unknown>) => void): void {
+    if (this.inflight || now - this.lastFlushAt < intervalMs) return;
+    this.lastFlushAt = now;
+    waitUntil(this.flush(now, sinkFor).catch(() => undefined));
+  }
+
+  /** Seals the interval and delivers every waiting batch; failed ones wait for the next flush. */
+  async flush(now: number, sinkFor: (destination: string) => TelemetrySink): Promise<void> {
+    // One delivery at a time; a flush asked for during one runs after it, so it includes
+    // everything recorded up to now.
+    while (this.inflight) await this.inflight;
+    this.inflight = this.deliver(now, sinkFor).finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async deliver(now: number, sinkFor: (destination: string) => TelemetrySink): Promise<void> {
+    this.flushes++;
+    const batches = this.recorder.takeBatches(now);
+    const failed: TelemetryBatch[] = [];
+    await Promise.all(
+      batches.map(async (batch) => {
+        this.deliveries++;
+        try {
+          await sinkFor(batch.destination || UNROUTED_SHARD).ingest(batch);
+        } catch {
+          this.deliveryFailures++;
+          failed.push(batch);
+        }
+      }),
+    );
+    if (failed.length > 0) this.recorder.requeue(failed.sort((a, b) => a.from - b.from));
+  }
+}

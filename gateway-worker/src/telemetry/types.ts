@@ -1,0 +1,64 @@
+/**
+ * What gateways send to the telemetry objects: aggregates per flush interval, never one record
+ * per request. One batch per destination service per flush (the objects are sharded by it).
+ */
+import type { SketchData } from "./sketch.js";
+
+/** Upper bounds (ms) of the Prometheus histogram `weft_request_duration_ms`; +Inf is implied. */
+export const DURATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] as const;
+
+/** The labels of one request series. `source` is a service name or "anonymous". */
+export interface SeriesKey {
+  source: string;
+  destination: string;
+  /** Subset that answered, or "" when the mesh answered before choosing one. */
+  subset: string;
+  /** Route name and rule (`<route>#<index>` or the rule's name). */
+  route: string;
+  /** HTTP status the caller received. */
+  code: number;
+}
+
+export interface SeriesAggregate extends SeriesKey {
+  count: number;
+  /** Latency sketch (ms), ≤ 1% relative error. */
+  latency: SketchData;
+  /** Counts per DURATION_BUCKETS_MS bucket (not cumulative), plus one for +Inf at the end. */
+  buckets: number[];
+  sumMs: number;
+}
+
+/** Event counters beside the request series. */
+export type CounterName = "retries" | "ejections" | "rate_limited" | "authn_failures" | "authz_denials" | "hedges";
+
+export interface CounterAggregate {
+  name: CounterName;
+  /** e.g. { destination, source } or { reason } for authentication failures. */
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface TelemetryBatch {
+  /** Unique per batch, so a batch retried after an unclear failure is not counted twice. */
+  batchId: string;
+  /** Destination service this batch is about (the shard). */
+  destination: string;
+  /** Time span the batch covers (epoch ms). */
+  from: number;
+  to: number;
+  series: SeriesAggregate[];
+  counters: CounterAggregate[];
+  /** Detail the isolate had to give up while the telemetry objects were unreachable. */
+  dropped: { mergedBatches: number; overflowSeries: number; /** Batches given up whole (nothing to merge them into). */ droppedBatches?: number };
+}
+
+/** Golden metrics over a window, for one service or one caller→destination edge. */
+export interface GoldenMetrics {
+  requests: number;
+  requestsPerSecond: number;
+  /** Share of answers that were not 5xx (Linkerd's success rate). */
+  successRate: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+}
