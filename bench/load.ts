@@ -15,7 +15,7 @@
  *                     `wrangler dev` serves. Its entry Worker adds a hop of its own (~0.25 ms of CPU
  *                     here) to all three ways, which dilutes the ratios.
  *
- * `npx tsx bench/load.ts [--duration 10s] [--connections 16] [--threads 1] [--warmup 5s] [--rounds 1] [--listen worker|entry]`
+ * `npx tsx bench/load.ts [--duration 10s] [--connections 16] [--threads 1] [--warmup 5s] [--rounds 1] [--listen worker|entry] [--telemetry on|off]`
  * Needs `wrk` (apt-get install -y wrk).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -30,7 +30,7 @@ import { table } from "./route-lookup.js";
 
 /** Loopback only: the admin token below is no secret, and load must never leave the machine. */
 const HOST = "127.0.0.1";
-const ADMIN_TOKEN = "bench-admin-token";
+export const ADMIN_TOKEN = "bench-admin-token";
 const MESH_FILE = "examples/mesh.yaml";
 const DIRECT_WORKER = "weft-httpbin-v1";
 const PASSTHROUGH_WORKER = "bench-passthrough";
@@ -65,9 +65,11 @@ export interface LoadOptions {
   rounds: number;
   /** Which socket wrk connects to (see the file comment). */
   listen: Listen;
+  /** Whether the gateway records telemetry (WEFT_TELEMETRY); "off" measures what it costs. */
+  telemetry: "on" | "off";
 }
 
-export const DEFAULT_LOAD_OPTIONS: LoadOptions = { durationSeconds: 10, connections: 16, threads: 1, warmupSeconds: 5, rounds: 1, listen: "worker" };
+export const DEFAULT_LOAD_OPTIONS: LoadOptions = { durationSeconds: 10, connections: 16, threads: 1, warmupSeconds: 5, rounds: 1, listen: "worker", telemetry: "on" };
 
 export interface WrkResult {
   requests: number;
@@ -155,7 +157,11 @@ export function parseLoadArgs(args: readonly string[]): LoadOptions {
       const v = value();
       if (v !== "worker" && v !== "entry") throw new Error(`--listen takes worker or entry, got "${v}"`);
       options.listen = v;
-    } else throw new Error(`unknown option ${arg} (options: --duration, --connections, --threads, --warmup, --rounds, --listen)`);
+    } else if (flag === "--telemetry") {
+      const v = value();
+      if (v !== "on" && v !== "off") throw new Error(`--telemetry takes on or off, got "${v}"`);
+      options.telemetry = v;
+    } else throw new Error(`unknown option ${arg} (options: --duration, --connections, --threads, --warmup, --rounds, --listen, --telemetry)`);
   }
   // wrk refuses more threads than connections.
   options.threads = Math.min(options.threads, options.connections);
@@ -174,7 +180,7 @@ interface HttpAnswer {
 }
 
 /** One HTTP/1.1 request to the local Miniflare with an explicit Host header (fetch() would not send it). */
-function send(port: number, host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
+export function send(port: number, host: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
   return new Promise((done, fail) => {
     const req = httpRequest({ host: HOST, port, path, method: init.method ?? "GET", headers: { ...init.headers, host }, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -205,7 +211,7 @@ function portFor(mesh: BenchMesh, target: Target, listen: Listen): number {
 }
 
 /** The three entry Workers, the gateway's control plane and every function it binds, in one workerd. */
-export async function startMesh(outDir: string): Promise<BenchMesh> {
+export async function startMesh(outDir: string, gatewayVars: Record<string, string> = {}): Promise<BenchMesh> {
   const [functions, gatewayScript, passthroughScript] = await Promise.all([
     exampleWorkerOptions(outDir, GATEWAY_NAME),
     bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
@@ -216,7 +222,7 @@ export async function startMesh(outDir: string): Promise<BenchMesh> {
     modules: true,
     scriptPath: gatewayScript,
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: { WEFT_ADMIN_TOKEN: ADMIN_TOKEN, WEFT_ENV: "dev" },
+    bindings: { WEFT_ADMIN_TOKEN: ADMIN_TOKEN, WEFT_ENV: "dev", ...gatewayVars },
     durableObjects: { CONTROL: { className: "ControlPlane", useSQLite: true }, RATE_LIMITER: { className: "RateLimiter" }, TELEMETRY: { className: "TelemetryShard", useSQLite: true } },
     serviceBindings: GATEWAY_SERVICE_BINDINGS,
     routes: [`httpbin.mesh/*`, "gateway.bench/*"],
@@ -361,7 +367,7 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS, 
   process.on("SIGTERM", onSignal);
   try {
     progress("bundling workers and starting workerd…");
-    const mesh = await startMesh(outDir);
+    const mesh = await startMesh(outDir, { WEFT_TELEMETRY: options.telemetry });
     mf = mesh.mf;
     const version = await applyMesh(mesh.entryPort);
     progress(`applied ${MESH_FILE} as config version ${version}; checking each way reaches httpbin v1`);
@@ -415,7 +421,7 @@ export function formatLoad(result: LoadResult): string {
   const lines = [
     `load (wrk -t${options.threads} -c${options.connections} -d${options.durationSeconds}s, GET ${REQUEST_PATH}, after ${options.warmupSeconds}s warm-up of each` +
       `${options.rounds > 1 ? `; median of ${options.rounds} interleaved rounds` : ""}; one workerd on ${HOST}, ` +
-      `${options.listen === "worker" ? "each Worker on its own port" : "through Miniflare's entry Worker"})`,
+      `${options.listen === "worker" ? "each Worker on its own port" : "through Miniflare's entry Worker"}; gateway telemetry ${options.telemetry})`,
     table(
       ["way", "requests/s", "p50 ms", "p99 ms", "requests", "errors", "path"],
       rows.map((row) => [

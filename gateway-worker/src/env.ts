@@ -17,6 +17,8 @@ export interface GatewayEnv {
   WEFT_ENV?: string;
   /** Telemetry: one Durable Object per destination service, holding its rollups. */
   TELEMETRY: DurableObjectNamespace<TelemetryShard>;
+  /** "off" stops the gateway recording telemetry (to measure its cost); anything else leaves it on. */
+  WEFT_TELEMETRY?: string;
   /** How often an isolate flushes its telemetry aggregates, in ms. Default 5000. */
   WEFT_TELEMETRY_FLUSH_MS?: string;
   /** A token that may read /.weft/metrics (and nothing else), for Prometheus. Optional. */
