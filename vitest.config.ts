@@ -1,13 +1,15 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
-import { exampleWorkerOptions, GATEWAY_NAME, gatewayWorkerOptions, ROOT } from "./scripts/example-workers.js";
+import { bundleWorker, COMPATIBILITY_DATE, exampleWorkerOptions, GATEWAY_NAME, gatewayWorkerOptions, ROOT } from "./scripts/example-workers.js";
 
 /** The name vitest-pool-workers gives the worker that runs the gateway and the tests. */
 const WORKERS_PROJECT = "workers";
 const GATEWAY_UNDER_TEST = `vitest-pool-workers-runner-${WORKERS_PROJECT}`;
 const SYSTEM_TESTS = ["scripts/dev.e2e.test.ts", "scripts/deploy-dry-run.test.ts", "scripts/metrics.e2e.test.ts", "bench/bench.smoke.test.ts"];
 const TEST_VARS = { WEFT_ADMIN_TOKEN: "dev-admin-token", WEFT_ENV: "dev" };
+/** A Worker that receives OTLP/HTTP JSON, so tracing tests can read what the gateways exported. */
+const COLLECTOR_NAME = "weft-otel-collector";
 
 export default defineConfig({
   test: {
@@ -45,13 +47,19 @@ export default defineConfig({
               miniflare: {
                 bindings: { ...TEST_VARS, WEFT_CONFIG_REFRESH_MS: "5000" },
                 // Lets tests ask the functions' gateway which config version it serves.
-                serviceBindings: { FUNCTIONS_GATEWAY: GATEWAY_NAME },
+                serviceBindings: { FUNCTIONS_GATEWAY: GATEWAY_NAME, OTEL_COLLECTOR: COLLECTOR_NAME },
                 workers: [
                   // Functions call peers through this second gateway isolate (one more gateway in
                   // the fleet, sharing the control plane): calls back into the worker under test
                   // would each take a slow round trip through the test runner.
-                  await gatewayWorkerOptions(outDir, GATEWAY_UNDER_TEST, { ...TEST_VARS, WEFT_CONFIG_REFRESH_MS: "100" }),
+                  await gatewayWorkerOptions(outDir, GATEWAY_UNDER_TEST, { ...TEST_VARS, WEFT_CONFIG_REFRESH_MS: "100", WEFT_TELEMETRY_FLUSH_MS: "100" }, { OTEL_COLLECTOR: COLLECTOR_NAME }),
                   ...(await exampleWorkerOptions(outDir, GATEWAY_NAME)),
+                  {
+                    name: COLLECTOR_NAME,
+                    modules: true,
+                    scriptPath: await bundleWorker("test/support/otel-collector.ts", outDir, COLLECTOR_NAME),
+                    compatibilityDate: COMPATIBILITY_DATE,
+                  },
                 ],
               },
             };

@@ -32,6 +32,8 @@ export const EXAMPLE_WORKERS: readonly ExampleWorker[] = [
 ];
 
 export const COMPATIBILITY_DATE = "2026-04-20";
+/** As in the functions' wrangler configs. */
+export const FUNCTION_COMPATIBILITY_FLAGS = ["nodejs_compat"] as const;
 
 /** Bundles one entry module into a single ES module file for workerd; returns its path. */
 export async function bundleWorker(entry: string, outDir: string, name: string): Promise<string> {
@@ -68,7 +70,7 @@ export const GATEWAY_SERVICE_BINDINGS: Record<string, string> = {
  * A second gateway Worker (the same code, bundled) sharing the control plane of `controlScript`.
  * Functions reach the mesh through it, as they reach one of many gateway isolates in production.
  */
-export async function gatewayWorkerOptions(outDir: string, controlScript: string, vars: Record<string, string>) {
+export async function gatewayWorkerOptions(outDir: string, controlScript: string, vars: Record<string, string>, extraServiceBindings: Record<string, string> = {}) {
   return {
     name: GATEWAY_NAME,
     modules: true,
@@ -80,7 +82,7 @@ export async function gatewayWorkerOptions(outDir: string, controlScript: string
       RATE_LIMITER: { className: "RateLimiter", scriptName: controlScript },
       TELEMETRY: { className: "TelemetryShard", scriptName: controlScript },
     },
-    serviceBindings: GATEWAY_SERVICE_BINDINGS,
+    serviceBindings: { ...GATEWAY_SERVICE_BINDINGS, ...extraServiceBindings },
   };
 }
 
@@ -92,6 +94,8 @@ export async function exampleWorkerOptions(outDir: string, gatewayName: string) 
       modules: true,
       scriptPath: await bundleWorker(worker.entry, outDir, worker.name),
       compatibilityDate: COMPATIBILITY_DATE,
+      // The SDK carries a request's trace context and deadline to peer calls through AsyncLocalStorage.
+      compatibilityFlags: [...FUNCTION_COMPATIBILITY_FLAGS],
       bindings: worker.vars,
       ...(worker.callsPeers ? { serviceBindings: { WEFT: gatewayName } } : {}),
     })),

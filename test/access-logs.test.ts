@@ -2,6 +2,7 @@
  * Access logs: one JSON line per request when the Mesh asks for them, with the fields operators
  * search by, and never a token, a credential or a body.
  */
+import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { admin, applyYaml } from "./helpers.js";
 import { fakeEndpoint, testGateway } from "./resilience-helpers.js";
@@ -12,7 +13,7 @@ metadata: { name: logs }
 spec:
   trustDomain: shop.weft
   identity: { mode: PERMISSIVE }
-  telemetry: { accessLog: { enabled: true, sampling: ${sampling} } }
+  telemetry: { accessLog: { enabled: true, sampling: ${sampling} }, tracing: { sampling: 1, collector: { binding: OTEL_COLLECTOR } } }
 ---
 apiVersion: weft/v1
 kind: Service
@@ -94,7 +95,9 @@ describe("access logs", () => {
     expect(share).toBeLessThan(0.25 + 0.06);
   });
 
-  it("never writes a token or a credential, whatever the request carried", async () => {
+  it("never writes a token or a credential to a log line or a span, whatever the request carried", async () => {
+    const collector = (env as unknown as { OTEL_COLLECTOR: Fetcher }).OTEL_COLLECTOR;
+    await collector.fetch("http://collector/received", { method: "DELETE" });
     expect((await applyYaml(mesh(1))).status).toBe(200);
     const created = await admin("/credentials", { method: "POST", body: JSON.stringify({ service: "caller" }) });
     const { credential } = (await created.json()) as { credential: string };
@@ -106,11 +109,14 @@ describe("access logs", () => {
     await gateway.fetch("http://logged.mesh/c", { headers: { authorization: `Bearer ${token}x` } });
     await gateway.fetch("http://logged.mesh/d", { headers: { authorization: `Bearer ${credential}` } });
     await gateway.fetch("http://logged.mesh/e", { headers: { cookie: `session=${token}`, "x-api-key": credential } });
+    await gateway.flush();
+    const spans = await (await collector.fetch("http://collector/received")).text();
+    expect(spans).toContain('"url.path"');
     const logged = accessLines();
     expect(logged.map((l) => l.path)).toEqual(["/a", "/b", "/c", "/d", "/e"]);
     expect(logged[0]?.source).toBe("caller");
     expect(logged.slice(1, 4).map((l) => l.status)).toEqual([401, 401, 401]);
-    const everything = lines.join("\n");
+    const everything = `${lines.join("\n")}\n${spans}`;
     for (const secret of [token, credential, token.split(".")[2] ?? "", credential.split(".").at(-1) ?? ""]) {
       expect(secret.length).toBeGreaterThan(20);
       expect(everything).not.toContain(secret);

@@ -23,6 +23,8 @@ import { ResilienceState, serviceKey } from "./resilience/state.js";
 import { GlobalLimiter } from "./resilience/global-limit.js";
 import { DEFAULT_FLUSH_INTERVAL_MS, TelemetryState, UNROUTED_SHARD, type TelemetrySink } from "./telemetry/state.js";
 import type { RecorderOptions } from "./telemetry/recorder.js";
+import { OTLP_TRACES_PATH, otlpHttpSender, SpanExporter } from "./telemetry/otlp.js";
+import { bindingNamed } from "./bindings.js";
 
 export interface GatewayOptions {
   /** Where snapshots come from; default: the control plane Durable Object. */
@@ -136,6 +138,16 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     }
     return cache;
   };
+
+  /** Where spans go, per the config in use: a URL (fetch) or a service binding; none without a collector. */
+  function spanExporter(env: GatewayEnv): SpanExporter | undefined {
+    const collector = cache?.current()?.mesh.spec.telemetry.tracing.collector;
+    if (!collector) return undefined;
+    if (collector.url !== undefined) return new SpanExporter(otlpHttpSender(collector.url, (input, init) => fetch(input, init)));
+    const binding = collector.binding === undefined ? undefined : bindingNamed(env, collector.binding);
+    if (!binding) return undefined;
+    return new SpanExporter(otlpHttpSender(`http://otel-collector${OTLP_TRACES_PATH}`, (input, init) => binding.fetch(new Request(input, init))));
+  }
 
   const admin = createAdminApi({
     control: options.controlPlane ?? controlPlaneStub,
@@ -281,13 +293,13 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   return {
     configCache,
     telemetry: isolate.telemetry,
-    flushTelemetry: (env) => isolate.telemetry.flush(now(), (shard) => telemetrySink(env, shard)),
+    flushTelemetry: (env) => isolate.telemetry.flush(now(), (shard) => telemetrySink(env, shard), () => spanExporter(env)),
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
       if (url.pathname.startsWith("/.weft/") || url.pathname === "/.weft" || url.pathname === "/.well-known/jwks.json") {
         if (url.pathname === "/.weft/healthz") {
           // Health checks keep an otherwise idle isolate's telemetry moving.
-          isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p));
+          isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
           return healthz(env, ctx);
         }
         if (url.pathname === "/.weft/metrics" && request.method === "GET") return metrics(request, env, ctx);
@@ -321,7 +333,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         path: url.pathname,
       };
       const response = await pipeline(meshRequest);
-      isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p));
+      isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
       return response;
     },
   };

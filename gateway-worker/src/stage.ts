@@ -13,6 +13,7 @@ import type { VerifiedTokens } from "./identity/verified-tokens.js";
 import type { HopTokens } from "./identity/hop-tokens.js";
 import type { ResilienceState } from "./resilience/state.js";
 import type { TelemetryState } from "./telemetry/state.js";
+import type { ServerTrace } from "./telemetry/trace-context.js";
 import type { GlobalLimiter } from "./resilience/global-limit.js";
 import type { RequestLocation } from "./routing/balance.js";
 
@@ -37,15 +38,7 @@ export interface IsolateState {
 }
 
 /** The gateway's span for one request, and where it sits in its trace. */
-export interface RequestTrace {
-  readonly traceId: string;
-  /** The gateway's server span for this request. */
-  readonly spanId: string;
-  /** The caller's span, when a valid traceparent came in. */
-  readonly parentSpanId: string | undefined;
-  readonly sampled: boolean;
-  readonly tracestate: string | undefined;
-}
+export type RequestTrace = ServerTrace;
 
 /** A request body as the attempts see it: replayable bytes, or a stream that can be sent once. */
 export type PreparedBody =

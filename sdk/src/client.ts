@@ -4,7 +4,11 @@
  * `http://orders.mesh/orders/42` on that binding, and turns the mesh's own error answers into
  * typed `MeshError`s. Answers from the destination itself (even 4xx/5xx) come back as Responses.
  * A call carrying a spent time budget (`x-weft-deadline-ms: 0`) is not sent at all.
+ * Inside `runWithInbound` (the `weftIdentity` middleware, `withWeftContext`), a call the caller
+ * left without `traceparent`/`tracestate`/`x-request-id`/`x-weft-deadline-ms` gets them from the
+ * inbound request; headers the caller set always win.
  */
+import { applyInboundDefaults, currentInbound } from "./context.js";
 import { DEADLINE_HEADER, parseDeadlineHeader } from "./deadline.js";
 import { MeshError, meshErrorFromResponse } from "./errors.js";
 import { ServiceToken } from "./service-token.js";
@@ -122,6 +126,8 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
         throw new TypeError(`mesh.fetch needs a mesh URL such as http://orders.mesh/...; got host "${host}"`);
       }
     }
+    // Before the budget is read, so an inherited budget is enforced like an explicit one.
+    applyInboundDefaults(request.headers, currentInbound(), now());
     // A malformed budget is left for the gateway to ignore; a well-formed one becomes a deadline here.
     const budget = parseDeadlineHeader(request.headers.get(DEADLINE_HEADER));
     let response: Response;

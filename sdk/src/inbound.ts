@@ -6,6 +6,7 @@
  */
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { MeshBinding } from "./client.js";
+import { runWithInbound } from "./context.js";
 import { inboundDeadline } from "./deadline.js";
 import { MeshError } from "./errors.js";
 
@@ -77,7 +78,9 @@ export async function verifyInbound(request: Request, options: InboundOptions): 
 
 /**
  * Hono middleware: refuses unverified calls with 401 and sets `c.get("weftCaller")`. It also
- * records when the request arrived, so its time budget (`inboundDeadline`) is counted from here.
+ * records when the request arrived, so its time budget (`inboundDeadline`) is counted from here,
+ * and runs the rest of the request inside `runWithInbound`, so mesh calls the handlers make carry
+ * its trace context, request id and remaining budget without passing headers.
  * @example app.use("*", weftIdentity((c) => ({ binding: c.env.WEFT, service: "orders", trustDomain: "shop.weft" })));
  */
 export function weftIdentity<C extends { req: { raw: Request }; set(key: "weftCaller", value: InboundCaller | null): void }>(
@@ -92,14 +95,18 @@ export function weftIdentity<C extends { req: { raw: Request }; set(key: "weftCa
       if (error instanceof MeshError) return error.toResponse();
       throw error;
     }
-    await next();
+    await runWithInbound(c.req.raw, next);
   };
 }
 
 /**
  * itty-router handler: verifies the caller and puts it on `request.weftCaller`; answers 401 itself
  * otherwise. Like `weftIdentity`, it records when the request arrived (see `inboundDeadline`).
- * @example router.all("*", withWeftIdentity((req, env) => ({ binding: env.WEFT, service: "catalog", trustDomain: "shop.weft" })));
+ * A router handler returns before the handlers after it run, so it cannot put them inside
+ * `runWithInbound`: for automatic propagation, also wrap the router with `withWeftContext`.
+ * @example
+ * router.all("*", withWeftIdentity((req, env) => ({ binding: env.WEFT, service: "catalog", trustDomain: "shop.weft" })));
+ * export default { fetch: withWeftContext(router.fetch) };
  */
 export function withWeftIdentity<E>(options: (request: Request, env: E) => InboundOptions) {
   return async function verifyCallerHandler(request: Request & { weftCaller?: InboundCaller | null }, env: E): Promise<Response | undefined> {

@@ -16,6 +16,15 @@ export { propagationHeaders, PROPAGATED_HEADERS } from "./propagation.js";
  */
 export { DEADLINE_HEADER, inboundDeadline, parseDeadlineHeader, remainingBudgetMs } from "./deadline.js";
 export { ServiceToken, type ServiceTokenOptions } from "./service-token.js";
+/**
+ * Automatic propagation: inside `runWithInbound` (which `weftIdentity` and `withWeftContext` set
+ * up), mesh calls inherit the inbound request's trace context, request id and remaining budget.
+ * Needs AsyncLocalStorage (workerd: the `nodejs_compat` compatibility flag); without it, calls
+ * simply go without, as before.
+ * @example
+ * export default { fetch: withWeftContext(router.fetch) };
+ */
+export { currentInbound, inboundPropagationAvailable, runWithInbound, withWeftContext, type InboundContext } from "./context.js";
 export { verifyInbound, weftIdentity, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, type InboundOptions } from "./inbound.js";
 export {
   MeshError,

@@ -4,7 +4,7 @@
  * which this function turns into a 502 with the mesh's code instead of crashing.
  */
 import { Hono, type Context } from "hono";
-import { inboundDeadline, meshClient, MeshError, propagationHeaders } from "@weft/sdk";
+import { inboundDeadline, meshClient, MeshError, runWithInbound } from "@weft/sdk";
 import { failurePage, shopPage, type ProductView } from "./page.js";
 
 export interface Env {
@@ -31,12 +31,16 @@ export class PeerError extends Error {
   }
 }
 
-/** A visitor's canary opt-in (`x-canary`) travels with the shop's peer calls to the orders route in mesh.yaml. */
-const EXTRA_PROPAGATED = ["x-canary"] as const;
-
-/** From the Request, not its headers: peer calls then carry the time budget still left. */
-function propagatedHeaders(inbound: Request): Headers {
-  return propagationHeaders(inbound, EXTRA_PROPAGATED);
+/**
+ * What the shop adds to its peer calls by itself: a visitor's canary opt-in (`x-canary`), which the
+ * orders route in mesh.yaml reads. Trace context, request id and the remaining time budget are
+ * carried by the SDK on its own (the request runs inside `runWithInbound`, below).
+ */
+function peerHeaders(inbound: Request): Headers {
+  const headers = new Headers({ accept: "application/json" });
+  const canary = inbound.headers.get("x-canary");
+  if (canary !== null) headers.set("x-canary", canary);
+  return headers;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -61,7 +65,7 @@ async function callPeer(c: AppContext, service: string, path: string): Promise<P
   const mesh = meshClient(c.env.WEFT, { credential: c.env.WEFT_CREDENTIAL });
   let res: Response;
   try {
-    res = await mesh.fetch(service, path, { headers: propagatedHeaders(c.req.raw) });
+    res = await mesh.fetch(service, path, { headers: peerHeaders(c.req.raw) });
   } catch (error) {
     if (error instanceof MeshError) throw error;
     throw new PeerError("upstream_failure", `calling ${service}: ${error instanceof Error ? error.message : String(error)}`);
@@ -99,10 +103,11 @@ function isPeerFailure(error: unknown): error is MeshError | PeerError {
 /** The Hono app the Worker serves (see ./index.ts); tests call `app.fetch(request, env)`. */
 export const app = new Hono<{ Bindings: Env }>();
 
-// First thing: note when the request arrived, so peer calls get only the budget still left.
-app.use("*", async function recordArrival(c, next) {
+// First thing: note when the request arrived (peer calls get only the budget still left), and
+// run the rest inside the request's context, so every peer call carries its trace and budget.
+app.use("*", async function inMeshContext(c, next) {
   inboundDeadline(c.req.raw);
-  await next();
+  await runWithInbound(c.req.raw, next);
 });
 
 app.get("/", async (c) => {

@@ -17,6 +17,9 @@ import type { OutlierResult } from "../resilience/outlier.js";
 import { endpointKey } from "../resilience/state.js";
 import type { MeshRequest, PreparedBody } from "../stage.js";
 import { chooseEndpoint, poolOf } from "./balance.js";
+import { formatTraceparent, newSpanId } from "../telemetry/trace-context.js";
+import { safeAttributes } from "../telemetry/spans.js";
+import { callerLabel, recordsSpans, routeLabel } from "../telemetry/observe.js";
 import { ATTEMPT_HEADER, effectiveTimeoutMs, sendAttempt } from "./forward.js";
 
 /** Response header saying how many attempts the gateway made, when it made more than one. */
@@ -162,6 +165,11 @@ function startAttempt(
   // attempt carries its own values.
   request.headers.set(DEADLINE_HEADER, String(Math.floor(limitMs)));
   request.headers.set(ATTEMPT_HEADER, String(attempt));
+  // Each attempt is a span of its own, the parent of whatever the destination does.
+  const trace = request.trace;
+  const attemptSpanId = trace ? newSpanId() : undefined;
+  if (trace && attemptSpanId) request.headers.set("traceparent", formatTraceparent({ traceId: trace.traceId, parentId: attemptSpanId, sampled: trace.sampled }));
+  const startedAt = isolate.now();
 
   const inFlightKey = endpointKey(endpoint.id);
   isolate.resilience.inFlight.acquire(inFlightKey);
@@ -185,14 +193,47 @@ function startAttempt(
     void sent.then((late) => {
       if (late !== first) discard(late);
     });
-    if (controller.signal.aborted && first.outcome.kind !== "per-try-timeout") {
-      // Cancelled because another attempt won: not the endpoint's fault.
-      return first;
-    }
-    recordOutlier(request, service, endpoint, first.outcome);
+    const cancelled = controller.signal.aborted && first.outcome.kind !== "per-try-timeout";
+    if (trace && attemptSpanId && recordsSpans(request)) recordAttemptSpan(request, trace, attemptSpanId, endpoint, attempt, startedAt, first, cancelled);
+    // Cancelled because another attempt won: not the endpoint's fault.
+    if (!cancelled) recordOutlier(request, service, endpoint, first.outcome);
     return first;
   });
   return { controller, result };
+}
+
+function recordAttemptSpan(
+  request: MeshRequest,
+  trace: NonNullable<MeshRequest["trace"]>,
+  spanId: string,
+  endpoint: CompiledEndpoint,
+  attempt: number,
+  startedAt: number,
+  result: AttemptResult,
+  cancelled: boolean,
+): void {
+  const status = result.outcome.kind === "response" ? result.outcome.status : undefined;
+  request.isolate.telemetry.spans.add({
+    traceId: trace.traceId,
+    spanId,
+    parentSpanId: trace.spanId,
+    name: `attempt ${attempt} → ${endpoint.id}`,
+    kind: "client",
+    startMs: startedAt,
+    endMs: request.isolate.now(),
+    attributes: safeAttributes({
+      "weft.source": callerLabel(request),
+      "weft.destination": request.service?.name,
+      "weft.subset": endpoint.subset,
+      "weft.route": routeLabel(request) || undefined,
+      "weft.attempt": attempt,
+      "weft.error_code": cancelled ? "cancelled" : result.outcome.kind === "response" ? undefined : result.outcome.kind,
+      "http.request.method": request.method,
+      "url.path": request.upstreamPath ?? request.path,
+      "http.response.status_code": status,
+    }),
+    status: status !== undefined && status < 500 ? "ok" : "error",
+  });
 }
 
 function recordOutlier(request: MeshRequest, service: CompiledService, endpoint: CompiledEndpoint, outcome: AttemptOutcome): void {

@@ -9,6 +9,7 @@
  * Also gives every request an id to correlate logs and traces.
  */
 import { DEADLINE_HEADER, MeshError, parseDeadlineHeader } from "@weft/sdk";
+import { continueTrace, readTraceContext } from "../telemetry/trace-context.js";
 import type { Stage } from "../stage.js";
 
 export const MESH_HEADER_PREFIX = "x-weft-";
@@ -58,6 +59,9 @@ export function sanitizeStage(): Stage {
     // is read before every x-weft-* header is dropped.
     request.callerBudgetMs = parseDeadlineHeader(request.headers.get(DEADLINE_HEADER));
     sanitizeRequestHeaders(request.headers);
+    // Continue the caller's trace or start one (W3C Trace Context). Ids and the sampling draw use
+    // their own randomness, so they never disturb the isolate's random source (splits, balancing).
+    request.trace = continueTrace(readTraceContext(request.headers), request.snapshot.mesh.spec.telemetry.tracing.sampling);
     const supplied = request.headers.get("x-request-id");
     if (supplied !== null && REQUEST_ID.test(supplied)) {
       request.requestId = supplied;

@@ -6,6 +6,12 @@
  */
 import { MESH_ERROR_HEADER } from "@weft/sdk";
 import type { MeshRequest } from "../stage.js";
+import { safeAttributes } from "./spans.js";
+
+/** Spans are kept only when sampled and the mesh names a collector to send them to. */
+export function recordsSpans(request: MeshRequest): boolean {
+  return request.trace?.sampled === true && request.snapshot.mesh.spec.telemetry.tracing.collector !== undefined;
+}
 
 export function callerLabel(request: MeshRequest): string {
   return request.caller?.authenticated ? request.caller.service : "anonymous";
@@ -34,6 +40,30 @@ export function observeRequest(request: MeshRequest, response: Response): void {
   if (meshError === "unauthenticated") recorder.count("authn_failures", destination, { reason: request.authFailure ?? "missing identity" }, now);
   else if (meshError === "forbidden") recorder.count("authz_denials", destination, { source, destination }, now);
   else if (meshError === "rate_limited") recorder.count("rate_limited", destination, { source, destination }, now);
+
+  const trace = request.trace;
+  if (trace?.sampled && recordsSpans(request)) {
+    isolate.telemetry.spans.add({
+      traceId: trace.traceId,
+      spanId: trace.spanId,
+      ...(trace.parentSpanId !== undefined ? { parentSpanId: trace.parentSpanId } : {}),
+      name: `${request.method} ${destination || request.host}`,
+      kind: "server",
+      startMs: request.receivedAt,
+      endMs: now,
+      attributes: safeAttributes({
+        "weft.source": source,
+        "weft.destination": destination || undefined,
+        "weft.subset": subset || undefined,
+        "weft.route": routeLabel(request) || undefined,
+        "weft.error_code": response.headers.get(MESH_ERROR_HEADER) ?? undefined,
+        "http.request.method": request.method,
+        "url.path": request.path,
+        "http.response.status_code": response.status,
+      }),
+      status: response.status < 500 ? "ok" : "error",
+    });
+  }
 
   const accessLog = request.snapshot.mesh.spec.telemetry.accessLog;
   if (accessLog.enabled && (accessLog.sampling >= 1 || isolate.random() < accessLog.sampling)) {

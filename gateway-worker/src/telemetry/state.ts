@@ -4,6 +4,8 @@
  * so an idle isolate costs nothing and a busy one flushes once per interval, whatever its rate.
  */
 import { TelemetryRecorder, type RecorderOptions } from "./recorder.js";
+import { SpanBuffer } from "./spans.js";
+import type { SpanExporter } from "./otlp.js";
 import type { TelemetryBatch } from "./types.js";
 
 /** Where a destination's batches go (its telemetry Durable Object, or a test double). */
@@ -17,6 +19,10 @@ export const UNROUTED_SHARD = "_mesh";
 
 export class TelemetryState {
   readonly recorder: TelemetryRecorder;
+  /** Finished sampled spans waiting for the next flush (bounded; oldest dropped first). */
+  readonly spans = new SpanBuffer();
+  spansSent = 0;
+  spansFailed = 0;
   private lastFlushAt: number;
   private inflight: Promise<void> | undefined;
   /** Deliveries attempted (one per destination batch), failed, and flushes run: for metrics and tests. */
@@ -30,21 +36,38 @@ export class TelemetryState {
   }
 
   /** Starts a flush through `waitUntil` when the interval has passed and none is running. */
-  maybeFlush(now: number, intervalMs: number, sinkFor: (destination: string) => TelemetrySink, waitUntil: (promise: Promise<unknown>) => void): void {
+  maybeFlush(
+    now: number,
+    intervalMs: number,
+    sinkFor: (destination: string) => TelemetrySink,
+    waitUntil: (promise: Promise<unknown>) => void,
+    exporter?: () => SpanExporter | undefined,
+  ): void {
     if (this.inflight || now - this.lastFlushAt < intervalMs) return;
     this.lastFlushAt = now;
-    waitUntil(this.flush(now, sinkFor).catch(() => undefined));
+    waitUntil(this.flush(now, sinkFor, exporter).catch(() => undefined));
   }
 
   /** Seals the interval and delivers every waiting batch; failed ones wait for the next flush. */
-  async flush(now: number, sinkFor: (destination: string) => TelemetrySink): Promise<void> {
+  async flush(now: number, sinkFor: (destination: string) => TelemetrySink, exporter?: () => SpanExporter | undefined): Promise<void> {
     // One delivery at a time; a flush asked for during one runs after it, so it includes
     // everything recorded up to now.
     while (this.inflight) await this.inflight;
-    this.inflight = this.deliver(now, sinkFor).finally(() => {
+    const run = Promise.all([this.deliver(now, sinkFor), this.exportSpans(exporter?.())]).then(() => undefined);
+    this.inflight = run.finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** Spans are best-effort diagnostics: a failed export is counted, not retried. */
+  private async exportSpans(exporter: SpanExporter | undefined): Promise<void> {
+    if (this.spans.size === 0) return;
+    const spans = this.spans.drain();
+    if (!exporter) return;
+    const { sent, failed } = await exporter.flush(spans);
+    this.spansSent += sent;
+    this.spansFailed += failed;
   }
 
   private async deliver(now: number, sinkFor: (destination: string) => TelemetrySink): Promise<void> {
