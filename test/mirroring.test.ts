@@ -40,7 +40,8 @@ spec:
 /** What the caller sees, minus what differs per request anyway. */
 async function observable(response: Response) {
   const body = (await response.json()) as { headers: Record<string, string> };
-  const { "x-weft-deadline-ms": _deadline, ...headers } = body.headers;
+  // Per-attempt values (remaining budget, the attempt's span id) differ on every request anyway.
+  const { "x-weft-deadline-ms": _deadline, traceparent: _traceparent, ...headers } = body.headers;
   return { status: response.status, contentType: response.headers.get("content-type"), body: { ...body, headers } };
 }
 

@@ -82,6 +82,15 @@ describe("golden metrics from a known mix of requests", () => {
     expect(Number(bucketLine?.split(" ").at(-1))).toBe(le1000);
     expect(le1000).toBeLessThan(900);
     expect(text).toMatch(/^weft_config_version \d+$/m);
+    // Quantiles over the last 5 minutes, from the sketches: within 1% here too.
+    for (const [q, label] of [
+      [0.5, "0.5"],
+      [0.99, "0.99"],
+    ] as const) {
+      const line = text.split("\n").find((l) => l.startsWith(`weft_request_latency_seconds{destination="${service}",window="300s",quantile="${label}"}`));
+      const truth = exactQuantile(latencies, q);
+      expect(Math.abs(Number(line?.split(" ").at(-1)) * 1000 - truth)).toBeLessThanOrEqual(truth * 0.01);
+    }
   });
 
   it("the whole service graph lists every caller→destination edge with its figures", async () => {

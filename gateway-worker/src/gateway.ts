@@ -45,6 +45,9 @@ export interface GatewayOptions {
   configPullTimeoutMs?: number;
 }
 
+/** The window of the quantile and success-ratio gauges on /.weft/metrics. */
+const METRICS_WINDOW_MS = 5 * 60_000;
+
 /** How long an isolate reuses the JWKS it fetched before asking the control plane again. */
 export const JWKS_ISOLATE_TTL_MS = 30_000;
 
@@ -238,13 +241,19 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     }
     const series: MetricsInput["series"] = [];
     const counters: MetricsInput["counters"] = [];
+    const windows: NonNullable<MetricsInput["windows"]> = [];
     let shardErrors = 0;
     await Promise.all(
       shards.map(async (shard) => {
         try {
-          const totals = await env.TELEMETRY.get(env.TELEMETRY.idFromName(shard)).totals();
+          const stub = env.TELEMETRY.get(env.TELEMETRY.idFromName(shard));
+          const [totals, recent] = await Promise.all([stub.totals(), shard === UNROUTED_SHARD ? undefined : stub.query({ windowMs: METRICS_WINDOW_MS, now: now() })]);
           series.push(...totals.series);
           counters.push(...totals.counters);
+          if (recent && recent.golden.requests > 0) {
+            const { requests, successRate, p50Ms, p95Ms, p99Ms } = recent.golden;
+            windows.push({ destination: shard, windowSeconds: METRICS_WINDOW_MS / 1000, requests, successRate, p50Ms, p95Ms, p99Ms });
+          }
         } catch (error) {
           shardErrors++;
           console.error(JSON.stringify({ level: "warn", msg: "telemetry shard unreadable", shard, error: String(error) }));
@@ -255,6 +264,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     const text = renderMetrics({
       series,
       counters,
+      windows,
       gateway: {
         configVersion: status.version,
         configAgeSeconds: status.ageMs === null ? null : status.ageMs / 1000,

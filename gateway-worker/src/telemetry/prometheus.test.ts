@@ -274,6 +274,10 @@ function realisticInput(): MetricsInput {
       { name: "telemetry_overflow_series", labels: { destination: "users" }, value: 5 },
     ],
     gateway: { configVersion: 12, configAgeSeconds: 3.25, configStale: false, jwksRefreshes: 4, jwksRefreshFailures: 0, telemetryBufferedBatches: 1, telemetryFlushFailures: 0 },
+    windows: [
+      { destination: "orders", windowSeconds: 300, requests: 1200, successRate: 0.97, p50Ms: 12.5, p95Ms: 80, p99Ms: 240 },
+      { destination: "catalog", windowSeconds: 300, requests: 0, successRate: null, p50Ms: null, p95Ms: null, p99Ms: null },
+    ],
   };
 }
 
@@ -311,5 +315,25 @@ describe("promtool check metrics", () => {
 
     const clean = checkMetrics("# HELP weft_requests_total counted\n# TYPE weft_requests_total counter\nweft_requests_total 1\n", { promtool });
     expect(clean).toEqual({ ok: true, output: "", problems: [] });
+  });
+});
+
+describe("windowed golden metrics", () => {
+  it("render latency quantiles in seconds and the success ratio per destination, skipping empty windows", () => {
+    const text = renderMetrics({
+      series: [],
+      counters: [],
+      gateway: { configVersion: 1, configAgeSeconds: 0, configStale: false, jwksRefreshes: 0, jwksRefreshFailures: 0, telemetryBufferedBatches: 0, telemetryFlushFailures: 0 },
+      windows: [
+        { destination: "orders", windowSeconds: 300, requests: 40, successRate: 0.9, p50Ms: 12.5, p95Ms: 80, p99Ms: 240 },
+        { destination: "idle", windowSeconds: 300, requests: 0, successRate: null, p50Ms: null, p95Ms: null, p99Ms: null },
+      ],
+    });
+    expect(text).toContain('weft_request_latency_seconds{destination="orders",window="300s",quantile="0.5"} 0.0125');
+    expect(text).toContain('weft_request_latency_seconds{destination="orders",window="300s",quantile="0.99"} 0.24');
+    expect(text).toContain('weft_request_success_ratio{destination="orders",window="300s"} 0.9');
+    expect(text).toContain('weft_request_latency_seconds_count{destination="orders",window="300s"} 40');
+    expect(text).toContain("# TYPE weft_request_latency_seconds summary");
+    expect(text).not.toContain('destination="idle"');
   });
 });

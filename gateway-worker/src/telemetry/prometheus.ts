@@ -39,9 +39,14 @@ export interface MetricsInput {
     telemetryBufferedBatches: number;
     telemetryFlushFailures: number;
   };
+  /**
+   * Golden metrics per destination over a recent window (from the telemetry objects' sketches):
+   * quantiles a histogram with fixed buckets cannot give within 1%.
+   */
+  windows?: { destination: string; windowSeconds: number; requests: number; successRate: number | null; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null }[];
 }
 
-type MetricType = "counter" | "gauge" | "histogram";
+type MetricType = "counter" | "gauge" | "histogram" | "summary";
 
 /** One label set, in the order it is written. */
 type Labels = readonly (readonly [name: string, value: string])[];
@@ -62,7 +67,8 @@ const EVENT_COUNTERS: readonly { name: string; metric: string; help: string }[] 
   { name: "rate_limited", metric: "weft_rate_limited_total", help: "Requests refused by a rate limit (429)." },
   { name: "authn_failures", metric: "weft_authentication_failures_total", help: "Requests whose credentials failed authentication, by reason." },
   { name: "authz_denials", metric: "weft_authorization_denials_total", help: "Requests denied by an authorization policy." },
-  { name: "telemetry_dropped_batches", metric: "weft_telemetry_dropped_batches_total", help: "Telemetry batches merged away while the telemetry objects were unreachable." },
+  { name: "telemetry_dropped_batches", metric: "weft_telemetry_dropped_batches_total", help: "Telemetry batches given up whole while the telemetry objects were unreachable." },
+  { name: "telemetry_merged_batches", metric: "weft_telemetry_merged_batches_total", help: "Telemetry batches merged into later ones (time detail given up, counts kept) while the telemetry objects were unreachable." },
   { name: "telemetry_overflow_series", metric: "weft_telemetry_overflow_series_total", help: "Request series folded into overflow because a batch had too many series." },
 ];
 
@@ -71,7 +77,7 @@ const ROUTE_LABELS = ["source", "destination", "subset", "route", "code"] as con
 
 /** Renders all weft metric families; the text ends with a newline. */
 export function renderMetrics(input: MetricsInput): string {
-  const families: Family[] = [...requestFamilies(input.series), ...eventFamilies(input.counters), ...gatewayFamilies(input.gateway)];
+  const families: Family[] = [...requestFamilies(input.series), ...eventFamilies(input.counters), ...windowFamilies(input.windows ?? []), ...gatewayFamilies(input.gateway)];
   let out = "";
   for (const family of families) {
     out += `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;
@@ -175,6 +181,34 @@ function eventFamilies(counters: MetricsInput["counters"]): Family[] {
     }
     return { name: metric, type: "counter", help, samples: sortedByLabels([...totals.values()]).map((t) => sample(metric, t.labels, t.value)) };
   });
+}
+
+/** Seconds, the base unit Prometheus wants for gauges; the window is a label so dashboards can pick. */
+function windowFamilies(windows: NonNullable<MetricsInput["windows"]>): Family[] {
+  const latency: string[] = [];
+  const success: string[] = [];
+  for (const w of [...windows].sort((a, b) => a.destination.localeCompare(b.destination))) {
+    const base: Labels = [
+      ["destination", w.destination],
+      ["window", `${w.windowSeconds}s`],
+    ];
+    if (w.requests === 0) continue;
+    for (const [quantile, ms] of [
+      ["0.5", w.p50Ms],
+      ["0.95", w.p95Ms],
+      ["0.99", w.p99Ms],
+    ] as const) {
+      if (ms !== null) latency.push(sample("weft_request_latency_seconds", [...base, ["quantile", quantile]], ms / 1000));
+    }
+    latency.push(sample("weft_request_latency_seconds_count", base, w.requests));
+    if (w.successRate !== null) success.push(sample("weft_request_success_ratio", base, w.successRate));
+  }
+  return [
+    // A summary: precomputed quantiles over a sliding window (the DDSketch, within 1%), which the
+    // fixed buckets of weft_request_duration_ms cannot give.
+    { name: "weft_request_latency_seconds", type: "summary", help: "Request latency quantiles per destination over the window (DDSketch, within 1%).", samples: latency },
+    { name: "weft_request_success_ratio", type: "gauge", help: "Share of requests per destination over the window that were not answered 5xx.", samples: success },
+  ];
 }
 
 function gatewayFamilies(gateway: MetricsInput["gateway"]): Family[] {
