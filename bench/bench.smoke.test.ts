@@ -29,5 +29,6 @@ describe("npm run bench", () => {
       expect(Number(row?.[1])).toBeGreaterThan(0);
     }
     expect(output).toMatch(/^gateway \/ passthrough\s+[\d.]+×/m);
+    expect(output).toMatch(/record one request into the aggregates: \d+ ns/);
   });
 });

@@ -108,14 +108,33 @@ export function readTraceContext(headers: Headers): TraceContext | undefined {
   return tracestate === undefined ? parent : { ...parent, tracestate };
 }
 
+/** Byte → two lowercase hex digits. */
+const BYTE_HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+/**
+ * Random bytes drawn from crypto in blocks: one getRandomValues call per 4 KiB instead of one per
+ * id (each call costs microseconds in some runtimes; an id is needed on every request).
+ */
+const POOL = new Uint8Array(4096);
+let poolOffset = POOL.length;
+
+function randomBytesHex(bytes: number): string {
+  if (poolOffset + bytes > POOL.length) {
+    crypto.getRandomValues(POOL);
+    poolOffset = 0;
+  }
+  let out = "";
+  for (let i = 0; i < bytes; i++) out += BYTE_HEX[POOL[poolOffset + i] as number];
+  poolOffset += bytes;
+  return out;
+}
+
 /** Lowercase hex from random nibbles, never all zeros (an all-zero id is invalid on the wire). */
 function randomHex(digits: number, random: Random | undefined): string {
   let out = "";
   if (random) {
     for (let i = 0; i < digits; i++) out += Math.min(15, Math.floor(random() * 16)).toString(16);
   } else {
-    const bytes = crypto.getRandomValues(new Uint8Array(digits / 2));
-    for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
+    out = randomBytesHex(digits / 2);
   }
   // Astronomically rare with real randomness; certain with a stub that returns 0.
   return allZeros(out) ? `${out.slice(0, -1)}1` : out;
