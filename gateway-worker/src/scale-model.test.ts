@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { coloCachedSource } from "./colo-cache.js";
 import { ConfigCache } from "./config-cache.js";
 import { countingControlPlane, memoryCache } from "./config-test-support.js";
+import { TelemetryState } from "./telemetry/state.js";
 
 /** Expected control-plane config reads per second (docs/scale-model.md). */
 export function modelReadsPerSecond(model: { colos: number; isolatesPerColo: number; refreshIntervalMs: number; coloCache: boolean }): number {
@@ -64,5 +65,46 @@ describe("scale model: control-plane config reads", () => {
     const fleet = { colos: 300, isolatesPerColo: 20, refreshIntervalMs: 5_000 };
     expect(modelReadsPerSecond({ ...fleet, coloCache: false })).toBe(1_200); // over budget without the colo cache
     expect(modelReadsPerSecond({ ...fleet, coloCache: true })).toBe(60);
+  });
+});
+
+describe("scale model: telemetry flushes", () => {
+  /** Each busy isolate sends one batch per destination per interval, whatever its request rate. */
+  async function simulateFlushes(model: { isolates: number; destinations: number; requestsPerSecond: number; intervalMs: number; seconds: number }) {
+    const deliveries = new Map<string, number>();
+    const sink = (shard: string) => ({
+      ingest: async () => {
+        deliveries.set(shard, (deliveries.get(shard) ?? 0) + 1);
+      },
+    });
+    const isolates = Array.from({ length: model.isolates }, () => new TelemetryState(0));
+    const stepMs = 10;
+    const perStepPerIsolate = (model.requestsPerSecond * stepMs) / 1000 / model.isolates;
+    let carry = 0;
+    const pending: Promise<unknown>[] = [];
+    for (let now = 0; now < model.seconds * 1000; now += stepMs) {
+      for (const isolate of isolates) {
+        carry += perStepPerIsolate;
+        while (carry >= 1) {
+          carry--;
+          const destination = `svc-${Math.floor(Math.random() * model.destinations)}`;
+          isolate.recorder.recordRequest({ source: "a", destination, subset: "v1", route: "r", code: 200 }, 5, now);
+          isolate.maybeFlush(now, model.intervalMs, sink, (p) => pending.push(p));
+        }
+      }
+      await Promise.all(pending.splice(0));
+    }
+    const perShardPerSecond = [...deliveries.values()].map((n) => n / model.seconds);
+    return Math.max(...perShardPerSecond);
+  }
+
+  it("each telemetry object sees about isolates ÷ interval batches per second, independent of the request rate", async () => {
+    const base = { isolates: 20, destinations: 5, intervalMs: 5_000, seconds: 60 };
+    const calm = await simulateFlushes({ ...base, requestsPerSecond: 200 });
+    const busy = await simulateFlushes({ ...base, requestsPerSecond: 20_000 });
+    const model = base.isolates / (base.intervalMs / 1000); // 4 batches/s per shard
+    expect(calm).toBeLessThanOrEqual(model * 1.05);
+    expect(busy).toBeLessThanOrEqual(model * 1.05);
+    expect(busy).toBeGreaterThan(model * 0.8);
   });
 });
