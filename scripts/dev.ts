@@ -6,6 +6,9 @@
  * change it. Once the gateway answers /.weft/healthz, examples/mesh.yaml is applied through the
  * admin API, then the URLs to try are printed. Wrangler's output is forwarded as is; Ctrl-C or
  * SIGTERM stops wrangler and its workerd processes.
+ *
+ * `npm run dev -- --traffic` (or WEFT_DEMO_TRAFFIC=1) also sends gentle demo traffic once the mesh
+ * is up (scripts/demo-traffic.ts, as `npm run demo` does), so the telemetry has something to show.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +16,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { DEFAULT_RATE as DEMO_RATE, startDemoTraffic, type DemoTraffic } from "./demo-traffic.js";
 import { EXAMPLE_WORKERS, ROOT } from "./example-workers.js";
 
 /** Loopback only: the dev admin token is public knowledge, so the mesh must not be reachable from the network. */
@@ -34,6 +38,31 @@ export function parsePort(value: string | undefined): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`PORT must be a TCP port number (1-65535), got "${value}"`);
   return port;
+}
+
+export interface DevOptions {
+  /** Send demo traffic once the mesh is up (`--traffic` or WEFT_DEMO_TRAFFIC=1). */
+  traffic: boolean;
+  help: boolean;
+}
+
+export const DEV_USAGE = [
+  "usage: npm run dev [-- --traffic]",
+  "  --traffic   once the mesh is up, send gentle demo traffic through it (as npm run demo does);",
+  "              also WEFT_DEMO_TRAFFIC=1",
+  "  PORT=<n>    serve on 127.0.0.1:<n> instead of 8787",
+].join("\n");
+
+/** `npm run dev`'s options from its arguments and environment; throws on an unknown argument. */
+export function parseDevArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): DevOptions {
+  const flag = (env.WEFT_DEMO_TRAFFIC ?? "").trim().toLowerCase();
+  const options: DevOptions = { traffic: ["1", "true", "yes", "on"].includes(flag), help: false };
+  for (const arg of argv) {
+    if (arg === "--traffic") options.traffic = true;
+    else if (arg === "--help" || arg === "-h") options.help = true;
+    else throw new Error(`unknown argument "${arg}"`);
+  }
+  return options;
 }
 
 /** Arguments to `wrangler`: the gateway's config first (it is the Worker that listens), then each function's. */
@@ -93,7 +122,7 @@ export function describeRefusal(status: number, body: unknown, file: string = ME
 }
 
 /** What to try once the mesh is up. */
-export function banner(base: string, token: string): string[] {
+export function banner(base: string, token: string, options: { traffic?: boolean } = {}): string[] {
   const auth = `-H 'authorization: Bearer ${token}'`;
   const tryIt: [command: string, why: string][] = [
     [`curl ${base}/httpbin/anything`, `httpbin, split 90/10 between v1 and v2 (see "version")`],
@@ -120,6 +149,10 @@ export function banner(base: string, token: string): string[] {
     `   curl ${auth} ${base}/.weft/api/v1/services`,
     `   curl -X POST ${auth} -H 'content-type: application/yaml' \\`,
     `        --data-binary @${MESH_FILE} ${base}/.weft/api/v1/config   # re-apply after editing`,
+    " Demo traffic:",
+    options.traffic
+      ? `   on: ~${DEMO_RATE} requests/s through the shop and httpbin routes, a summary every 5 s (npm run demo sends the same)`
+      : `   npm run dev -- --traffic   (or WEFT_DEMO_TRAFFIC=1), or in another terminal: npm run demo -- --url ${base}`,
     " All Workers run in this one wrangler dev, so its \"[not connected]\" binding labels above are",
     " stale: the bindings work. Wrangler reloads the Workers when their code changes. Ctrl-C stops everything.",
     rule,
@@ -373,13 +406,30 @@ class DevServer {
     }
   }
 
-  printBanner(token: string): void {
+  printBanner(token: string, traffic = false): void {
     // One write, so wrangler's request log cannot land in the middle of it.
-    process.stdout.write(`${banner(this.base, token).join("\n")}\n`);
+    process.stdout.write(`${banner(this.base, token, { traffic }).join("\n")}\n`);
+  }
+
+  /** Starts the demo traffic against this mesh (see scripts/demo-traffic.ts). */
+  startTraffic(): DemoTraffic {
+    return startDemoTraffic({ url: this.base, log: (line) => say(`demo traffic: ${line}`) });
   }
 }
 
 async function main(): Promise<number> {
+  let options: DevOptions;
+  try {
+    options = parseDevArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    say((error as Error).message);
+    console.error(DEV_USAGE);
+    return 2;
+  }
+  if (options.help) {
+    console.log(DEV_USAGE);
+    return 0;
+  }
   let port: number;
   try {
     port = parsePort(process.env.PORT);
@@ -397,22 +447,35 @@ async function main(): Promise<number> {
   const token = readDevVar(devVars, "WEFT_ADMIN_TOKEN") ?? DEFAULT_ADMIN_TOKEN;
 
   const server = new DevServer(port);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => server.stop(signal));
+  let traffic: DemoTraffic | undefined;
+  let stopRequested = false;
+  const stopAll = (signal: NodeJS.Signals, gently = false) => {
+    stopRequested = true;
+    void traffic?.stop();
+    server.stop(signal, gently);
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stopAll(signal));
   // `npm run` starts us through `sh -c`, and a SIGTERM sent to npm kills that shell without
   // passing the signal on: we would be orphaned with wrangler still serving. Losing the parent
   // is therefore a stop request too.
   const parent = process.ppid;
   setInterval(() => {
-    if (process.ppid !== parent) server.stop("SIGTERM", true);
+    if (process.ppid !== parent) stopAll("SIGTERM", true);
   }, 1_000).unref();
   server.start();
 
   if (await server.waitForGateway()) {
     await server.applyMesh(token);
     const ready = (await server.provisionCredentials(token)) ? await server.restart() : true;
-    if (ready && server.running) server.printBanner(token);
+    if (ready && server.running) {
+      server.printBanner(token, options.traffic);
+      if (options.traffic && !stopRequested) traffic = server.startTraffic();
+    }
   }
-  return server.wait();
+  const code = await server.wait();
+  // Wrangler is gone (stopped, or exited by itself): the traffic has nowhere to go.
+  await traffic?.stop();
+  return code;
 }
 
 // Only as a script: the test imports the helpers above.

@@ -5,7 +5,7 @@
  */
 import { MeshError } from "@weft/sdk";
 import { CONTROL_PLANE_NAME } from "../../control-durable/src/control-plane.js";
-import { createAdminApi, ADMIN_BASE, type ControlPlaneApi } from "./admin/api.js";
+import { createAdminApi, ADMIN_BASE, type ControlPlaneApi, type LiveHealth, type TelemetryAccess } from "./admin/api.js";
 import { bearerToken, requireMetricsReader } from "./admin/auth.js";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics, type MetricsInput } from "./telemetry/prometheus.js";
 import { JwksCache } from "./identity/jwks-cache.js";
@@ -25,6 +25,7 @@ import { DEFAULT_FLUSH_INTERVAL_MS, TelemetryState, UNROUTED_SHARD, type Telemet
 import type { RecorderOptions } from "./telemetry/recorder.js";
 import { OTLP_TRACES_PATH, otlpHttpSender, SpanExporter } from "./telemetry/otlp.js";
 import { bindingNamed } from "./bindings.js";
+import { createDashboard, DASHBOARD_BASE } from "./dashboard/dashboard.js";
 
 export interface GatewayOptions {
   /** Where snapshots come from; default: the control plane Durable Object. */
@@ -152,28 +153,36 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     return new SpanExporter(otlpHttpSender(`http://otel-collector${OTLP_TRACES_PATH}`, (input, init) => binding.fetch(new Request(input, init))));
   }
 
+  // What the admin API and the dashboard read: the control plane, the telemetry objects and this isolate's health view.
+  const control = options.controlPlane ?? controlPlaneStub;
+  const telemetryAccess = (env: GatewayEnv): TelemetryAccess => ({
+    services: async () => [...(await configCache(env).get(() => undefined)).services.keys()],
+    // The window ends at this gateway's clock, the one its batches were stamped with.
+    query: (service, windowMs) => env.TELEMETRY.get(env.TELEMETRY.idFromName(service)).query({ windowMs, now: now(), service }),
+  });
+  const liveHealth = (): LiveHealth | undefined => {
+    const snapshot = cache?.current();
+    if (!snapshot) return undefined;
+    return {
+      service: (name) => {
+        const service = snapshot.services.get(name);
+        if (!service) return undefined;
+        return { inFlight: isolate.resilience.inFlight.get(serviceKey(name)), retryBudget: isolate.resilience.retryBudgetView(service, now()) };
+      },
+      endpoint: (name, endpointId) => {
+        const service = snapshot.services.get(name);
+        return service && isolate.resilience.endpointView(service, endpointId, now());
+      },
+    };
+  };
+  const dashboard = createDashboard({ control, telemetry: telemetryAccess, liveHealth, now });
+
   const admin = createAdminApi({
-    control: options.controlPlane ?? controlPlaneStub,
-    telemetry: (env) => ({
-      services: async () => [...(await configCache(env).get(() => undefined)).services.keys()],
-      // The window ends at this gateway's clock, the one its batches were stamped with.
-      query: (service, windowMs) => env.TELEMETRY.get(env.TELEMETRY.idFromName(service)).query({ windowMs, now: now() }),
-    }),
-    liveHealth: () => {
-      const snapshot = cache?.current();
-      if (!snapshot) return undefined;
-      return {
-        service: (name) => {
-          const service = snapshot.services.get(name);
-          if (!service) return undefined;
-          return { inFlight: isolate.resilience.inFlight.get(serviceKey(name)), retryBudget: isolate.resilience.retryBudgetView(service, now()) };
-        },
-        endpoint: (name, endpointId) => {
-          const service = snapshot.services.get(name);
-          return service && isolate.resilience.endpointView(service, endpointId, now());
-        },
-      };
-    },
+    control,
+    telemetry: telemetryAccess,
+    liveHealth,
+    // Explain traces requests against the snapshot this isolate serves them with.
+    servedSnapshot: (env, waitUntil) => configCache(env).get(waitUntil),
     onApplied: async (payload) => {
       try {
         cache?.install(payload);
@@ -247,7 +256,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       shards.map(async (shard) => {
         try {
           const stub = env.TELEMETRY.get(env.TELEMETRY.idFromName(shard));
-          const [totals, recent] = await Promise.all([stub.totals(), shard === UNROUTED_SHARD ? undefined : stub.query({ windowMs: METRICS_WINDOW_MS, now: now() })]);
+          const [totals, recent] = await Promise.all([stub.totals(), shard === UNROUTED_SHARD ? undefined : stub.query({ windowMs: METRICS_WINDOW_MS, now: now(), service: shard })]);
           series.push(...totals.series);
           counters.push(...totals.counters);
           if (recent && recent.golden.requests > 0) {
@@ -316,6 +325,11 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         if (url.pathname === "/.well-known/jwks.json" && request.method === "GET") return jwks(env);
         if (url.pathname === "/.weft/token" && request.method === "POST") return exchangeToken(request, env);
         if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) return admin.fetch(request, env, ctx);
+        if (url.pathname === DASHBOARD_BASE || url.pathname.startsWith(`${DASHBOARD_BASE}/`)) {
+          // A dashboard left open keeps this isolate's own figures flowing to the telemetry objects.
+          isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
+          return dashboard.fetch(request, env, ctx);
+        }
         return new MeshError("not_found", `${url.pathname} is reserved by the mesh and not served by this release`).toResponse();
       }
 

@@ -17,8 +17,12 @@ import { bindingNamed } from "../bindings.js";
 import type { EndpointHealthView } from "../resilience/state.js";
 import type { TelemetryView } from "../../../control-durable/src/telemetry-store.js";
 import { parseDuration } from "@weft/sdk/config";
+import type { Snapshot } from "../routing/snapshot.js";
+import { explain, parseExplainBody } from "../explain/explain.js";
 
 export const ADMIN_BASE = "/.weft/api/v1";
+/** Largest explain body: a request line and its headers. */
+const MAX_EXPLAIN_BODY_BYTES = 64 * 1024;
 
 export interface AdminDependencies {
   control(env: GatewayEnv): ControlPlaneApi;
@@ -28,6 +32,8 @@ export interface AdminDependencies {
   liveHealth?(env: GatewayEnv): LiveHealth | undefined;
   /** The telemetry objects (one per destination service) and the services the current config names. */
   telemetry?(env: GatewayEnv): TelemetryAccess;
+  /** The snapshot this isolate serves requests with (the explain API traces against it). */
+  servedSnapshot?(env: GatewayEnv, waitUntil: (promise: Promise<unknown>) => void): Promise<Snapshot>;
 }
 
 /** What the admin API reads from the telemetry objects. */
@@ -235,6 +241,22 @@ export function createAdminApi(deps: AdminDependencies) {
     if (!minted.ok) throw new MeshError("bad_request", minted.message);
     const { ok: _ok, ...token } = minted;
     return c.json(token, 200, { "cache-control": "no-store" });
+  });
+
+  // What this gateway would do with a request, step by step, against the snapshot it serves (the
+  // decisions come from the gateway's own pure modules; nothing is sent to any function).
+  app.post("/explain", async (c) => {
+    const input = parseExplainBody(await readBodyText(c.req.raw, MAX_EXPLAIN_BODY_BYTES));
+    if (!input.ok) throw new MeshError("bad_request", input.message);
+    if (!deps.servedSnapshot) throw new MeshError("not_found", "explain is not served by this gateway");
+    const snapshot = await deps.servedSnapshot(c.env, (promise) => c.executionCtx.waitUntil(promise));
+    const live = deps.liveHealth?.(c.env);
+    const explained = explain(snapshot, input.value, {
+      endpoint: (service, endpointId) => live?.endpoint(service, endpointId),
+      hasBinding: (binding) => bindingNamed(c.env, binding) !== undefined,
+    });
+    if (!explained.ok) throw new MeshError("bad_request", explained.message);
+    return c.json(explained.value, 200, { "cache-control": "no-store" });
   });
 
   app.notFound((c) => new MeshError("not_found", `no admin route ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse());

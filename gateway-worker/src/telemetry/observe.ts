@@ -28,7 +28,10 @@ export function observeRequest(request: MeshRequest, response: Response): void {
   const now = isolate.now();
   const durationMs = Math.max(0, now - request.receivedAt);
   const source = callerLabel(request);
-  const destination = request.service?.name ?? "";
+  // Answers given before the split (a denial, a refused token on a known route) still belong to
+  // the rule's service when the rule has only one.
+  const destinations = request.route?.rule.destinations;
+  const destination = request.service?.name ?? (destinations?.length === 1 ? (destinations[0]?.service ?? "") : "");
   const subset = request.endpoint?.subset ?? "";
   const recorder = isolate.telemetry.recorder;
   recorder.recordRequest({ source, destination, subset, route: routeLabel(request), code: response.status }, durationMs, now);

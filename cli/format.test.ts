@@ -1,0 +1,200 @@
+import { describe, expect, it } from "vitest";
+import {
+  documentLookup,
+  formatIssue,
+  formatMs,
+  formatPercent,
+  formatRate,
+  formatTime,
+  formatValue,
+  renderDiff,
+  statusRows,
+  statusTable,
+  summarizeDocument,
+  table,
+  valueAt,
+  type ConfigDiff,
+} from "./format.js";
+
+describe("table", () => {
+  it("pads columns two spaces apart, upper-cases the header and trims line ends", () => {
+    expect(table(["kind", "name", "summary"], [["Service", "httpbin", "subsets v1"], ["Route", "ingress", ""]])).toBe(
+      ["KIND     NAME     SUMMARY", "Service  httpbin  subsets v1", "Route    ingress"].join("\n"),
+    );
+  });
+
+  it("right-aligns the columns it is told to", () => {
+    expect(table(["service", "p99"], [["a", "5ms"], ["bb", "120ms"]], ["left", "right"])).toBe(["SERVICE    P99", "a          5ms", "bb       120ms"].join("\n"));
+  });
+
+  it("prints just the header when there are no rows", () => {
+    expect(table(["id"], [])).toBe("ID");
+  });
+});
+
+describe("number formats", () => {
+  it.each([
+    [null, "-"],
+    [undefined, "-"],
+    [Number.NaN, "-"],
+    [0.4242, "0.42ms"],
+    [4.24, "4.2ms"],
+    [123.4, "123ms"],
+    [1234, "1.23s"],
+    [125_000, "2m05s"],
+  ])("formatMs(%s) is %s", (ms, text) => {
+    expect(formatMs(ms)).toBe(text);
+  });
+
+  it.each([
+    [null, "-"],
+    [0, "0.0"],
+    [12.345, "12.3"],
+    [1234.5, "1235"],
+  ])("formatRate(%s) is %s", (rate, text) => {
+    expect(formatRate(rate)).toBe(text);
+  });
+
+  it.each([
+    [null, "-"],
+    [1, "100%"],
+    [0, "0%"],
+    [0.9, "90.0%"],
+    [0.99512, "99.51%"],
+  ])("formatPercent(%s) is %s", (ratio, text) => {
+    expect(formatPercent(ratio)).toBe(text);
+  });
+
+  it("shows times in UTC to the second", () => {
+    expect(formatTime("2026-07-02T10:31:05.123Z")).toBe("2026-07-02 10:31:05Z");
+    expect(formatTime(null)).toBe("-");
+    expect(formatTime("not a time")).toBe("not a time");
+  });
+});
+
+describe("formatIssue", () => {
+  it("leads with file:line and names the document, its kind and name, and the field", () => {
+    expect(formatIssue("mesh.yaml", { document: 2, kind: "Service", name: "httpbin", path: "spec.subsets[0].name", message: "Required", line: 12 })).toBe(
+      "mesh.yaml:12: document 2 (Service httpbin) spec.subsets[0].name: Required",
+    );
+  });
+
+  it("leaves out what is unknown", () => {
+    expect(formatIssue("mesh.yaml", { document: 1, path: "", message: "not valid YAML" })).toBe("mesh.yaml: document 1: not valid YAML");
+    expect(formatIssue("version 3", { document: 4, kind: "Route", path: "kind", message: "x" })).toBe("version 3: document 4 (Route) kind: x");
+  });
+});
+
+describe("renderDiff", () => {
+  const before = [
+    { kind: "Mesh", metadata: { name: "shop" }, spec: { identity: { mode: "STRICT" } } },
+    { kind: "Service", metadata: { name: "old" }, spec: {} },
+  ];
+  const after = [
+    { kind: "Mesh", metadata: { name: "shop" }, spec: { identity: { mode: "PERMISSIVE", tokenTTL: "5m" } } },
+    { kind: "Route", metadata: { name: "new" }, spec: {} },
+  ];
+  const diff: ConfigDiff = {
+    added: [{ kind: "Route", name: "new" }],
+    removed: [{ kind: "Service", name: "old" }],
+    changed: [{ kind: "Mesh", name: "shop", fields: ["spec.identity.mode", "spec.identity.tokenTTL"] }],
+    unchanged: 7,
+  };
+
+  it("marks added, changed and removed documents and shows each changed field's old and new value", () => {
+    expect(renderDiff(diff, { before: documentLookup(before), after: documentLookup(after) })).toEqual([
+      "+ Route/new",
+      "~ Mesh/shop",
+      "    spec.identity.mode: STRICT → PERMISSIVE",
+      "    spec.identity.tokenTTL: (unset) → 5m",
+      "- Service/old",
+      "1 added, 1 changed, 1 removed, 7 unchanged",
+    ]);
+  });
+
+  it("lists field paths alone when the documents are not at hand", () => {
+    expect(renderDiff(diff)).toContain("    spec.identity.mode");
+  });
+
+  it("says so when nothing changes", () => {
+    expect(renderDiff({ added: [], removed: [], changed: [], unchanged: 3 })).toEqual(["no changes (3 documents unchanged)"]);
+  });
+
+  it("reads array indexes in field paths", () => {
+    const doc = { spec: { http: [{ destinations: [{ weight: 90 }, { weight: 10 }] }] } };
+    expect(valueAt(doc, "spec.http[0].destinations[1].weight")).toBe(10);
+    expect(valueAt(doc, "spec.http[3].destinations")).toBeUndefined();
+    expect(valueAt(doc, "(document)")).toBe(doc);
+  });
+
+  it("prints objects as JSON and cuts long values", () => {
+    expect(formatValue({ a: 1 })).toBe('{"a":1}');
+    expect(formatValue("two words")).toBe('"two words"');
+    expect(formatValue("x".repeat(80))).toHaveLength(60);
+  });
+});
+
+describe("summarizeDocument", () => {
+  it.each([
+    [{ kind: "Mesh", metadata: { name: "shop" }, spec: { trustDomain: "shop.weft", identity: { mode: "STRICT", tokenTTL: "10m" } } }, "trustDomain shop.weft; identity STRICT; tokenTTL 10m"],
+    [
+      {
+        kind: "Service",
+        metadata: { name: "httpbin" },
+        spec: { subsets: [{ name: "v1", endpoints: [{ binding: "A" }] }, { name: "v2", endpoints: [{ binding: "B" }, { url: "https://x" }] }], trafficPolicy: { loadBalancer: { policy: "ROUND_ROBIN" }, timeout: "15s" } },
+      },
+      "subsets v1 (1 endpoint), v2 (2 endpoints); lb ROUND_ROBIN; timeout 15s",
+    ],
+    [
+      {
+        kind: "Route",
+        metadata: { name: "ingress" },
+        spec: { hosts: ["*"], public: true, http: [{ destinations: [{ service: "httpbin", subset: "v1" }, { service: "httpbin", subset: "v2" }] }, { destinations: [{ service: "frontend" }] }] },
+      },
+      "hosts *; public; 2 rules → httpbin/v1, httpbin/v2, frontend",
+    ],
+    [{ kind: "AuthorizationPolicy", metadata: { name: "p" }, spec: { target: "orders", action: "ALLOW", rules: [{ from: ["frontend"] }, { from: ["cart"] }] } }, "ALLOW → orders; from frontend, cart"],
+    [{ kind: "Rollout", metadata: { name: "r" }, spec: {} }, ""],
+    ["not a document", ""],
+  ])("summarizes %j", (doc, summary) => {
+    expect(summarizeDocument(doc)).toBe(summary);
+  });
+});
+
+describe("status", () => {
+  const golden = (requests: number) => ({ requests, requestsPerSecond: requests / 60, successRate: requests ? 0.995 : null, p50Ms: requests ? 3.2 : null, p99Ms: requests ? 48 : null });
+
+  it("has one row per service with its golden metrics and ejected endpoints, sorted by name", () => {
+    const rows = statusRows(
+      [
+        { name: "orders", subsets: [{ name: "v1", endpoints: [{ id: "orders/v1/0", status: "ejected", health: "ejected" }] }, { name: "v2", endpoints: [{ id: "orders/v2/0", status: "healthy" }] }] },
+        { name: "catalog", subsets: [{ name: "v1", endpoints: [{ id: "catalog/v1/0", status: "configured" }] }] },
+      ],
+      [
+        { service: "orders", golden: golden(600) },
+        { service: "catalog", golden: golden(0) },
+      ],
+    );
+    expect(rows.map((row) => [row.service, row.ejected])).toEqual([
+      ["catalog", []],
+      ["orders", ["orders/v1/0"]],
+    ]);
+    expect(statusTable(rows)).toBe(
+      [
+        "SERVICE  REQUESTS/S  SUCCESS    P50   P99  EJECTED",
+        "catalog           -        -      -     -  0/1",
+        "orders         10.0   99.50%  3.2ms  48ms  1/2 (orders/v1/0)",
+      ].join("\n"),
+    );
+  });
+
+  it("shows services telemetry knows but the registry does not, and dashes without telemetry", () => {
+    const rows = statusRows([{ name: "a", subsets: [] }], undefined);
+    expect(rows).toEqual([{ service: "a", golden: undefined, endpoints: 0, ejected: [] }]);
+    expect(statusRows([], [{ service: "ghost", golden: golden(6) }]).map((row) => row.service)).toEqual(["ghost"]);
+  });
+
+  it("skips telemetry views without a service name (objects that have stored nothing yet)", () => {
+    expect(statusRows([{ name: "a", subsets: [] }], [{ service: "", golden: golden(0) }]).map((row) => row.service)).toEqual(["a"]);
+  });
+});

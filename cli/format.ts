@@ -1,0 +1,316 @@
+/**
+ * Pure formatting for the `weft` CLI: tables, durations, rates, config issues, document
+ * summaries and diffs. No I/O here, so every shape the CLI prints is table-tested.
+ */
+import type { ConfigIssue } from "../sdk/src/errors.js";
+
+/** Column alignment: numbers read best right-aligned. */
+export type Align = "left" | "right";
+
+/**
+ * A plain-text table in the style of `kubectl get`: an upper-case header row, columns two spaces
+ * apart, no trailing spaces. `align[i]` defaults to left.
+ */
+export function table(header: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    widths
+      .map((width, i) => {
+        const cell = cells[i] ?? "";
+        return align[i] === "right" ? cell.padStart(width) : cell.padEnd(width);
+      })
+      .join("  ")
+      .trimEnd();
+  return [line(header.map((title) => title.toUpperCase())), ...rows.map(line)].join("\n");
+}
+
+/** Milliseconds for people: `-` when unknown, `0.42ms`, `4.2ms`, `123ms`, `1.23s`, `2m05s`. */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "-";
+  if (ms < 1) return `${ms.toFixed(2)}ms`;
+  if (ms < 10) return `${ms.toFixed(1)}ms`;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return `${minutes}m${String(seconds).padStart(2, "0")}s`;
+}
+
+/** Requests per second: one decimal below 100, whole numbers above. */
+export function formatRate(perSecond: number | null | undefined): string {
+  if (perSecond === null || perSecond === undefined || !Number.isFinite(perSecond)) return "-";
+  return perSecond < 100 ? perSecond.toFixed(1) : String(Math.round(perSecond));
+}
+
+/** A 0..1 ratio as a percentage; `-` when there was nothing to measure. */
+export function formatPercent(ratio: number | null | undefined): string {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return "-";
+  const percent = ratio * 100;
+  return `${percent === 100 || percent === 0 ? percent.toFixed(0) : percent.toFixed(percent >= 99 ? 2 : 1)}%`;
+}
+
+/** An ISO time as `2026-07-02 10:31:05Z` (UTC, to the second); `-` for none. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return "-";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return `${date.toISOString().slice(0, 19).replace("T", " ")}Z`;
+}
+
+/**
+ * One config issue as an editor-jumpable line:
+ * `mesh.yaml:12: document 2 (Service httpbin) spec.subsets[0].name: Required`.
+ */
+export function formatIssue(source: string, issue: ConfigIssue): string {
+  const where = issue.line !== undefined ? `${source}:${issue.line}` : source;
+  const named = issue.kind !== undefined ? ` (${issue.kind}${issue.name !== undefined ? ` ${issue.name}` : ""})` : "";
+  const path = issue.path !== "" ? ` ${issue.path}` : "";
+  return `${where}: document ${issue.document}${named}${path}: ${issue.message}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diffs
+
+export interface DocumentRef {
+  kind: string;
+  name: string;
+}
+
+export interface ConfigDiff {
+  added: DocumentRef[];
+  removed: DocumentRef[];
+  changed: (DocumentRef & { fields: string[] })[];
+  unchanged: number;
+}
+
+export function isEmptyDiff(diff: ConfigDiff): boolean {
+  return diff.added.length === 0 && diff.removed.length === 0 && diff.changed.length === 0;
+}
+
+/** Finds a document of a set by kind and name, to show old and new values of changed fields. */
+export type DocumentLookup = (ref: DocumentRef) => unknown;
+
+export function documentLookup(documents: readonly unknown[]): DocumentLookup {
+  const index = new Map<string, unknown>();
+  for (const doc of documents) {
+    const ref = documentRef(doc);
+    index.set(`${ref.kind}/${ref.name}`, doc);
+  }
+  return (ref) => index.get(`${ref.kind}/${ref.name}`);
+}
+
+/** Kind and name of a raw document, `?` where missing (as the control plane keys them). */
+export function documentRef(doc: unknown): DocumentRef {
+  const record = isRecord(doc) ? doc : {};
+  const metadata = isRecord(record.metadata) ? record.metadata : {};
+  return { kind: stringOr(record.kind, "?"), name: stringOr(metadata.name, "?") };
+}
+
+/** Reads `spec.http[1].destinations[0].weight` out of a document; undefined when absent. */
+export function valueAt(doc: unknown, path: string): unknown {
+  if (path === "(document)") return doc;
+  let node: unknown = doc;
+  for (const token of path.match(/[^.[\]]+|\[\d+\]/g) ?? []) {
+    if (token.startsWith("[")) {
+      if (!Array.isArray(node)) return undefined;
+      node = node[Number(token.slice(1, -1))];
+    } else {
+      if (!isRecord(node)) return undefined;
+      node = node[token];
+    }
+  }
+  return node;
+}
+
+const BARE_VALUE = /^[\w./:*@+-]+$/;
+const MAX_VALUE_LENGTH = 60;
+
+/** A config value on one line: bare words as they are, anything else as JSON, long ones cut. */
+export function formatValue(value: unknown): string {
+  if (value === undefined) return "(unset)";
+  const text = typeof value === "string" && BARE_VALUE.test(value) ? value : JSON.stringify(value);
+  return text.length > MAX_VALUE_LENGTH ? `${text.slice(0, MAX_VALUE_LENGTH - 1)}…` : text;
+}
+
+/**
+ * A diff as lines: `+` added, `~` changed (each changed field, with old → new values when both
+ * sets are known), `-` removed, then a count of unchanged documents.
+ */
+export function renderDiff(diff: ConfigDiff, sets: { before?: DocumentLookup; after?: DocumentLookup } = {}): string[] {
+  if (isEmptyDiff(diff)) return [`no changes (${plural(diff.unchanged, "document")} unchanged)`];
+  const lines: string[] = [];
+  for (const ref of diff.added) lines.push(`+ ${ref.kind}/${ref.name}`);
+  for (const change of diff.changed) {
+    lines.push(`~ ${change.kind}/${change.name}`);
+    const before = sets.before?.(change);
+    const after = sets.after?.(change);
+    for (const field of change.fields) {
+      if (before === undefined || after === undefined) {
+        lines.push(`    ${field}`);
+        continue;
+      }
+      lines.push(`    ${field}: ${formatValue(valueAt(before, field))} → ${formatValue(valueAt(after, field))}`);
+    }
+  }
+  for (const ref of diff.removed) lines.push(`- ${ref.kind}/${ref.name}`);
+  const counts = [`${diff.added.length} added`, `${diff.changed.length} changed`, `${diff.removed.length} removed`, `${diff.unchanged} unchanged`];
+  lines.push(counts.join(", "));
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Documents (for `weft get`)
+
+/** One line about a raw document: what an operator scans a table for. */
+export function summarizeDocument(doc: unknown): string {
+  const record = isRecord(doc) ? doc : {};
+  const spec = isRecord(record.spec) ? record.spec : {};
+  switch (record.kind) {
+    case "Mesh": {
+      const identity = isRecord(spec.identity) ? spec.identity : {};
+      return joinParts([
+        field("trustDomain", spec.trustDomain),
+        field("identity", identity.mode),
+        field("tokenTTL", identity.tokenTTL),
+        field("keyRotation", identity.keyRotation),
+      ]);
+    }
+    case "Service": {
+      const subsets = arrayOf(spec.subsets).map((subset) => {
+        const s = isRecord(subset) ? subset : {};
+        const count = arrayOf(s.endpoints).length;
+        return `${stringOr(s.name, "?")} (${plural(count, "endpoint")})`;
+      });
+      const policy = isRecord(spec.trafficPolicy) ? spec.trafficPolicy : {};
+      const balancer = isRecord(policy.loadBalancer) ? policy.loadBalancer : {};
+      return joinParts([
+        subsets.length > 0 ? `subsets ${subsets.join(", ")}` : undefined,
+        field("lb", balancer.policy),
+        field("timeout", policy.timeout),
+      ]);
+    }
+    case "Route": {
+      const hosts = arrayOf(spec.hosts).map((host) => String(host));
+      const rules = arrayOf(spec.http);
+      const destinations = new Set<string>();
+      for (const rule of rules) {
+        for (const destination of arrayOf(isRecord(rule) ? rule.destinations : undefined)) {
+          if (!isRecord(destination)) continue;
+          const subset = typeof destination.subset === "string" ? `/${destination.subset}` : "";
+          destinations.add(`${stringOr(destination.service, "?")}${subset}`);
+        }
+      }
+      return joinParts([
+        hosts.length > 0 ? `hosts ${hosts.join(", ")}` : undefined,
+        spec.public === true ? "public" : undefined,
+        `${plural(rules.length, "rule")}${destinations.size > 0 ? ` → ${[...destinations].join(", ")}` : ""}`,
+      ]);
+    }
+    case "AuthorizationPolicy": {
+      const rules = arrayOf(spec.rules);
+      const sources = new Set<string>();
+      for (const rule of rules) for (const from of arrayOf(isRecord(rule) ? rule.from : undefined)) sources.add(String(from));
+      return joinParts([
+        `${stringOr(spec.action, "ALLOW")} → ${stringOr(spec.target, "?")}`,
+        rules.length === 0 ? "no rules" : sources.size > 0 ? `from ${[...sources].join(", ")}` : plural(rules.length, "rule"),
+      ]);
+    }
+    default:
+      return "";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status (for `weft status` and `weft top`)
+
+export interface GoldenView {
+  requests: number;
+  requestsPerSecond: number;
+  successRate: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+export interface EndpointView {
+  id: string;
+  /** What the gateway isolate has seen: healthy, ejected, probing, missing-binding or configured. */
+  status?: string | undefined;
+  health?: string | undefined;
+}
+
+export interface ServiceView {
+  name: string;
+  subsets: { name: string; endpoints: EndpointView[] }[];
+}
+
+export interface StatusRow {
+  service: string;
+  golden: GoldenView | undefined;
+  endpoints: number;
+  ejected: string[];
+}
+
+/** One row per service in the registry, plus any that only telemetry knows about. */
+export function statusRows(services: readonly ServiceView[], telemetry: readonly { service: string; golden: GoldenView }[] | undefined): StatusRow[] {
+  // A telemetry object that has stored nothing yet may answer without a service name: skip it.
+  const views = (telemetry ?? []).filter((view) => view.service !== "");
+  const golden = new Map(views.map((view) => [view.service, view.golden] as const));
+  const rows: StatusRow[] = services.map((service) => {
+    const endpoints = service.subsets.flatMap((subset) => subset.endpoints);
+    return {
+      service: service.name,
+      golden: golden.get(service.name),
+      endpoints: endpoints.length,
+      ejected: endpoints.filter((endpoint) => endpoint.status === "ejected" || endpoint.health === "ejected").map((endpoint) => endpoint.id),
+    };
+  });
+  for (const view of views) {
+    if (!services.some((service) => service.name === view.service)) rows.push({ service: view.service, golden: view.golden, endpoints: 0, ejected: [] });
+  }
+  return rows.sort((a, b) => a.service.localeCompare(b.service));
+}
+
+export function statusTable(rows: readonly StatusRow[]): string {
+  return table(
+    ["service", "requests/s", "success", "p50", "p99", "ejected"],
+    rows.map((row) => {
+      const idle = row.golden === undefined || row.golden.requests === 0;
+      return [
+        row.service,
+        idle ? "-" : formatRate(row.golden?.requestsPerSecond),
+        idle ? "-" : formatPercent(row.golden?.successRate),
+        idle ? "-" : formatMs(row.golden?.p50Ms),
+        idle ? "-" : formatMs(row.golden?.p99Ms),
+        `${row.ejected.length}/${row.endpoints}${row.ejected.length > 0 ? ` (${row.ejected.join(", ")})` : ""}`,
+      ];
+    }),
+    ["left", "right", "right", "right", "right", "left"],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+function field(label: string, value: unknown): string | undefined {
+  return value === undefined || value === null ? undefined : `${label} ${typeof value === "string" ? value : JSON.stringify(value)}`;
+}
+
+function joinParts(parts: readonly (string | undefined)[]): string {
+  return parts.filter((part): part is string => part !== undefined && part !== "").join("; ");
+}
+
+function arrayOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === "string" ? value : fallback;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,23 @@
+/**
+ * `weft` entry point: runs the program against the real process (stdout, stderr, fetch, env,
+ * files, Ctrl-C) and sets the exit code. `cli/weft.mjs` (the package bin) and `npm run weft`
+ * both start here; tests run `runCli` from program.ts with their own I/O instead.
+ */
+import { readFile } from "node:fs/promises";
+import { runCli, type CliIO } from "./program.js";
+
+const io: CliIO = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  fetch: (input, init) => fetch(input, init),
+  env: process.env,
+  readFile: (path) => readFile(path, "utf8"),
+  onInterrupt(listener) {
+    process.on("SIGINT", listener);
+    return () => process.removeListener("SIGINT", listener);
+  },
+  now: () => new Date(),
+};
+
+// exitCode, not exit(): let piped stdout drain first.
+process.exitCode = await runCli(process.argv.slice(2), io);

@@ -1,0 +1,185 @@
+/**
+ * The dashboard in a real browser: the gateway and the example functions run in one workerd (the
+ * load benchmark's mesh), traffic goes through the ingress and as mesh calls, and Debian's
+ * chromium (driven by playwright-core) signs in, finds the service graph and watches a figure
+ * change after more traffic. It also writes the README's screenshot, docs/images/dashboard.png.
+ *
+ * The benchmark mesh gives its functions no bootstrap credentials, so their own peer calls are
+ * anonymous (and the example policies deny them: they show up as denials). The service-to-service
+ * edges are made by calling `orders.mesh` and `catalog.mesh` with SVIDs minted for `frontend` and
+ * `orders` through the admin API (`POST /.weft/api/v1/tokens`, there for debugging and tests).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, applyMesh, send, startMesh, type BenchMesh } from "../bench/load.js";
+import { ROOT } from "./example-workers.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const INSTALL = "install it with apt-get install -y chromium";
+const SCREENSHOT = join(ROOT, "docs", "images", "dashboard.png");
+const EXAMPLE_SERVICES = ["httpbin", "catalog", "orders", "frontend"] as const;
+const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
+/** Any Host that matches no Miniflare route reaches the gateway (the first worker). */
+const INGRESS_HOST = "shop.example";
+
+const hasChromium = existsSync(CHROMIUM);
+const required = process.env.CI === "true";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An SVID for `service`, as the admin API mints one for debugging and tests. */
+async function svidFor(port: number, service: string): Promise<string> {
+  const answer = await send(port, "gateway.bench", "/.weft/api/v1/tokens", {
+    method: "POST",
+    headers: { ...ADMIN, "content-type": "application/json" },
+    body: JSON.stringify({ service, ttlSeconds: 600 }),
+  });
+  expect(answer.status, answer.body).toBe(200);
+  const token: unknown = (JSON.parse(answer.body) as { token?: unknown }).token;
+  if (typeof token !== "string") throw new Error(`no token for ${service}: ${answer.body}`);
+  return token;
+}
+
+interface Callers {
+  frontend: string;
+  orders: string;
+}
+
+/** One round of traffic: the shop and httpbin through the ingress, and frontend → orders → catalog as mesh calls. */
+async function traffic(port: number, callers: Callers, rounds: number): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    await send(port, INGRESS_HOST, "/api/shop/orders/1001");
+    await send(port, INGRESS_HOST, "/httpbin/anything");
+    const orders = await send(port, "orders.mesh", i % 2 === 0 ? "/orders/1001" : "/orders", { headers: { authorization: `Bearer ${callers.frontend}` } });
+    expect(orders.status, orders.body).toBeLessThan(600);
+    const catalog = await send(port, "catalog.mesh", "/products", { headers: { authorization: `Bearer ${callers.orders}` } });
+    expect(catalog.status, catalog.body).toBe(200);
+  }
+}
+
+/** Telemetry leaves an isolate when a request arrives after the flush interval: nudge it with health checks. */
+async function flushTelemetry(port: number): Promise<void> {
+  await sleep(250);
+  await send(port, "gateway.bench", "/.weft/healthz");
+}
+
+async function edgeRequests(page: Page, source: string, destination: string): Promise<number> {
+  const value = await page.getByTestId(`edge-${source}-${destination}`).getAttribute("data-requests");
+  return Number(value);
+}
+
+describe("the dashboard in a browser", () => {
+  let mesh: BenchMesh | undefined;
+  let browser: Browser | undefined;
+  const outDir = mkdtempSync(join(tmpdir(), "weft-dashboard-"));
+  afterAll(async () => {
+    await browser?.close();
+    await mesh?.mf.dispose();
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  if (!hasChromium && !required) console.warn(`skipping the dashboard browser test: ${CHROMIUM} is missing; ${INSTALL}`);
+
+  it.skipIf(!hasChromium && !required)(`signs in, draws the service graph and follows new traffic (needs chromium: ${INSTALL})`, { timeout: 180_000 }, async () => {
+    if (!hasChromium) expect.fail(`chromium is required when CI=true; ${INSTALL}`);
+    mesh = await startMesh(outDir, { WEFT_TELEMETRY_FLUSH_MS: "200" });
+    const port = mesh.entryPort;
+    expect(await applyMesh(port)).toBeGreaterThan(0);
+    const callers: Callers = { frontend: await svidFor(port, "frontend"), orders: await svidFor(port, "orders") };
+    await traffic(port, callers, 12);
+    await flushTelemetry(port);
+
+    // The data endpoint wants the session cookie, whatever else is sent.
+    const anonymous = await send(port, INGRESS_HOST, "/.weft/dashboard/data");
+    expect(anonymous.status).toBe(401);
+    expect((await send(port, INGRESS_HOST, "/.weft/dashboard/data", { headers: ADMIN })).status).toBe(401);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(String(error)));
+    page.on("console", (message) => {
+      if (message.type() === "error") pageErrors.push(message.text());
+    });
+    const visited: string[] = [];
+    page.on("request", (request) => visited.push(request.url()));
+    const base = `http://127.0.0.1:${port}/.weft/dashboard`;
+
+    // No cookie: sent to the sign-in form.
+    const first = await page.goto(base);
+    expect(first?.request().redirectedFrom()?.url()).toBe(base);
+    expect(page.url()).toBe(`${base}/sign-in`);
+    await expect.poll(() => page.getByTestId("sign-in-token").getAttribute("type")).toBe("password");
+
+    // A wrong token is refused and leaves no cookie.
+    await page.getByTestId("sign-in-token").fill("not-the-admin-token");
+    const refused = await Promise.all([page.waitForNavigation(), page.getByTestId("sign-in-submit").click()]).then(([response]) => response);
+    expect(refused?.status()).toBe(401);
+    expect(await page.getByTestId("sign-in-error").textContent()).toContain("the token was refused");
+    expect(await context.cookies()).toEqual([]);
+
+    // The right token signs in: a session cookie, and the dashboard.
+    await page.getByTestId("sign-in-token").fill(ADMIN_TOKEN);
+    const signedIn = await Promise.all([page.waitForNavigation(), page.getByTestId("sign-in-submit").click()]).then(([response]) => response);
+    expect(signedIn?.status()).toBe(200);
+    expect(page.url()).toBe(base);
+    const [session] = await context.cookies();
+    expect(session).toMatchObject({ name: "weft_session", httpOnly: true, sameSite: "Strict", path: "/.weft/dashboard" });
+    expect(session?.value).not.toContain(ADMIN_TOKEN);
+    // The refused sign-in logged its 401 as a failed load; from here on nothing should fail.
+    pageErrors.length = 0;
+
+    // A node for every example service, and edges between the services that called each other.
+    for (const service of EXAMPLE_SERVICES) await page.getByTestId(`node-${service}`).waitFor({ timeout: 20_000 });
+    // Attached, not visible: a level edge is a line of zero height, which Playwright calls hidden.
+    for (const edge of ["edge-frontend-orders", "edge-orders-catalog", "edge-anonymous-frontend"]) await page.getByTestId(edge).waitFor({ state: "attached", timeout: 20_000 });
+    expect(await page.getByTestId("edge-frontend-orders-rps").textContent()).toMatch(/^[\d.]+ rps$/);
+    expect(await page.getByTestId("edge-frontend-orders-errors").textContent()).toMatch(/^[\d.]+% err$/);
+    expect(await page.getByTestId("edge-frontend-orders-p99").textContent()).toMatch(/^p99 [\d.]+ ms$/);
+    expect(await page.getByTestId("config-version").textContent()).toMatch(/^\d+$/);
+    await page.getByTestId("history-1").waitFor();
+    // The denials panel lists what the data endpoint reports (the functions' anonymous peer calls are
+    // denied by the example policies; they are listed once the gateway counts them under their destination).
+    const reported = (await (await page.request.get(`${base}/data`)).json()) as { denials: { source: string; destination: string }[] };
+    if (reported.denials.length === 0) await page.getByTestId("denials-empty").waitFor();
+    for (const denial of reported.denials) await page.getByTestId(`denial-${denial.source}-${denial.destination}`).waitFor();
+    await page.getByTestId("endpoint-orders-v1-0").waitFor();
+
+    // More traffic: the frontend → orders figures move on a later refresh, without reloading.
+    const before = await edgeRequests(page, "frontend", "orders");
+    const rpsBefore = await page.getByTestId("metric-orders-requests").textContent();
+    expect(before).toBeGreaterThan(0);
+    await traffic(port, callers, 8);
+    await expect
+      .poll(
+        async () => {
+          await flushTelemetry(port);
+          return edgeRequests(page, "frontend", "orders");
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBeGreaterThanOrEqual(before + 8);
+    expect(await page.getByTestId("metric-orders-requests").textContent()).not.toBe(rpsBefore);
+
+    // Let the charts gather a few polls, then take the README's picture.
+    await expect.poll(async () => Number(await page.getByTestId("chart-orders-rps").getAttribute("data-points")), { timeout: 30_000, interval: 1000 }).toBeGreaterThanOrEqual(6);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+
+    // The token never travelled in a URL, and nothing on the page broke the CSP or threw.
+    expect(visited.filter((url) => url.includes(ADMIN_TOKEN))).toEqual([]);
+    expect(pageErrors).toEqual([]);
+
+    // Signing out clears the session: the data endpoint refuses the browser again.
+    await Promise.all([page.waitForNavigation(), page.getByTestId("sign-out").click()]);
+    expect(page.url()).toBe(`${base}/sign-in`);
+    expect(await context.cookies()).toEqual([]);
+    const after = await page.request.get(`${base}/data`);
+    expect(after.status()).toBe(401);
+  });
+});
