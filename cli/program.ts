@@ -442,6 +442,9 @@ async function loadLocal(io: CliIO, file: string): Promise<LocalFile> {
   const format = /\.json$/i.test(file) ? "json" : "yaml";
   const result = parseConfigText(text, format);
   if (!result.ok) {
+    // One problem: one line. Several: a line saying how many, then one per problem.
+    const [only] = result.issues;
+    if (only && result.issues.length === 1) throw new CliFailure(`${formatIssue(file, only)} (nothing was sent to the mesh)`);
     throw new CliFailure(`${file}: ${plural(result.issues.length, "issue")}; nothing was sent to the mesh`, result.issues.map((issue) => formatIssue(file, issue)));
   }
   const documents = result.raw ?? [];
