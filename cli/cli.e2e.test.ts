@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, startMesh, type BenchMesh } from "../bench/load.js";
+import { startDemoTraffic } from "../scripts/demo-traffic.js";
 import { ROOT } from "../scripts/example-workers.js";
 import { runCli, type CliIO } from "./program.js";
 
@@ -157,6 +158,30 @@ describe("the weft CLI against a running mesh", { timeout: 60_000 }, () => {
     expect(lines[0]).toMatch(/^SERVICE\s+REQUESTS\/S\s+SUCCESS\s+P50\s+P99\s+EJECTED$/);
     expect(lines.find((line) => line.startsWith("httpbin"))).toMatch(/^httpbin\s+\d+(\.\d)?\s+100%\s+\S+ms\s+\S+ms\s+0\/2$/);
     expect(lines.find((line) => line.startsWith("catalog"))).toMatch(/^catalog\s+-\s+-\s+-\s+-\s+0\/1$/);
+  });
+
+  it("the demo traffic shows up in weft status within 30 s, failures included", async () => {
+    const started = Date.now();
+    const demo = startDemoTraffic({ url: base, rate: 20, durationMs: 6_000, seed: 7, log: () => undefined });
+    let services: { service: string; golden: { requests: number; successRate: number | null } }[] = [];
+    try {
+      while (Date.now() - started < 30_000) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await (await fetch(`${base}/.weft/healthz`)).arrayBuffer();
+        const run = await weft("status", "--json");
+        expect(run.code, run.stderr).toBe(0);
+        services = (JSON.parse(run.stdout) as { telemetry: { services: typeof services } }).telemetry.services;
+        const frontend = services.find((view) => view.service === "frontend")?.golden.requests ?? 0;
+        const failing = services.some((view) => view.golden.successRate !== null && view.golden.successRate < 1);
+        if (frontend > 0 && failing) break;
+      }
+    } finally {
+      await demo.stop();
+    }
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(services.find((view) => view.service === "frontend")?.golden.requests).toBeGreaterThan(0);
+    expect(services.find((view) => view.service === "httpbin")?.golden.requests).toBeGreaterThan(0);
+    expect(services.some((view) => view.golden.successRate !== null && view.golden.successRate < 1)).toBe(true);
   });
 
   it("explains a mesh call and an ingress path, printing the trace's summary lines", async () => {
