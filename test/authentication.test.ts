@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMeshClient, MeshError, verifyInbound } from "@weft/sdk";
-import { admin, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, functionsGatewayServes, gateway, gatewayEnv } from "./helpers.js";
+import { admin, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, functionsGatewayServes, gateway, gatewayEnv, tokenFor } from "./helpers.js";
 
 const STRICT_MESH = `${EXAMPLE_MESH_YAML.replace("mode: PERMISSIVE", "mode: STRICT")}
 ---
@@ -28,12 +28,6 @@ spec:
   action: DENY
   rules: [{ to: [{ paths: ["/admin", "/admin/*"] }] }]
 `;
-
-async function tokenFor(service: string): Promise<string> {
-  const response = await admin("/tokens", { method: "POST", body: JSON.stringify({ service }) });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

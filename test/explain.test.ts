@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Explanation } from "../gateway-worker/src/explain/explain.js";
-import { admin, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, functionsGatewayServes, gateway, sendMany, SHIPPED_MESH_YAML } from "./helpers.js";
+import { admin, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, functionsGatewayServes, gateway, sendMany, SHIPPED_MESH_YAML, tokenFor } from "./helpers.js";
 
 interface Probe {
   readonly from?: string;
@@ -252,8 +252,3 @@ describe("the explain endpoint", () => {
   });
 });
 
-async function tokenFor(service: string): Promise<string> {
-  const response = await admin("/tokens", { method: "POST", body: JSON.stringify({ service }) });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}

@@ -1,15 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { applyExampleMesh, applyYaml, gateway as exampleGateway, sendMany } from "./helpers.js";
+import { applyExampleMesh, applyOk, gateway as exampleGateway, sendMany } from "./helpers.js";
 import { fakeEndpoint, poolMesh, testGateway } from "./resilience-helpers.js";
-
-async function apply(yaml: string): Promise<void> {
-  const result = await applyYaml(yaml);
-  expect(result.status, JSON.stringify(result.body)).toBe(200);
-}
 
 describe("fault injection", () => {
   it("aborts 50% ± 3% of 4,000 requests with the configured status, without reaching the destination", async () => {
-    await apply(poolMesh("chaos", ["CHAOS"], "retries: { attempts: 1 }", "fault: { abort: { percent: 50, status: 503 } }"));
+    await applyOk(poolMesh("chaos", ["CHAOS"], "retries: { attempts: 1 }", "fault: { abort: { percent: 50, status: 503 } }"));
     const upstream = fakeEndpoint(() => new Response("ok"));
     const gateway = testGateway({ CHAOS: upstream });
     const responses = await sendMany(4000, 16, async () => {
@@ -24,7 +19,7 @@ describe("fault injection", () => {
   });
 
   it("answers with any configured status, e.g. 418", async () => {
-    await apply(poolMesh("chaos", ["CHAOS"], "", "fault: { abort: { percent: 100, status: 429 } }"));
+    await applyOk(poolMesh("chaos", ["CHAOS"], "", "fault: { abort: { percent: 100, status: 429 } }"));
     const gateway = testGateway({ CHAOS: fakeEndpoint(() => new Response("ok")) });
     const response = await gateway.fetch("http://chaos.mesh/");
     expect(response.status).toBe(429);
@@ -32,7 +27,7 @@ describe("fault injection", () => {
   });
 
   it("applies a configured delay", async () => {
-    await apply(poolMesh("chaos", ["CHAOS"], "", "fault: { delay: { percent: 100, fixed: 150ms } }"));
+    await applyOk(poolMesh("chaos", ["CHAOS"], "", "fault: { delay: { percent: 100, fixed: 150ms } }"));
     const upstream = fakeEndpoint(() => new Response("ok"));
     const gateway = testGateway({ CHAOS: upstream });
     const started = Date.now();
@@ -42,7 +37,7 @@ describe("fault injection", () => {
   });
 
   it("injects only into requests with the given header when one is configured", async () => {
-    await apply(poolMesh("chaos", ["CHAOS"], "", 'fault: { abort: { percent: 100, status: 503 }, headers: { x-chaos: { exact: "on" } } }'));
+    await applyOk(poolMesh("chaos", ["CHAOS"], "", 'fault: { abort: { percent: 100, status: 503 }, headers: { x-chaos: { exact: "on" } } }'));
     const upstream = fakeEndpoint(() => new Response("ok"));
     const gateway = testGateway({ CHAOS: upstream });
     expect((await gateway.fetch("http://chaos.mesh/")).status).toBe(200);
@@ -51,7 +46,7 @@ describe("fault injection", () => {
   });
 
   it("is off unless configured", async () => {
-    await apply(poolMesh("chaos", ["CHAOS"]));
+    await applyOk(poolMesh("chaos", ["CHAOS"]));
     const upstream = fakeEndpoint(() => new Response("ok"));
     const gateway = testGateway({ CHAOS: upstream });
     const statuses = await sendMany(200, 8, async () => (await gateway.fetch("http://chaos.mesh/")).status);

@@ -54,6 +54,20 @@ export async function applyYaml(yaml: string, options: { dryRun?: boolean; actor
   return { status: response.status, body: (await response.json()) as ApplyResult["body"] };
 }
 
+/** Applies `yaml` and fails the test when the control plane refuses it. */
+export async function applyOk(yaml: string): Promise<number> {
+  const result = await applyYaml(yaml);
+  if (result.status !== 200) throw new Error(`config refused: ${JSON.stringify(result.body)}`);
+  return result.body.version ?? -1;
+}
+
+/** An SVID for `service`, minted by the control plane through the admin API. */
+export async function tokenFor(service: string): Promise<string> {
+  const response = await admin("/tokens", { method: "POST", body: JSON.stringify({ service }) });
+  if (response.status !== 200) throw new Error(`could not mint a token for ${service}: HTTP ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
 /** Applies the example mesh, fails the test if it is refused, and waits until functions' peer calls see it. */
 export async function applyExampleMesh(): Promise<number> {
   const result = await applyYaml(EXAMPLE_MESH_YAML);

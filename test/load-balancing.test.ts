@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyYaml, sendMany } from "./helpers.js";
+import { applyOk, sendMany } from "./helpers.js";
 import { fakeEndpoint, manualClock, poolMesh, testGateway, type FakeEndpoint } from "./resilience-helpers.js";
-
-async function apply(yaml: string): Promise<void> {
-  const result = await applyYaml(yaml);
-  expect(result.status, JSON.stringify(result.body)).toBe(200);
-}
 
 const named = (name: string, delayMs = 0, clock?: () => number) =>
   fakeEndpoint(async () => {
@@ -21,7 +16,7 @@ async function served(gateway: { fetch(url: string, init?: RequestInit & { cf?: 
 
 describe("least request", () => {
   async function slowShare(policy: string): Promise<number> {
-    await apply(poolMesh("lr", ["LR_SLOW", "LR_B", "LR_C"], `loadBalancer: { policy: ${policy} }\nretries: { attempts: 1 }`));
+    await applyOk(poolMesh("lr", ["LR_SLOW", "LR_B", "LR_C"], `loadBalancer: { policy: ${policy} }\nretries: { attempts: 1 }`));
     const endpoints = { LR_SLOW: named("slow", 40), LR_B: named("b", 2), LR_C: named("c", 2) };
     const gateway = testGateway(endpoints);
     const answers = await sendMany(300, 12, () => served(gateway, "http://lr.mesh/"));
@@ -43,7 +38,7 @@ describe("consistent hash", () => {
     poolMesh("sticky", Array.from({ length: count }, (_, i) => `CH_${i}`), "loadBalancer: { policy: CONSISTENT_HASH, hashOn: { header: x-user } }");
 
   it("keeps one key on one endpoint across 1,000 calls, and spreads different keys", async () => {
-    await apply(hashMesh(4));
+    await applyOk(hashMesh(4));
     const gateway = testGateway(endpointsOf(4));
     const same = await sendMany(1000, 10, () => served(gateway, "http://sticky.mesh/", { headers: { "x-user": "alice" } }));
     expect(new Set(same).size).toBe(1);
@@ -53,10 +48,10 @@ describe("consistent hash", () => {
 
   it("moves at most 1/n + 5% of keys when an endpoint is added, all of them to the new endpoint", async () => {
     const keys = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
-    await apply(hashMesh(4));
+    await applyOk(hashMesh(4));
     const gateway = testGateway(endpointsOf(5));
     const before = await sendMany(keys.length, 10, (i) => served(gateway, "http://sticky.mesh/", { headers: { "x-user": keys[i]! } }));
-    await apply(hashMesh(5));
+    await applyOk(hashMesh(5));
     await gateway.reload();
     const after = await sendMany(keys.length, 10, (i) => served(gateway, "http://sticky.mesh/", { headers: { "x-user": keys[i]! } }));
     const moved = keys.filter((_, i) => before[i] !== after[i]);
@@ -66,7 +61,7 @@ describe("consistent hash", () => {
   });
 
   it("hashes on a cookie", async () => {
-    await apply(poolMesh("sticky", ["CH_0", "CH_1", "CH_2"], "loadBalancer: { policy: CONSISTENT_HASH, hashOn: { cookie: session } }"));
+    await applyOk(poolMesh("sticky", ["CH_0", "CH_1", "CH_2"], "loadBalancer: { policy: CONSISTENT_HASH, hashOn: { cookie: session } }"));
     const gateway = testGateway(endpointsOf(3));
     const answers = await sendMany(200, 10, () => served(gateway, "http://sticky.mesh/", { headers: { cookie: "theme=dark; session=abc123" } }));
     expect(new Set(answers).size).toBe(1);
@@ -86,7 +81,7 @@ describe("locality-aware routing", () => {
   const london = { colo: "LHR", continent: "EU" };
 
   it("prefers the endpoint in the request's colo, then its continent, then the rest", async () => {
-    await apply(localityMesh);
+    await applyOk(localityMesh);
     const gateway = testGateway({ LOC_LHR: named("lhr"), LOC_FRA: named("fra"), LOC_IAD: named("iad") });
     expect(new Set(await sendMany(50, 5, () => served(gateway, "http://near.mesh/", { cf: london })))).toEqual(new Set(["lhr"]));
     expect(new Set(await sendMany(50, 5, () => served(gateway, "http://near.mesh/", { cf: { colo: "CDG", continent: "EU" } })))).toEqual(new Set(["fra"]));
@@ -94,7 +89,7 @@ describe("locality-aware routing", () => {
   });
 
   it("fails over to the continent when the local endpoint is ejected, and back when it recovers", async () => {
-    await apply(localityMesh);
+    await applyOk(localityMesh);
     const clock = manualClock();
     let londonDown = true;
     const lhr = fakeEndpoint(() => (londonDown ? new Response("down", { status: 503 }) : new Response("lhr")), () => clock.now);

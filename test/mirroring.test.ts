@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyYaml, sendMany } from "./helpers.js";
+import { applyOk, sendMany } from "./helpers.js";
 import { fakeEndpoint, testGateway } from "./resilience-helpers.js";
-
-async function apply(yaml: string): Promise<void> {
-  const result = await applyYaml(yaml);
-  expect(result.status, JSON.stringify(result.body)).toBe(200);
-}
 
 function mirrorMesh(percent: number | undefined): string {
   return `apiVersion: weft/v1
@@ -54,12 +49,12 @@ describe("mirroring", () => {
     ["throws", () => Promise.reject(new Error("shadow exploded"))],
     ["hangs", () => new Promise<Response>(() => undefined)],
   ])("leaves the caller's answer unchanged when the mirror %s", async (_what, behaviour) => {
-    await apply(mirrorMesh(undefined));
+    await applyOk(mirrorMesh(undefined));
     const shadow = fakeEndpoint(behaviour);
     const gateway = testGateway({ SHADOW: shadow });
     const without = await observable(await gateway.fetch("http://live.mesh/anything/x", request()));
 
-    await apply(mirrorMesh(100));
+    await applyOk(mirrorMesh(100));
     await gateway.reload();
     const started = Date.now();
     const withMirror = await observable(await gateway.fetch("http://live.mesh/anything/x", request()));
@@ -73,7 +68,7 @@ describe("mirroring", () => {
   });
 
   it("copies about the configured share of requests", async () => {
-    await apply(mirrorMesh(25));
+    await applyOk(mirrorMesh(25));
     const shadow = fakeEndpoint(() => new Response("ok"));
     const gateway = testGateway({ SHADOW: shadow });
     const total = 800;

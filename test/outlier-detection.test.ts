@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyYaml, sendMany } from "./helpers.js";
+import { applyOk, sendMany } from "./helpers.js";
 import { fakeEndpoint, manualClock, poolMesh, status, testGateway, type FakeEndpoint } from "./resilience-helpers.js";
-
-async function apply(yaml: string): Promise<void> {
-  const result = await applyYaml(yaml);
-  expect(result.status, JSON.stringify(result.body)).toBe(200);
-}
 
 interface ServicesView {
   services: { name: string; subsets: { endpoints: { id: string; status: string; health: string; timesEjected: number; ejectedUntil: string | null }[] }[] }[];
@@ -27,7 +22,7 @@ const callsTo = (endpoint: FakeEndpoint | undefined) => endpoint?.calls.length ?
 
 describe("outlier detection", () => {
   it("ejects an endpoint after 5 consecutive 5xx, moves traffic to the others, and restores it after one good probe", async () => {
-    await apply(poolMesh("pool", ["EP_A", "EP_B", "EP_C", "EP_D"], OUTLIER_POLICY));
+    await applyOk(poolMesh("pool", ["EP_A", "EP_B", "EP_C", "EP_D"], OUTLIER_POLICY));
     const clock = manualClock();
     const { failing, endpoints } = pool(clock);
     const gateway = testGateway(endpoints, { now: () => clock.now, sleep: clock.sleep });
@@ -59,7 +54,7 @@ describe("outlier detection", () => {
   });
 
   it("ejects for longer the second time, and a failed probe ejects again at once", async () => {
-    await apply(poolMesh("pool", ["EP_A", "EP_B", "EP_C", "EP_D"], OUTLIER_POLICY));
+    await applyOk(poolMesh("pool", ["EP_A", "EP_B", "EP_C", "EP_D"], OUTLIER_POLICY));
     const clock = manualClock();
     const { failing, endpoints } = pool(clock);
     const gateway = testGateway(endpoints, { now: () => clock.now, sleep: clock.sleep });
@@ -78,7 +73,7 @@ describe("outlier detection", () => {
   });
 
   it("never ejects more than the maximum percentage of a pool", async () => {
-    await apply(poolMesh("pool", ["EP_A", "EP_B", "EP_C", "EP_D"], OUTLIER_POLICY));
+    await applyOk(poolMesh("pool", ["EP_A", "EP_B", "EP_C", "EP_D"], OUTLIER_POLICY));
     const clock = manualClock();
     const { failing, endpoints } = pool(clock);
     const gateway = testGateway(endpoints, { now: () => clock.now, sleep: clock.sleep });
@@ -92,7 +87,7 @@ describe("outlier detection", () => {
   });
 
   it("answers 503 no healthy upstream when every endpoint is out", async () => {
-    await apply(poolMesh("single", ["EP_A"], OUTLIER_POLICY));
+    await applyOk(poolMesh("single", ["EP_A"], OUTLIER_POLICY));
     const clock = manualClock();
     const { failing, endpoints } = pool(clock);
     const gateway = testGateway(endpoints, { now: () => clock.now, sleep: clock.sleep });
@@ -107,7 +102,7 @@ describe("outlier detection", () => {
 
 describe("circuit breaking", () => {
   it("answers 503 at once beyond the concurrency limit, and admits again once requests finish", async () => {
-    await apply(poolMesh("narrow", ["EP_A"], "circuitBreaker: { maxConcurrentRequests: 2 }\nretries: { attempts: 1 }"));
+    await applyOk(poolMesh("narrow", ["EP_A"], "circuitBreaker: { maxConcurrentRequests: 2 }\nretries: { attempts: 1 }"));
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const slow = fakeEndpoint(async () => {

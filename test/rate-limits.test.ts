@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyYaml, sendMany } from "./helpers.js";
+import { applyOk, sendMany } from "./helpers.js";
 import { fakeEndpoint, manualClock, poolMesh, testGateway } from "./resilience-helpers.js";
-
-async function apply(yaml: string): Promise<void> {
-  const result = await applyYaml(yaml);
-  expect(result.status, JSON.stringify(result.body)).toBe(200);
-}
 
 const ok = () => fakeEndpoint(() => new Response("ok"));
 
@@ -13,7 +8,7 @@ describe("local rate limits", () => {
   it("admits B + 5·R over 5 s offered well above R, and answers the rest 429 with Retry-After", async () => {
     const rate = 40;
     const burst = 25;
-    await apply(poolMesh("limited", ["LIMITED"], `rateLimit: { requestsPerSecond: ${rate}, burst: ${burst} }`));
+    await applyOk(poolMesh("limited", ["LIMITED"], `rateLimit: { requestsPerSecond: ${rate}, burst: ${burst} }`));
     const clock = manualClock();
     const upstream = ok();
     const gateway = testGateway({ LIMITED: upstream }, { now: () => clock.now, sleep: clock.sleep });
@@ -40,7 +35,7 @@ describe("local rate limits", () => {
   });
 
   it("keeps one bucket per caller with per: source", async () => {
-    await apply(`${poolMesh("percaller", ["PERCALLER"], "rateLimit: { requestsPerSecond: 1, burst: 3, per: source }")}`);
+    await applyOk(`${poolMesh("percaller", ["PERCALLER"], "rateLimit: { requestsPerSecond: 1, burst: 3, per: source }")}`);
     const clock = manualClock();
     const gateway = testGateway({ PERCALLER: ok() }, { now: () => clock.now });
     // Anonymous callers share one bucket: 3 admitted, then refused.
@@ -53,7 +48,7 @@ describe("global rate limits", () => {
   it("hold across gateway isolates: two gateways together admit about B + T·R", async () => {
     const rate = 20;
     const burst = 10;
-    await apply(poolMesh("global", ["GLOBAL"], `rateLimit: { requestsPerSecond: ${rate}, burst: ${burst}, scope: global }`));
+    await applyOk(poolMesh("global", ["GLOBAL"], `rateLimit: { requestsPerSecond: ${rate}, burst: ${burst}, scope: global }`));
     const upstream = ok();
     const isolates = [testGateway({ GLOBAL: upstream }), testGateway({ GLOBAL: upstream })];
     const started = Date.now();

@@ -4,7 +4,7 @@
  * by the control plane.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { admin, applyYaml, sendMany } from "./helpers.js";
+import { applyYaml, sendMany, tokenFor } from "./helpers.js";
 import { fakeEndpoint, manualClock, testGateway } from "./resilience-helpers.js";
 
 const MESH = `apiVersion: weft/v1
@@ -50,12 +50,6 @@ spec:
     - destinations: [{ service: limited }]
       mirror: { service: shadow, percent: 100 }
 `;
-
-async function tokenFor(service: string): Promise<string> {
-  const response = await admin("/tokens", { method: "POST", body: JSON.stringify({ service }) });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { token: string }).token;
-}
 
 function claimsOf(jwt: string | null): Record<string, unknown> {
   const payload = (jwt ?? "").split(".")[1] ?? "";

@@ -1,18 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { createMeshClient, inboundDeadline, MeshError, propagationHeaders } from "@weft/sdk";
-import { applyYaml, gatewayEnv, sendMany } from "./helpers.js";
+import { applyOk, gatewayEnv, sendMany } from "./helpers.js";
 import { counted, fakeEndpoint, manualClock, poolMesh, status, testGateway } from "./resilience-helpers.js";
 
 const httpbinV1 = (gatewayEnv as unknown as { HTTPBIN_V1: Fetcher }).HTTPBIN_V1;
 
-async function apply(yaml: string): Promise<void> {
-  const result = await applyYaml(yaml);
-  expect(result.status, JSON.stringify(result.body)).toBe(200);
-}
-
 describe("retries against a flaky upstream", () => {
   it("3 attempts against /flaky?rate=0.2 succeed ≥ 99% of the time for ≈1.24 upstream calls per request", async () => {
-    await apply(poolMesh("flaky", ["FLAKY_HTTPBIN"], "retries: { attempts: 3, budget: { ratio: 1, minPerSecond: 1000 } }"));
+    await applyOk(poolMesh("flaky", ["FLAKY_HTTPBIN"], "retries: { attempts: 3, budget: { ratio: 1, minPerSecond: 1000 } }"));
     const upstream = counted(httpbinV1);
     // Backoff is real jitter but not waited for: the question here is how many calls, not when.
     const gateway = testGateway({ FLAKY_HTTPBIN: upstream }, { sleep: async () => undefined });
@@ -31,7 +26,7 @@ describe("retries against a flaky upstream", () => {
   });
 
   it("keeps a 100%-failing upstream under (1 + ratio) × offered + floor × seconds with the default budget", async () => {
-    await apply(poolMesh("down", ["DOWN"], "retries: { attempts: 3 }"));
+    await applyOk(poolMesh("down", ["DOWN"], "retries: { attempts: 3 }"));
     const clock = manualClock();
     const upstream = fakeEndpoint(status(503), () => clock.now);
     const gateway = testGateway({ DOWN: upstream }, { now: () => clock.now, sleep: clock.sleep });
@@ -53,7 +48,7 @@ describe("retries against a flaky upstream", () => {
 
 describe("what is retried", () => {
   it("does not retry a POST unless the route allows it, and does retry a GET", async () => {
-    await apply(poolMesh("writes", ["WRITES"], "retries: { attempts: 3 }"));
+    await applyOk(poolMesh("writes", ["WRITES"], "retries: { attempts: 3 }"));
     const upstream = fakeEndpoint(status(503));
     const gateway = testGateway({ WRITES: upstream }, { sleep: async () => undefined });
     const post = await gateway.fetch("http://writes.mesh/orders", { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
@@ -69,7 +64,7 @@ describe("what is retried", () => {
   });
 
   it("retries a POST, body and all, when the route says retryNonIdempotent", async () => {
-    await apply(poolMesh("writes", ["WRITES"], "", "retries: { attempts: 3, retryNonIdempotent: true }"));
+    await applyOk(poolMesh("writes", ["WRITES"], "", "retries: { attempts: 3, retryNonIdempotent: true }"));
     const upstream = fakeEndpoint((_request, call) => (call < 3 ? status(503)() : new Response("created", { status: 201 })));
     const gateway = testGateway({ WRITES: upstream }, { sleep: async () => undefined });
     const body = '{"sku":"tea"}';
@@ -79,7 +74,7 @@ describe("what is retried", () => {
   });
 
   it("never retries a body over 64 KiB", async () => {
-    await apply(poolMesh("writes", ["WRITES"], "", "retries: { attempts: 3, retryNonIdempotent: true }"));
+    await applyOk(poolMesh("writes", ["WRITES"], "", "retries: { attempts: 3, retryNonIdempotent: true }"));
     const upstream = fakeEndpoint(status(503));
     const gateway = testGateway({ WRITES: upstream }, { sleep: async () => undefined });
     const big = "x".repeat(64 * 1024 + 1);
@@ -90,7 +85,7 @@ describe("what is retried", () => {
   });
 
   it("never retries a streamed body (no Content-Length), however small", async () => {
-    await apply(poolMesh("writes", ["WRITES"], "", "retries: { attempts: 3, retryNonIdempotent: true }"));
+    await applyOk(poolMesh("writes", ["WRITES"], "", "retries: { attempts: 3, retryNonIdempotent: true }"));
     const upstream = fakeEndpoint(status(503));
     const gateway = testGateway({ WRITES: upstream }, { sleep: async () => undefined });
     const stream = new ReadableStream({
@@ -105,7 +100,7 @@ describe("what is retried", () => {
   });
 
   it("does not retry what retryOn does not list, and retries listed codes", async () => {
-    await apply(poolMesh("codes", ["CODES"], 'retries: { attempts: 2, retryOn: ["409", connect-failure] }'));
+    await applyOk(poolMesh("codes", ["CODES"], 'retries: { attempts: 2, retryOn: ["409", connect-failure] }'));
     const upstream = fakeEndpoint((request) => status(request.url.endsWith("/conflict") ? 409 : 503)());
     const gateway = testGateway({ CODES: upstream }, { sleep: async () => undefined });
     expect((await gateway.fetch("http://codes.mesh/unavailable")).status).toBe(503);
@@ -115,7 +110,7 @@ describe("what is retried", () => {
   });
 
   it("retries a connection failure and answers 502 when every attempt fails to connect", async () => {
-    await apply(poolMesh("broken", ["BROKEN"], "retries: { attempts: 3 }"));
+    await applyOk(poolMesh("broken", ["BROKEN"], "retries: { attempts: 3 }"));
     const upstream = fakeEndpoint(() => {
       throw new Error("connection refused");
     });
@@ -127,7 +122,7 @@ describe("what is retried", () => {
   });
 
   it("waits at least what Retry-After asks before the next attempt", async () => {
-    await apply(poolMesh("busy", ["BUSY"], "retries: { attempts: 2 }"));
+    await applyOk(poolMesh("busy", ["BUSY"], "retries: { attempts: 2 }"));
     const upstream = fakeEndpoint((_request, call) => (call === 1 ? status(503, { "retry-after": "1" })() : status(200)()));
     const gateway = testGateway({ BUSY: upstream });
     const response = await gateway.fetch("http://busy.mesh/");
@@ -137,7 +132,7 @@ describe("what is retried", () => {
   });
 
   it("sends the retry to another endpoint when there is one", async () => {
-    await apply(poolMesh("spread", ["SPREAD_A", "SPREAD_B"], "retries: { attempts: 2 }"));
+    await applyOk(poolMesh("spread", ["SPREAD_A", "SPREAD_B"], "retries: { attempts: 2 }"));
     const a = fakeEndpoint(status(503));
     const b = fakeEndpoint(status(503));
     const gateway = testGateway({ SPREAD_A: a, SPREAD_B: b }, { sleep: async () => undefined });
@@ -150,7 +145,7 @@ describe("what is retried", () => {
 
 describe("deadlines", () => {
   it("starts no attempt after the route's timeout and answers 504", async () => {
-    await apply(poolMesh("slow", ["SLOW"], "timeout: 400ms\nretries: { attempts: 5, perTryTimeout: 150ms, backoff: { base: 1ms, max: 5ms } }"));
+    await applyOk(poolMesh("slow", ["SLOW"], "timeout: 400ms\nretries: { attempts: 5, perTryTimeout: 150ms, backoff: { base: 1ms, max: 5ms } }"));
     const upstream = fakeEndpoint(() => new Promise<Response>(() => undefined));
     const gateway = testGateway({ SLOW: upstream });
     const started = Date.now();
@@ -166,7 +161,7 @@ describe("deadlines", () => {
   });
 
   it("tells the destination its remaining budget, bounded by the caller's own", async () => {
-    await apply(poolMesh("budget", ["BUDGET"], "timeout: 5s"));
+    await applyOk(poolMesh("budget", ["BUDGET"], "timeout: 5s"));
     const upstream = fakeEndpoint(status(200));
     const gateway = testGateway({ BUDGET: upstream });
     await gateway.fetch("http://budget.mesh/");
@@ -181,7 +176,7 @@ describe("deadlines", () => {
   });
 
   it("reaches the real httpbin with the budget in its headers", async () => {
-    await apply(poolMesh("echo", ["HTTPBIN_V1"], "timeout: 3s"));
+    await applyOk(poolMesh("echo", ["HTTPBIN_V1"], "timeout: 3s"));
     const gateway = testGateway({});
     const body = (await (await gateway.fetch("http://echo.mesh/headers", { headers: { "x-weft-deadline-ms": "2500" } })).json()) as { headers: Record<string, string> };
     expect(Number(body.headers["x-weft-deadline-ms"])).toBeGreaterThan(2000);
@@ -189,7 +184,7 @@ describe("deadlines", () => {
   });
 
   it("sends nothing when the caller's budget is already spent", async () => {
-    await apply(poolMesh("budget", ["BUDGET"], "timeout: 5s"));
+    await applyOk(poolMesh("budget", ["BUDGET"], "timeout: 5s"));
     const upstream = fakeEndpoint(status(200));
     const gateway = testGateway({ BUDGET: upstream });
     const response = await gateway.fetch("http://budget.mesh/", { headers: { "x-weft-deadline-ms": "0" } });
@@ -198,7 +193,7 @@ describe("deadlines", () => {
   });
 
   it("a caller's short budget cuts a slow call short", async () => {
-    await apply(poolMesh("slow", ["SLOW"], "timeout: 10s"));
+    await applyOk(poolMesh("slow", ["SLOW"], "timeout: 10s"));
     const upstream = fakeEndpoint(() => new Promise<Response>(() => undefined));
     const gateway = testGateway({ SLOW: upstream });
     const started = Date.now();
@@ -213,7 +208,7 @@ describe("deadlines across hops, with the SDK", () => {
   const delivered = (budgetMs: number) => new Request("http://orders.mesh/orders/1", { headers: { "x-weft-deadline-ms": String(budgetMs) } });
 
   it("a function's peer call carries what is left of its own budget to the next destination", async () => {
-    await apply(poolMesh("echo", ["HTTPBIN_V1"], "timeout: 10s"));
+    await applyOk(poolMesh("echo", ["HTTPBIN_V1"], "timeout: 10s"));
     const gateway = testGateway({});
     const mesh = createMeshClient({ fetch: (input: Request | string | URL, init?: RequestInit) => gateway.fetchRequest(new Request(input, init)) });
     const inbound = delivered(1500);
@@ -241,7 +236,7 @@ describe("deadlines across hops, with the SDK", () => {
 
 describe("hedging", () => {
   it("sends a second attempt after the hedge delay to another endpoint; the first answer wins", async () => {
-    await apply(poolMesh("hedged", ["HEDGE_A", "HEDGE_B"], "loadBalancer: { policy: ROUND_ROBIN }\nretries: { attempts: 2, hedge: { delay: 50ms } }"));
+    await applyOk(poolMesh("hedged", ["HEDGE_A", "HEDGE_B"], "loadBalancer: { policy: ROUND_ROBIN }\nretries: { attempts: 2, hedge: { delay: 50ms } }"));
     let aborted = 0;
     const slow = fakeEndpoint(
       (request) =>
@@ -268,7 +263,7 @@ describe("hedging", () => {
   });
 
   it("does not hedge a POST", async () => {
-    await apply(poolMesh("hedged", ["HEDGE_A", "HEDGE_B"], "retries: { attempts: 2, hedge: { delay: 20ms } }"));
+    await applyOk(poolMesh("hedged", ["HEDGE_A", "HEDGE_B"], "retries: { attempts: 2, hedge: { delay: 20ms } }"));
     const a = fakeEndpoint(() => new Promise<Response>((resolve) => setTimeout(() => resolve(new Response("done")), 150)));
     const b = fakeEndpoint(() => new Promise<Response>((resolve) => setTimeout(() => resolve(new Response("done")), 150)));
     const gateway = testGateway({ HEDGE_A: a, HEDGE_B: b });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { TelemetrySink } from "../gateway-worker/src/telemetry/state.js";
 import { telemetryShard } from "../gateway-worker/src/gateway.js";
-import { applyYaml, gatewayEnv } from "./helpers.js";
+import { applyOk, gatewayEnv } from "./helpers.js";
 import { fakeEndpoint, manualClock, poolMesh, testGateway } from "./resilience-helpers.js";
 
 interface Golden {
@@ -25,11 +25,6 @@ interface ServiceTelemetry {
   counters: { name: string; labels: Record<string, string>; value: number }[];
 }
 
-async function apply(yaml: string): Promise<void> {
-  const result = await applyYaml(yaml);
-  expect(result.status, JSON.stringify(result.body)).toBe(200);
-}
-
 const ADMIN = { authorization: "Bearer dev-admin-token" };
 
 function exactQuantile(sorted: readonly number[], q: number): number {
@@ -42,7 +37,7 @@ const uniqueName = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0,
 describe("golden metrics from a known mix of requests", () => {
   it("reports exact counts and p50/p99 within 1% through the telemetry API and /.weft/metrics", async () => {
     const service = uniqueName("tele");
-    await apply(poolMesh(service, ["TELE"], "retries: { attempts: 1 }"));
+    await applyOk(poolMesh(service, ["TELE"], "retries: { attempts: 1 }"));
     const clock = manualClock(Date.now());
     // Request i takes latency(i) ms of (injected) time; every 10th fails with 503.
     const latency = (i: number) => 1 + ((i * 37) % 400) + (i % 50 === 7 ? 2000 : 0);
@@ -95,7 +90,7 @@ describe("golden metrics from a known mix of requests", () => {
 
   it("the whole service graph lists every caller→destination edge with its figures", async () => {
     const service = uniqueName("graph");
-    await apply(poolMesh(service, ["GRAPH"]));
+    await applyOk(poolMesh(service, ["GRAPH"]));
     const gateway = testGateway({ GRAPH: fakeEndpoint(() => new Response("ok")) });
     for (let i = 0; i < 20; i++) await gateway.fetch(`http://${service}.mesh/`);
     await gateway.flush();
@@ -138,7 +133,7 @@ describe("telemetry never slows or breaks requests", () => {
 
   it("keeps serving while the telemetry objects fail, and delivers the counts (and what it dropped) after they recover", async () => {
     const service = uniqueName("outage");
-    await apply(poolMesh(service, ["OUTAGE"]));
+    await applyOk(poolMesh(service, ["OUTAGE"]));
     const clock = manualClock(Date.now());
     const { state, sink } = switchable();
     const gateway = testGateway(
@@ -167,7 +162,7 @@ describe("telemetry never slows or breaks requests", () => {
 
   it("flushes once per interval per destination, whatever the request rate", async () => {
     const service = uniqueName("rate");
-    await apply(poolMesh(service, ["RATE"]));
+    await applyOk(poolMesh(service, ["RATE"]));
     const deliveriesAt = async (perInterval: number) => {
       const clock = manualClock(Date.now());
       const { state, sink } = switchable();
