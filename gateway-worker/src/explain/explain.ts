@@ -7,6 +7,7 @@
  * compiled split and pools, and the isolate's health view; this module only assembles their
  * answers into data, and a few lines of text for the CLI. Pure: no I/O, no clock, no randomness.
  */
+import { QUERY_TOKEN_PARAMETERS } from "../stages/authenticate.js";
 import { MeshError, type MeshErrorCode } from "@weft/sdk";
 import { CONFIG_DEFAULTS, formatDuration, type HashOnConfig } from "@weft/sdk/config";
 import { ANONYMOUS, authorize, type AuthorizationDecision, type Caller, type IdentityMode } from "../policy/authorize.js";
@@ -47,8 +48,6 @@ const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SPIFFE_ID = /^spiffe:\/\/([^/]+)\/ns\/([a-z0-9-]+)\/sa\/([a-z0-9-]+)$/;
 const BODY_SHAPE = '{"from"?: "<service>", "method": "GET", "url": "http://<service>.mesh/<path>", "headers"?: {"name": "value"}}';
-/** The query parameters the authenticate stage refuses to read tokens from (401). */
-const QUERY_TOKEN_PARAMETERS = ["access_token", "token", "id_token"];
 
 const fail = (message: string): { ok: false; message: string } => ({ ok: false, message });
 

@@ -10,12 +10,12 @@
  * Cost: O(pool size) per pick plus one small array of candidates; pools hold ≤ 256 endpoints.
  */
 import { fmix32, fnv1a32 } from "./hash.js";
-import type { CompiledEndpoint, EndpointPool } from "./snapshot.js";
+import type { CompiledEndpoint, EndpointPool, LoadBalancerPolicy } from "./snapshot.js";
 
 /** Per-isolate balancer memory: one round-robin counter per pool. */
 export type BalancerCounters = Map<string, number>;
 
-export type BalancerPolicy = "ROUND_ROBIN" | "RANDOM" | "LEAST_REQUEST" | "CONSISTENT_HASH";
+export type BalancerPolicy = LoadBalancerPolicy;
 
 /** Where the request came from (request.cf): used for locality-aware routing. */
 export interface RequestLocation {

@@ -4,7 +4,7 @@
  * a host map, then per host an exact-path map, a prefix map probed by distinct prefix length,
  * and a short list of rules that cannot be indexed by path (regex or no path condition).
  */
-import type { HashOnConfig, MeshDoc } from "@weft/sdk/config";
+import type { HashOnConfig, LoadBalancerPolicyConfig, MeshDoc } from "@weft/sdk/config";
 export type { HashOnConfig };
 import type { ValuePredicate } from "./string-match.js";
 import type { Weighted } from "./split.js";
@@ -33,7 +33,8 @@ export interface EndpointPool {
   readonly totalWeight: number;
 }
 
-export type LoadBalancerPolicy = "ROUND_ROBIN" | "RANDOM" | "LEAST_REQUEST" | "CONSISTENT_HASH";
+/** The schema's balancer policies (the schema is the only definition). */
+export type LoadBalancerPolicy = LoadBalancerPolicyConfig;
 
 export interface CompiledBalancer {
   readonly policy: LoadBalancerPolicy;

@@ -12,7 +12,8 @@ import type { Stage } from "../stage.js";
 
 /** Audience of SVIDs presented to the gateway. */
 export const GATEWAY_AUDIENCE = "weft-gateway";
-const QUERY_TOKEN_PARAMETERS = ["access_token", "token", "id_token"];
+/** Query parameters a token must never travel in (refused, 401); explain reports the same refusal. */
+export const QUERY_TOKEN_PARAMETERS: readonly string[] = ["access_token", "token", "id_token"];
 
 function invalidToken(message: string): MeshError {
   return new MeshError("unauthenticated", message);

@@ -614,3 +614,4 @@ export type RetryBudgetConfig = z.output<typeof RetryBudget>;
 export type OutlierDetectionConfig = z.output<typeof OutlierDetection>;
 export type RateLimitConfig = z.output<typeof RateLimit>;
 export type HashOnConfig = z.output<typeof HashOn>;
+export type LoadBalancerPolicyConfig = z.output<typeof LoadBalancerPolicy>;
