@@ -40,7 +40,8 @@ export default defineConfig({
         // is the main worker; the example functions run beside it as auxiliary workers.
         plugins: [
           cloudflareTest(async () => {
-            const outDir = join(ROOT, ".wrangler", "test-workers");
+            // WEFT_TEST_OUT_DIR lets two test runs on one checkout bundle into separate folders.
+            const outDir = process.env.WEFT_TEST_OUT_DIR ?? join(ROOT, ".wrangler", "test-workers");
             return {
               main: "./gateway-worker/src/index.ts",
               wrangler: { configPath: "./wrangler.toml" },
