@@ -3,7 +3,8 @@
  * request facts it is given. Cost depends on the path length and the rules that share the
  * request's path, never on the total number of routes.
  */
-import { MESH_HOST_SUFFIX } from "@weft/sdk";
+import { MESH_HOST_SUFFIX, MeshError } from "@weft/sdk";
+import { normalizePath } from "./normalize-path.js";
 import { stripPort } from "./compile.js";
 import type { CompiledMatch, CompiledRule, HostTable, IndexedMatch, Snapshot } from "./snapshot.js";
 
@@ -94,13 +95,24 @@ export function matchesRequest(match: CompiledMatch, request: RequestFacts): boo
   return true;
 }
 
-/** The path to forward after the rule's rewrite (prefix matches replace the prefix, exact the path). */
+/**
+ * The path to forward after the rule's rewrite (prefix matches replace the prefix, exact the
+ * path), normalized again: joining a replacement and a remainder can form a new `.` or `..`
+ * segment (`/hb./x` with prefix `/hb` → `/` gives `/./x`), which the URL parser would resolve on
+ * the way out. Authorization checks this path and the forward stage sends it unchanged, so the
+ * two can never disagree.
+ */
 export function rewritePath(route: RouteMatch, path: string): string {
   const replacement = route.rule.rewritePrefix;
   const matched = route.match?.path;
   if (replacement === undefined || !matched || matched.kind === "regex") return path;
-  if (matched.kind === "exact") return replacement;
-  const rest = path.slice(matched.value.length);
-  if (replacement.endsWith("/") && rest.startsWith("/")) return replacement + rest.slice(1);
-  return replacement + rest;
+  let joined: string;
+  if (matched.kind === "exact") joined = replacement;
+  else {
+    const rest = path.slice(matched.value.length);
+    joined = replacement.endsWith("/") && rest.startsWith("/") ? replacement + rest.slice(1) : replacement + rest;
+  }
+  const normalized = normalizePath(joined);
+  if (!normalized.ok) throw new MeshError("bad_request", `the rewritten path is refused: ${normalized.reason}`);
+  return normalized.path;
 }
