@@ -23,26 +23,65 @@ export function routeLabel(request: MeshRequest): string {
   return rule.ruleName ?? `${rule.routeName}#${rule.ruleIndex}`;
 }
 
+/** Where a request's telemetry goes: its `destination` label and the telemetry shard that keeps it. */
+export interface DestinationLabel {
+  /** The `destination` label: a service name, a `a+b` label for a rule over several services, or "". */
+  label: string;
+  /** The shard (telemetry object) the series and counters are sent to; "" is the unrouted shard. */
+  shard: string;
+}
+
+const UNROUTED: DestinationLabel = { label: "", shard: "" };
+/** Per compiled rule (compiled once per config version), so a request does no string work here. */
+const ruleLabels = new WeakMap<object, DestinationLabel>();
+
+/**
+ * The destination a request is counted against. Once the split has chosen, the chosen service.
+ * Before it (401/403 from authorization, an injected fault, a 429), the rule's service when all
+ * its destinations name one service (a split between subsets, the common canary), so denials and
+ * faults show up in that service's telemetry and the dashboard's denials. A rule that spans
+ * several services gets the label of their distinct names sorted and joined with "+" (stable, and
+ * bounded by the config: one label per such rule; "+" cannot occur in a service name), kept in the
+ * unrouted shard because no single service's telemetry object owns it.
+ */
+export function destinationOf(request: Pick<MeshRequest, "service" | "route">): DestinationLabel {
+  const chosen = request.service?.name;
+  if (chosen !== undefined) return { label: chosen, shard: chosen };
+  const rule = request.route?.rule;
+  if (!rule) return UNROUTED;
+  let labelled = ruleLabels.get(rule);
+  if (!labelled) ruleLabels.set(rule, (labelled = ruleDestinationLabel(rule.destinations)));
+  return labelled;
+}
+
+/** The label of a rule's destinations (see destinationOf). */
+export function ruleDestinationLabel(destinations: readonly { readonly service: string }[]): DestinationLabel {
+  const services = [...new Set(destinations.map((d) => d.service))].sort();
+  if (services.length === 0) return UNROUTED;
+  if (services.length === 1) {
+    const service = services[0] as string;
+    return { label: service, shard: service };
+  }
+  return { label: services.join("+"), shard: "" };
+}
+
 export function observeRequest(request: MeshRequest, response: Response): void {
   const { isolate } = request;
   const now = isolate.now();
   const durationMs = Math.max(0, now - request.receivedAt);
   const source = callerLabel(request);
-  // Answers given before the split (a denial, a refused token on a known route) still belong to
-  // the rule's service when the rule has only one.
-  const destinations = request.route?.rule.destinations;
-  const destination = request.service?.name ?? (destinations?.length === 1 ? (destinations[0]?.service ?? "") : "");
+  const { label: destination, shard } = destinationOf(request);
   const subset = request.endpoint?.subset ?? "";
   const recorder = isolate.telemetry.recorder;
-  recorder.recordRequest({ source, destination, subset, route: routeLabel(request), code: response.status }, durationMs, now);
+  recorder.recordRequest({ source, destination, subset, route: routeLabel(request), code: response.status }, durationMs, now, shard);
 
   const attempts = request.attempts ?? 0;
-  if (attempts > 1) recorder.count("retries", destination, { source, destination }, now, attempts - 1 - (request.hedges ?? 0));
-  if (request.hedges) recorder.count("hedges", destination, { source, destination }, now, request.hedges);
+  if (attempts > 1) recorder.count("retries", shard, { source, destination }, now, attempts - 1 - (request.hedges ?? 0));
+  if (request.hedges) recorder.count("hedges", shard, { source, destination }, now, request.hedges);
   const meshError = response.headers.get(MESH_ERROR_HEADER);
-  if (meshError === "unauthenticated") recorder.count("authn_failures", destination, { reason: request.authFailure ?? "missing identity" }, now);
-  else if (meshError === "forbidden") recorder.count("authz_denials", destination, { source, destination }, now);
-  else if (meshError === "rate_limited") recorder.count("rate_limited", destination, { source, destination }, now);
+  if (meshError === "unauthenticated") recorder.count("authn_failures", shard, { reason: request.authFailure ?? "missing identity" }, now);
+  else if (meshError === "forbidden") recorder.count("authz_denials", shard, { source, destination }, now);
+  else if (meshError === "rate_limited") recorder.count("rate_limited", shard, { source, destination }, now);
 
   const trace = request.trace;
   if (trace?.sampled && recordsSpans(request)) {

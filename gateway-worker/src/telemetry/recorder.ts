@@ -55,10 +55,14 @@ export class TelemetryRecorder {
     this.newId = options.newId ?? (() => crypto.randomUUID());
   }
 
-  /** One request's outcome. `destination` "" when the mesh answered before choosing a service. */
-  recordRequest(key: SeriesKey, durationMs: number, now: number): void {
-    const destination = this.destination(key.destination, now);
-    const id = `${key.source}\u0000${key.subset}\u0000${key.route}\u0000${key.code}`;
+  /**
+   * One request's outcome. `destination` "" when the mesh answered before choosing a service.
+   * `shard`: the batch (telemetry object) it goes into, by default its destination's.
+   */
+  recordRequest(key: SeriesKey, durationMs: number, now: number, shard: string = key.destination): void {
+    const destination = this.destination(shard, now);
+    // The destination label is part of the key: the unrouted shard holds several (see observe.ts).
+    const id = `${key.source}\u0000${key.destination}\u0000${key.subset}\u0000${key.route}\u0000${key.code}`;
     let series = destination.series.get(id);
     if (!series) {
       if (destination.series.size >= this.maxSeries) {
@@ -126,7 +130,7 @@ export class TelemetryRecorder {
   }
 
   private overflow(destination: LiveDestination, key: SeriesKey): LiveSeries {
-    const id = `${OVERFLOW_LABEL}\u0000\u0000${OVERFLOW_LABEL}\u0000${key.code}`;
+    const id = `${OVERFLOW_LABEL}\u0000${key.destination}\u0000\u0000${OVERFLOW_LABEL}\u0000${key.code}`;
     let series = destination.series.get(id);
     if (!series) destination.series.set(id, (series = newSeries({ source: OVERFLOW_LABEL, destination: key.destination, subset: "", route: OVERFLOW_LABEL, code: key.code })));
     return series;
@@ -186,7 +190,7 @@ export function bucketIndex(durationMs: number): number {
 export function mergeBatches(older: TelemetryBatch, newer: TelemetryBatch, batchId: string): TelemetryBatch {
   const series = new Map<string, SeriesAggregate>();
   for (const s of [...older.series, ...newer.series]) {
-    const id = `${s.source}\u0000${s.subset}\u0000${s.route}\u0000${s.code}`;
+    const id = `${s.source}\u0000${s.destination}\u0000${s.subset}\u0000${s.route}\u0000${s.code}`;
     const seen = series.get(id);
     if (!seen) {
       series.set(id, { ...s, buckets: [...s.buckets], latency: { ...s.latency, bins: { ...s.latency.bins } } });
