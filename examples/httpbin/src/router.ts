@@ -39,7 +39,12 @@ export const ENDPOINTS = [
   "/anything",
   "/anything/*",
   "/flaky?rate=0.3",
+  "/response-headers?name=value",
+  "/base64/:value",
 ] as const;
+
+/** /base64 answers at most this much HTML: it is a test page, not a file server. */
+export const MAX_BASE64_BYTES = 16 * 1024;
 
 // Statuses whose responses must not carry a body (Fetch spec "null body status").
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
@@ -151,6 +156,34 @@ export function createHttpbinRouter(options: HttpbinOptions = {}) {
       }
       const failed = random() < rate;
       return reply(env, failed ? 503 : 200, { flaky: failed, rate });
+    });
+
+  router
+    // As httpbin's: every query parameter becomes a response header (repeats are appended), so
+    // tests can play a destination that sends any header, Set-Cookie included.
+    .all("/response-headers", function responseHeaders(request: IRequest, env: Env) {
+      const url = new URL(request.url);
+      const response = reply(env, 200, { headers: queryObject(url) });
+      try {
+        for (const [name, value] of url.searchParams) response.headers.append(name, value);
+      } catch (error) {
+        return errorReply(env, 400, "bad_header", error instanceof Error ? error.message : String(error));
+      }
+      return response;
+    })
+    // As httpbin's: the decoded value as an HTML page, so tests can play a destination whose page
+    // runs script in the browser (what any destination may do on its own origin).
+    .get("/base64/:value", function base64(request: IRequest, env: Env) {
+      const raw = request.params.value ?? "";
+      let html: string;
+      try {
+        const binary = atob(decodeURIComponent(raw).replace(/-/g, "+").replace(/_/g, "/"));
+        if (binary.length > MAX_BASE64_BYTES) return errorReply(env, 413, "too_large", `at most ${MAX_BASE64_BYTES} decoded bytes`);
+        html = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+      } catch {
+        return errorReply(env, 400, "bad_base64", "the value is not base64");
+      }
+      return new Response(html, { headers: { "content-type": "text/html; charset=utf-8", "x-httpbin-version": versionOf(env), "cache-control": "no-store" } });
     });
 
   async function anything(request: IRequest, env: Env): Promise<Response> {
