@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { SnapshotAnswer } from "../../control-durable/src/types.js";
 import { ConfigCache, type ConfigSource } from "./config-cache.js";
 
@@ -75,11 +75,54 @@ describe("isolate config cache", () => {
     expect(cache.status()).toMatchObject({ stale: false, lastError: null });
   });
 
-  it("calls a snapshot stale when nothing confirmed it for three intervals", async () => {
+  it("does not call a snapshot stale merely because the isolate sat idle: stale means the control plane failed", async () => {
     const { clock, get, cache } = setup();
     await get();
-    clock.now = 3_001;
-    expect(cache.status().stale).toBe(true);
+    clock.now = 60_000;
+    expect(cache.status()).toMatchObject({ version: 1, stale: false, lastError: null });
+  });
+
+  it("never lets a refresh that will not settle (its request gone, its timer dead) block the next one", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] }); // timers never fire, as in a finished request
+    try {
+      const state = { version: 1, calls: 0, hang: false };
+      const source: ConfigSource = {
+        getSnapshot(): Promise<SnapshotAnswer> {
+          state.calls++;
+          if (state.hang) return new Promise(() => undefined);
+          return Promise.resolve({ changed: true, snapshot: { version: state.version, createdAt: "", documents: [service] } });
+        },
+      };
+      const clock = { now: 0 };
+      const cache = new ConfigCache(source, { refreshIntervalMs: 1_000, pullTimeoutMs: 500, now: () => clock.now });
+      const dropped = (_promise: Promise<unknown>) => undefined; // a caller that keeps nothing alive
+      expect((await cache.get(dropped)).version).toBe(1);
+      state.hang = true;
+      clock.now = 1_000;
+      await cache.get(dropped); // starts a refresh that never settles
+      expect(state.calls).toBe(2);
+      state.hang = false;
+      state.version = 2;
+      clock.now = 1_600; // past the pull's time limit: that refresh is abandoned
+      expect(cache.status()).toMatchObject({ stale: true });
+      const pending: Promise<unknown>[] = [];
+      await cache.get((p) => pending.push(p));
+      expect(state.calls).toBe(3);
+      await Promise.all(pending);
+      expect((await cache.get(dropped)).version).toBe(2);
+      expect(cache.status()).toMatchObject({ version: 2, stale: false, lastError: null });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("fails a cold request within the pull's time limit when the control plane hangs", async () => {
+    const source: ConfigSource = { getSnapshot: () => new Promise(() => undefined) };
+    const clock = { now: 0 };
+    const cache = new ConfigCache(source, { refreshIntervalMs: 1_000, pullTimeoutMs: 50, now: () => clock.now });
+    const started = Date.now();
+    await expect(cache.get(() => undefined)).rejects.toMatchObject({ code: "control_plane_unavailable" });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("shares one pull between concurrent cold requests and fails them when there is nothing to serve", async () => {
