@@ -24,6 +24,8 @@ const EXAMPLE_SERVICES = ["httpbin", "catalog", "orders", "frontend"] as const;
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Any Host that matches no Miniflare route reaches the gateway (the first worker). */
 const INGRESS_HOST = "shop.example";
+/** The dashboard's own host; Chromium resolves every *.localhost name to loopback. */
+const ADMIN_HOST = "weft-admin.localhost";
 
 const hasChromium = existsSync(CHROMIUM);
 const required = process.env.CI === "true";
@@ -66,6 +68,14 @@ async function flushTelemetry(port: number): Promise<void> {
   await send(port, "gateway.bench", "/.weft/healthz");
 }
 
+/** A GET from inside the page, with its cookies: Chromium resolves *.localhost, Node's resolver (behind page.request) does not. */
+async function fetchInPage(page: Page, url: string): Promise<{ status: number; body: string }> {
+  return page.evaluate(async (target) => {
+    const response = await fetch(target);
+    return { status: response.status, body: await response.text() };
+  }, url);
+}
+
 async function edgeRequests(page: Page, source: string, destination: string): Promise<number> {
   const value = await page.getByTestId(`edge-${source}-${destination}`).getAttribute("data-requests");
   return Number(value);
@@ -85,17 +95,19 @@ describe("the dashboard in a browser", () => {
 
   it.skipIf(!hasChromium && !required)(`signs in, draws the service graph and follows new traffic (needs chromium: ${INSTALL})`, { timeout: 180_000 }, async () => {
     if (!hasChromium) expect.fail(`chromium is required when CI=true; ${INSTALL}`);
-    mesh = await startMesh(outDir, { WEFT_TELEMETRY_FLUSH_MS: "200" });
+    mesh = await startMesh(outDir, { WEFT_TELEMETRY_FLUSH_MS: "200", WEFT_ADMIN_HOST: ADMIN_HOST });
     const port = mesh.entryPort;
     expect(await applyMesh(port)).toBeGreaterThan(0);
     const callers: Callers = { frontend: await svidFor(port, "frontend"), orders: await svidFor(port, "orders") };
     await traffic(port, callers, 12);
     await flushTelemetry(port);
 
-    // The data endpoint wants the session cookie, whatever else is sent.
-    const anonymous = await send(port, INGRESS_HOST, "/.weft/dashboard/data");
+    // The data endpoint wants the session cookie, whatever else is sent; and there is no dashboard
+    // on the ingress host at all.
+    const anonymous = await send(port, ADMIN_HOST, "/.weft/dashboard/data");
     expect(anonymous.status).toBe(401);
-    expect((await send(port, INGRESS_HOST, "/.weft/dashboard/data", { headers: ADMIN })).status).toBe(401);
+    expect((await send(port, ADMIN_HOST, "/.weft/dashboard/data", { headers: ADMIN })).status).toBe(401);
+    expect((await send(port, INGRESS_HOST, "/.weft/dashboard/data")).status).toBe(404);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -107,7 +119,7 @@ describe("the dashboard in a browser", () => {
     });
     const visited: string[] = [];
     page.on("request", (request) => visited.push(request.url()));
-    const base = `http://127.0.0.1:${port}/.weft/dashboard`;
+    const base = `http://${ADMIN_HOST}:${port}/.weft/dashboard`;
 
     // No cookie: sent to the sign-in form.
     const first = await page.goto(base);
@@ -128,7 +140,8 @@ describe("the dashboard in a browser", () => {
     expect(signedIn?.status()).toBe(200);
     expect(page.url()).toBe(base);
     const [session] = await context.cookies();
-    expect(session).toMatchObject({ name: "weft_session", httpOnly: true, sameSite: "Strict", path: "/.weft/dashboard" });
+    // Plain http on loopback: the bare name (browsers keep a __Host- cookie only when it is Secure).
+    expect(session).toMatchObject({ name: "weft_session", domain: ADMIN_HOST, httpOnly: true, sameSite: "Strict", path: "/" });
     expect(session?.value).not.toContain(ADMIN_TOKEN);
     // The refused sign-in logged its 401 as a failed load; from here on nothing should fail.
     pageErrors.length = 0;
@@ -144,7 +157,7 @@ describe("the dashboard in a browser", () => {
     await page.getByTestId("history-1").waitFor();
     // The denials panel lists what the data endpoint reports (the functions' anonymous peer calls are
     // denied by the example policies; they are listed once the gateway counts them under their destination).
-    const reported = (await (await page.request.get(`${base}/data`)).json()) as { denials: { source: string; destination: string }[] };
+    const reported = JSON.parse((await fetchInPage(page, `${base}/data`)).body) as { denials: { source: string; destination: string }[] };
     if (reported.denials.length === 0) await page.getByTestId("denials-empty").waitFor();
     for (const denial of reported.denials) await page.getByTestId(`denial-${denial.source}-${denial.destination}`).waitFor();
     await page.getByTestId("endpoint-orders-v1-0").waitFor();
@@ -179,7 +192,7 @@ describe("the dashboard in a browser", () => {
     await Promise.all([page.waitForNavigation(), page.getByTestId("sign-out").click()]);
     expect(page.url()).toBe(`${base}/sign-in`);
     expect(await context.cookies()).toEqual([]);
-    const after = await page.request.get(`${base}/data`);
-    expect(after.status()).toBe(401);
+    const after = await fetchInPage(page, `${base}/data`);
+    expect(after.status).toBe(401);
   });
 });

@@ -123,28 +123,55 @@ describe("dashboard sign-in", () => {
     expect(await res.text()).toContain("the token was refused");
   });
 
-  it("signs in with the right token: 303 to the dashboard with a strict, HttpOnly session cookie", async () => {
+  it("signs in with the right token: 303 to the dashboard with a strict, HttpOnly, host-only __Host- session cookie", async () => {
     const res = await dashboard().request(`${REMOTE}/.weft/dashboard/sign-in`, signInBody(TOKEN), ENV);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/.weft/dashboard");
     const cookie = res.headers.get("set-cookie") ?? "";
-    expect(cookie).toMatch(/^weft_session=v1\.\d+\.[A-Za-z0-9_-]{43};/);
+    expect(cookie).toMatch(/^__Host-weft_session=v1\.\d+\.[A-Za-z0-9_-]{43};/);
     const flags = cookie.split(";").slice(1).map((part) => part.trim());
-    expect(flags).toEqual(expect.arrayContaining(["HttpOnly", "Secure", "SameSite=Strict", "Path=/.weft/dashboard", "Max-Age=28800"]));
+    expect(flags).toEqual(expect.arrayContaining(["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=28800"]));
+    expect(flags.some((flag) => /^domain=/i.test(flag))).toBe(false);
     expect(cookie).not.toContain(TOKEN);
   });
 
+  // Browsers keep a __Host- cookie only when it is Secure: plain http on loopback uses the bare name.
   it.each([
     ["http://127.0.0.1:8787", false],
     ["http://localhost:8787", false],
     ["http://[::1]:8787", false],
+    ["http://weft-admin.localhost:8787", false],
     ["http://gateway.example.com", true],
     ["https://127.0.0.1:8787", true],
     ["https://gateway.example.com", true],
-  ])("marks the cookie Secure on %s: %s", async (origin, secure) => {
+    ["https://weft-admin.localhost", true],
+  ])("marks the cookie Secure and __Host- on %s: %s", async (origin, secure) => {
     const res = await dashboard().request(`${origin}/.weft/dashboard/sign-in`, signInBody(TOKEN), ENV);
     expect(res.status).toBe(303);
-    expect((res.headers.get("set-cookie") ?? "").split(";").map((part) => part.trim()).includes("Secure")).toBe(secure);
+    const cookie = res.headers.get("set-cookie") ?? "";
+    expect(cookie.split(";").map((part) => part.trim()).includes("Secure")).toBe(secure);
+    expect(cookie.startsWith(secure ? "__Host-weft_session=" : "weft_session=")).toBe(true);
+    expect(cookie).toContain("Path=/;");
+  });
+
+  it("reads the session cookie that verifies when several share its name, in any order", async () => {
+    const app = dashboard();
+    const cookie = await signIn(app);
+    const value = cookie.slice("weft_session=".length);
+    for (const header of [`weft_session=junk; ${cookie}`, `${cookie}; weft_session=junk`, `weft_session=v1.1.${"A".repeat(43)}; a=1; weft_session=${value}`, `weft_session="junk";weft_session=${value}`]) {
+      expect((await app.request(`${LOCAL}/.weft/dashboard/data`, { headers: { cookie: header } }, ENV)).status, header).toBe(200);
+    }
+    expect((await app.request(`${LOCAL}/.weft/dashboard/data`, { headers: { cookie: "weft_session=junk; weft_session=more-junk" } }, ENV)).status).toBe(401);
+  });
+
+  it("over https reads only the __Host- cookie, which no other host can set", async () => {
+    const app = dashboard();
+    const cookie = await signIn(app, REMOTE);
+    expect(cookie.startsWith("__Host-weft_session=")).toBe(true);
+    const value = cookie.slice("__Host-weft_session=".length);
+    expect((await app.request(`${REMOTE}/.weft/dashboard/data`, { headers: { cookie: `__Host-weft_session=junk; ${cookie}` } }, ENV)).status).toBe(200);
+    // The same value under the bare name could have come from a sibling domain: not a session here.
+    expect((await app.request(`${REMOTE}/.weft/dashboard/data`, { headers: { cookie: `weft_session=${value}` } }, ENV)).status).toBe(401);
   });
 
   it("refuses a sign-in posted from another site", async () => {
@@ -194,6 +221,8 @@ describe("dashboard sign-in", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/.weft/dashboard/sign-in");
     expect(res.headers.get("set-cookie")).toMatch(/^weft_session=;.*Max-Age=0/);
+    const secure = await app.request(`${REMOTE}/.weft/dashboard/sign-out`, { method: "POST", headers: { cookie: await signIn(app, REMOTE) } }, ENV);
+    expect(secure.headers.get("set-cookie")).toMatch(/^__Host-weft_session=;.*Max-Age=0.*Path=\/;.*Secure/);
   });
 });
 
