@@ -24,7 +24,10 @@ export interface ConfigCacheOptions {
 export interface ConfigStatus {
   /** Version in use; null before the first successful load. */
   version: number | null;
-  /** The last refresh failed, or none succeeded for three intervals: serving the last known config. */
+  /**
+   * The control plane could not be reached or answered with an error (the last pull failed or is
+   * past its time limit): serving the last known config. Idleness alone is never stale.
+   */
   stale: boolean;
   /** Milliseconds since the control plane last confirmed the version in use. */
   ageMs: number | null;
@@ -37,42 +40,79 @@ export const DEFAULT_PULL_TIMEOUT_MS = 5_000;
 /** While cold, after a failed pull, requests fail fast for this long instead of each waiting on a dead control plane. */
 export const COLD_RETRY_MS = 1_000;
 
+/** Whatever keeps a background promise alive after the response: the request's `ctx.waitUntil`. */
+export type KeepAlive = (promise: Promise<unknown>) => void;
+
+interface Pull {
+  readonly id: number;
+  readonly startedAt: number;
+  readonly promise: Promise<Snapshot>;
+}
+
+/**
+ * Pulls are shared between requests, but on Workers a promise belongs to the request that made
+ * it: once that request is gone its I/O and timers may never settle. So a pull is never trusted
+ * to end by itself. Every waiter bounds its own wait with a timer of its own request, and a pull
+ * older than its time limit is abandoned on the clock by whoever comes next, so no caller,
+ * however careless with `waitUntil`, can stop this isolate's refreshes.
+ */
 export class ConfigCache {
   private snapshot: Snapshot | undefined;
   private confirmedAt = 0;
   private lastAttemptAt = 0;
   private lastError: string | null = null;
-  private inflight: Promise<Snapshot> | undefined;
+  private inflight: Pull | undefined;
+  private pulls = 0;
 
   constructor(
     private readonly source: ConfigSource,
     private readonly options: ConfigCacheOptions,
   ) {}
 
+  private get pullTimeoutMs(): number {
+    return this.options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+  }
+
   /**
    * The snapshot to serve this request with. Cold: waits for the first load (the only time a
-   * request waits). Warm: returns at once and, when due, refreshes through `waitUntil`.
+   * request waits). Warm: returns at once and, when due, refreshes in the background, kept alive
+   * by `keepAlive` (the request's `ctx.waitUntil`).
    */
-  async get(waitUntil: (promise: Promise<unknown>) => void): Promise<Snapshot> {
+  async get(keepAlive: KeepAlive): Promise<Snapshot> {
     const current = this.snapshot;
     if (!current) {
       if (this.lastError !== null && this.options.now() - this.lastAttemptAt < COLD_RETRY_MS && !this.inflight) {
         throw new MeshError("control_plane_unavailable", "the gateway has no configuration yet and the control plane did not answer");
       }
-      return this.refresh();
+      return this.waitForPull();
     }
-    if (this.options.now() - this.lastAttemptAt >= this.options.refreshIntervalMs && !this.inflight) {
-      waitUntil(this.refresh().catch(() => undefined));
-    }
+    if (this.refreshDue()) keepAlive(this.waitForPull().catch(() => undefined));
     return current;
   }
 
-  /** Pulls from the source now (single-flight). Rejects only when there is nothing to serve. */
+  /**
+   * The snapshot in use without starting a background refresh (operator reads: they need names,
+   * not the newest version); loads it, waiting in the caller's own request, only when cold.
+   */
+  async currentOrLoad(): Promise<Snapshot> {
+    return this.snapshot ?? this.waitForPull();
+  }
+
+  /**
+   * Refreshes now when one is due or the last one failed, waiting at most `boundMs` for it (the
+   * pull itself goes on under `keepAlive`). For health checks: an idle isolate answers with a
+   * confirmed version instead of an old one. Never rejects.
+   */
+  async refreshIfDue(boundMs: number, keepAlive: KeepAlive): Promise<void> {
+    if (this.snapshot && !this.refreshDue() && this.lastError === null) return;
+    const pull = this.waitForPull().catch(() => undefined);
+    keepAlive(pull);
+    await this.bounded(pull, boundMs).catch(() => undefined);
+  }
+
+  /** Pulls from the source now (single-flight) and waits for it. Rejects only when there is nothing to serve. */
   refresh(): Promise<Snapshot> {
-    this.inflight ??= this.pull().finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+    return this.waitForPull();
   }
 
   /** Installs a version the admin surface just applied, so this isolate serves it at once. */
@@ -94,18 +134,64 @@ export class ConfigCache {
     const snapshot = this.snapshot;
     return {
       version: snapshot?.version ?? null,
-      stale: snapshot !== undefined && (this.lastError !== null || now - this.confirmedAt > 3 * this.options.refreshIntervalMs),
+      stale: snapshot !== undefined && (this.lastError !== null || this.pullOverdue(now)),
       ageMs: snapshot ? now - this.confirmedAt : null,
-      lastError: this.lastError,
+      lastError: this.lastError ?? (this.pullOverdue(now) ? this.overdueMessage() : null),
       ruleCount: snapshot?.ruleCount ?? 0,
     };
   }
 
-  private async withTimeout<T>(pending: Promise<T>): Promise<T> {
-    const limit = this.options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
+  private refreshDue(): boolean {
+    const now = this.options.now();
+    if (this.inflight && !this.pullOverdue(now)) return false;
+    return now - this.lastAttemptAt >= this.options.refreshIntervalMs || this.pullOverdue(now);
+  }
+
+  private pullOverdue(now: number): boolean {
+    return this.inflight !== undefined && now - this.inflight.startedAt >= this.pullTimeoutMs;
+  }
+
+  private overdueMessage(): string {
+    return `control plane did not answer within ${this.pullTimeoutMs} ms`;
+  }
+
+  /** The running pull, or a new one when there is none or the running one is past its time limit. */
+  private currentPull(): Pull {
+    const now = this.options.now();
+    if (this.inflight && this.pullOverdue(now)) {
+      this.lastError = this.overdueMessage();
+      this.inflight = undefined; // abandoned: whatever it brings later is ignored
+    }
+    if (!this.inflight) {
+      const id = ++this.pulls;
+      const promise = this.pull(id).finally(() => {
+        if (this.inflight?.id === id) this.inflight = undefined;
+      });
+      this.inflight = { id, startedAt: now, promise };
+    }
+    return this.inflight;
+  }
+
+  /** Waits for the shared pull with a timer of the caller's own request, for what is left of the pull's time. */
+  private async waitForPull(): Promise<Snapshot> {
+    const pull = this.currentPull();
+    const left = Math.max(1, this.pullTimeoutMs - (this.options.now() - pull.startedAt));
+    try {
+      return await this.bounded(pull.promise, left);
+    } catch (error) {
+      if (this.inflight?.id === pull.id) {
+        this.lastError = describe(error);
+        this.inflight = undefined;
+      }
+      if (this.snapshot) return this.snapshot;
+      throw error instanceof MeshError ? error : new MeshError("control_plane_unavailable", "the gateway has no configuration yet and the control plane did not answer");
+    }
+  }
+
+  private async bounded<T>(pending: Promise<T>, limitMs: number): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expiry = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`control plane did not answer within ${limit} ms`)), limit);
+      timer = setTimeout(() => reject(new Error(`control plane did not answer within ${this.pullTimeoutMs} ms`)), limitMs);
     });
     try {
       return await Promise.race([pending, expiry]);
@@ -114,23 +200,30 @@ export class ConfigCache {
     }
   }
 
-  private async pull(): Promise<Snapshot> {
+  /** One pull. Results of a pull that was abandoned meanwhile are dropped. */
+  private async pull(id: number): Promise<Snapshot> {
     this.lastAttemptAt = this.options.now();
+    const current = () => this.inflight?.id === id;
     try {
-      const answer = await this.withTimeout(this.source.getSnapshot(this.snapshot?.version ?? null));
+      const answer = await this.bounded(this.source.getSnapshot(this.snapshot?.version ?? null), this.pullTimeoutMs);
+      let next = this.snapshot;
       if (answer.changed) {
-        this.snapshot = compilePayload(answer.snapshot);
-      } else if (!this.snapshot || this.snapshot.version !== answer.version) {
+        next = compilePayload(answer.snapshot);
+      } else if (!next || next.version !== answer.version) {
         // The source claims "unchanged" for a version this isolate does not hold: ask in full.
-        const full = await this.withTimeout(this.source.getSnapshot(null));
+        const full = await this.bounded(this.source.getSnapshot(null), this.pullTimeoutMs);
         if (!full.changed) throw new Error("control plane answered 'unchanged' to an unconditional pull");
-        this.snapshot = compilePayload(full.snapshot);
+        next = compilePayload(full.snapshot);
       }
-      this.confirmedAt = this.options.now();
-      this.lastError = null;
-      return this.snapshot;
+      if (current()) {
+        // Versions only grow (a rollback is a new version): never go back to an older one.
+        if (!this.snapshot || next.version >= this.snapshot.version) this.snapshot = next;
+        this.confirmedAt = this.options.now();
+        this.lastError = null;
+      }
+      return this.snapshot ?? next;
     } catch (error) {
-      this.lastError = describe(error);
+      if (current()) this.lastError = describe(error);
       if (this.snapshot) return this.snapshot;
       throw new MeshError("control_plane_unavailable", "the gateway has no configuration yet and the control plane did not answer");
     }

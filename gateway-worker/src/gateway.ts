@@ -49,6 +49,9 @@ export interface GatewayOptions {
 /** The window of the quantile and success-ratio gauges on /.weft/metrics. */
 const METRICS_WINDOW_MS = 5 * 60_000;
 
+/** How long healthz waits for a due config refresh before answering with what it has. */
+const HEALTHZ_REFRESH_BOUND_MS = 2_000;
+
 /** How long an isolate reuses the JWKS it fetched before asking the control plane again. */
 export const JWKS_ISOLATE_TTL_MS = 30_000;
 
@@ -156,7 +159,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   // What the admin API and the dashboard read: the control plane, the telemetry objects and this isolate's health view.
   const control = options.controlPlane ?? controlPlaneStub;
   const telemetryAccess = (env: GatewayEnv): TelemetryAccess => ({
-    services: async () => [...(await configCache(env).get(() => undefined)).services.keys()],
+    // The names in the snapshot in use: an operator read never starts a background refresh.
+    services: async () => [...(await configCache(env).currentOrLoad()).services.keys()],
     // The window ends at this gateway's clock, the one its batches were stamped with.
     query: (service, windowMs) => env.TELEMETRY.get(env.TELEMETRY.idFromName(service)).query({ windowMs, now: now(), service }),
   });
@@ -289,11 +293,9 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
   async function healthz(env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     const configs = configCache(env);
-    try {
-      await configs.get((p) => ctx.waitUntil(p));
-    } catch {
-      // Reported below: no config yet.
-    }
+    // A due refresh happens first (briefly bounded), so an idle gateway reports what the control
+    // plane says now rather than the age of its last request.
+    await configs.refreshIfDue(HEALTHZ_REFRESH_BOUND_MS, (p) => ctx.waitUntil(p));
     const status = configs.status();
     const state = status.version === null ? "unconfigured" : status.stale ? "stale" : "ok";
     return Response.json(
