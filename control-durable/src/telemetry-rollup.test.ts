@@ -231,3 +231,21 @@ describe("batches", () => {
 function toAggregate(r: SeriesRollup): TelemetryBatch["series"][number] {
   return { source: r.source, destination: r.destination, subset: r.subset, route: r.route, code: r.code, count: r.count, sumMs: r.sumMs, latency: r.sketch, buckets: r.buckets };
 }
+
+describe("folded status codes", () => {
+  it("counts a folded 5xx as a failure and a folded 2xx as a success", () => {
+    const golden = goldenMetrics([row({ code: 200 }, [1, 2]), row({ code: "2xx" }, [3]), row({ code: "5xx" }, [4]), row({ code: 503 }, [5])], 60_000);
+    expect(golden.requests).toBe(5);
+    expect(golden.successRate).toBe(3 / 5);
+  });
+
+  it("folds rare codes a batch carries into their class, merging them into one series", () => {
+    const series = [row({ code: 520 }, [1]), row({ code: 599 }, [2]), row({ code: 200 }, [3])].map((r) => ({ ...r, latency: r.sketch }));
+    const batch = { batchId: "b", destination: "orders", from: 0, to: 1, series, counters: [], dropped: { mergedBatches: 0, overflowSeries: 0 } } as TelemetryBatch;
+    const stored = batchSeries(batch);
+    expect(stored.map((s) => [s.code, s.count])).toEqual([
+      ["5xx", 2],
+      [200, 1],
+    ]);
+  });
+});

@@ -7,6 +7,7 @@
  * rollups exact: a minute row merged into its hour row answers exactly as the minutes did.
  */
 import { LatencySketch, type SketchData } from "../../gateway-worker/src/telemetry/sketch.js";
+import { isFailureLabel, statusLabel } from "../../gateway-worker/src/telemetry/status-label.js";
 import { DURATION_BUCKETS_MS, type GoldenMetrics, type SeriesKey, type TelemetryBatch } from "../../gateway-worker/src/telemetry/types.js";
 
 export const MINUTE_MS = 60_000;
@@ -145,14 +146,14 @@ export function cumulativeBuckets(buckets: readonly number[], count: number): nu
   return cumulative;
 }
 
-/** Golden metrics of `rows` over a window of `windowMs` (Linkerd's success rate: not 5xx). */
+/** Golden metrics of `rows` over a window of `windowMs` (Linkerd's success rate: not 5xx, folded "5xx" included). */
 export function goldenMetrics(rows: readonly SeriesRollup[], windowMs: number): GoldenMetrics {
   let requests = 0;
   let failures = 0;
   const sketch = new LatencySketch();
   for (const row of rows) {
     requests += row.count;
-    if (row.code >= 500) failures += row.count;
+    if (isFailureLabel(row.code)) failures += row.count;
     sketch.merge(row.sketch);
   }
   const quantile = (q: number): number | null => (sketch.count > 0 ? sketch.quantile(q) : null);
@@ -238,7 +239,8 @@ export function batchSeries(batch: TelemetryBatch): SeriesRollup[] {
     destination: series.destination,
     subset: series.subset,
     route: series.route,
-    code: series.code,
+    // Folded again here (idempotent), so the object stays bounded whatever a batch carries.
+    code: statusLabel(series.code),
     count: series.count,
     sumMs: series.sumMs,
     sketch: series.latency,

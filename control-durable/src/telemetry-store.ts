@@ -11,7 +11,8 @@
  * that write several statements run inside the `transact` function the object hands in.
  */
 import type { SketchData } from "../../gateway-worker/src/telemetry/sketch.js";
-import type { GoldenMetrics, TelemetryBatch } from "../../gateway-worker/src/telemetry/types.js";
+import { statusLabel } from "../../gateway-worker/src/telemetry/status-label.js";
+import type { GoldenMetrics, StatusLabel, TelemetryBatch } from "../../gateway-worker/src/telemetry/types.js";
 import {
   batchCounters,
   batchProblem,
@@ -34,6 +35,9 @@ import {
   type SeriesRollup,
 } from "./telemetry-rollup.js";
 
+// `code` columns hold the status label: a number for common codes, text for a folded class
+// ("5xx"); SQLite keeps text that is not a number as text in an INTEGER column, so tables created
+// before folding existed need no migration.
 export const TELEMETRY_SCHEMA_STATEMENTS = [
   `CREATE TABLE IF NOT EXISTS telemetry_batches (
      batch_id    TEXT    PRIMARY KEY,
@@ -119,7 +123,7 @@ export interface SeriesTotal {
   destination: string;
   subset: string;
   route: string;
-  code: number;
+  code: StatusLabel;
   count: number;
   sumMs: number;
   /** Cumulative per DURATION_BUCKETS_MS bound, then +Inf (= count). */
@@ -148,7 +152,7 @@ interface SeriesRow extends Record<string, SqlStorageValue> {
   destination: string;
   subset: string;
   route: string;
-  code: number;
+  code: number | string;
   count: number;
   sum_ms: number;
   sketch: string;
@@ -168,7 +172,7 @@ interface SeriesTotalRow extends Record<string, SqlStorageValue> {
   destination: string;
   subset: string;
   route: string;
-  code: number;
+  code: number | string;
   count: number;
   sum_ms: number;
   buckets: string;
@@ -261,7 +265,8 @@ export class TelemetryStore {
         destination: row.destination,
         subset: row.subset,
         route: row.route,
-        code: row.code,
+        // Rows written before codes were folded may hold a rare code: fold it on the way out too.
+        code: statusLabel(row.code),
         count: row.count,
         sumMs: row.sum_ms,
         buckets: cumulativeBuckets(parseBuckets(row.buckets), row.count),
@@ -397,7 +402,7 @@ function parseSeriesRow(row: SeriesRow): StoredSeries {
     destination: row.destination,
     subset: row.subset,
     route: row.route,
-    code: row.code,
+    code: statusLabel(row.code),
     count: row.count,
     sumMs: row.sum_ms,
     sketch: parseSketch(row.sketch),

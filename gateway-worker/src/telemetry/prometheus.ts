@@ -11,7 +11,7 @@
  * - no series is written twice: inputs with the same label set are summed;
  * - histogram buckets are cumulative and never decrease, and `le="+Inf"` equals `_count`.
  */
-import { DURATION_BUCKETS_MS } from "./types.js";
+import { DURATION_BUCKETS_MS, type StatusLabel } from "./types.js";
 
 /** The `Content-Type` of the text format this module writes. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -22,7 +22,7 @@ export interface MetricsInput {
    * DURATION_BUCKETS_MS bound, then +Inf (= count). Per-bucket counts (as in `SeriesAggregate`)
    * go through `cumulativeBuckets` first.
    */
-  series: { source: string; destination: string; subset: string; route: string; code: number; count: number; sumMs: number; buckets: number[] }[];
+  series: { source: string; destination: string; subset: string; route: string; code: StatusLabel; count: number; sumMs: number; buckets: number[] }[];
   /**
    * Cumulative event counters: name is one of retries, ejections, rate_limited, authn_failures,
    * authz_denials, hedges, telemetry_dropped_batches, telemetry_overflow_series. Other names are
@@ -104,7 +104,7 @@ function requestFamilies(series: MetricsInput["series"]): Family[] {
   const byRequest = new Map<string, HistogramTotals>();
   const byRoute = new Map<string, { labels: Labels; count: number }>();
   for (const s of series) {
-    const values: Record<(typeof ROUTE_LABELS)[number], string> = { source: s.source, destination: s.destination, subset: s.subset, route: s.route, code: formatNumber(s.code) };
+    const values: Record<(typeof ROUTE_LABELS)[number], string> = { source: s.source, destination: s.destination, subset: s.subset, route: s.route, code: typeof s.code === "number" ? formatNumber(s.code) : s.code };
     const buckets = normalizeBuckets(s.buckets, s.count);
 
     const requestLabels: Labels = REQUEST_LABELS.map((name) => [name, values[name]] as const);
@@ -130,7 +130,7 @@ function requestFamilies(series: MetricsInput["series"]): Family[] {
   const requestsTotal: Family = {
     name: "weft_requests_total",
     type: "counter",
-    help: "Requests through the mesh, by caller (source), destination service, answering subset and HTTP status (code).",
+    help: "Requests through the mesh, by caller (source), destination service, answering subset and HTTP status (code; rare statuses folded into their class, such as 5xx).",
     samples: requests.map((t) => sample("weft_requests_total", t.labels, t.count)),
   };
   const duration: Family = {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bucketIndex, OVERFLOW_LABEL, TelemetryRecorder } from "./recorder.js";
 import { LatencySketch } from "./sketch.js";
+import { MAX_STATUS_LABELS } from "./status-label.js";
 import type { SeriesKey } from "./types.js";
 
 const key = (overrides: Partial<SeriesKey> = {}): SeriesKey => ({ source: "frontend", destination: "orders", subset: "v1", route: "orders#0", code: 200, ...overrides });
@@ -30,6 +31,16 @@ describe("telemetry recorder", () => {
     expect(orders.counters).toEqual([{ name: "retries", labels: { destination: "orders" }, value: 3 }]);
     // Sealed: the next interval starts empty.
     expect(recorder.takeBatches(7000)).toEqual([]);
+  });
+
+  it("folds rare statuses into their class as it records, so distinct statuses cannot mint series", () => {
+    const recorder = new TelemetryRecorder();
+    for (let code = 200; code <= 599; code++) recorder.recordRequest(key({ code }), 3, 0);
+    const [batch] = recorder.takeBatches(1);
+    expect(batch?.series.length).toBeLessThanOrEqual(MAX_STATUS_LABELS);
+    expect(batch?.series.reduce((n, s) => n + s.count, 0)).toBe(400);
+    expect(batch?.series.find((s) => s.code === "5xx")?.count).toBe(100 - 5);
+    expect(batch?.series.find((s) => s.code === 503)?.count).toBe(1);
   });
 
   it("costs one series per distinct label set, whatever the request count", () => {

@@ -11,6 +11,7 @@
  * the per-destination cap are folded into one overflow series per destination, also counted.
  */
 import { LatencySketch } from "./sketch.js";
+import { statusLabel } from "./status-label.js";
 import { DURATION_BUCKETS_MS, type CounterAggregate, type CounterName, type SeriesAggregate, type SeriesKey, type TelemetryBatch } from "./types.js";
 
 export interface RecorderOptions {
@@ -59,7 +60,9 @@ export class TelemetryRecorder {
    * One request's outcome. `destination` "" when the mesh answered before choosing a service.
    * `shard`: the batch (telemetry object) it goes into, by default its destination's.
    */
-  recordRequest(key: SeriesKey, durationMs: number, now: number, shard: string = key.destination): void {
+  recordRequest(raw: SeriesKey, durationMs: number, now: number, shard: string = raw.destination): void {
+    // The status becomes a label here, folded so no client can mint series (status-label.ts).
+    const key = { ...raw, code: statusLabel(raw.code) };
     const destination = this.destination(shard, now);
     // The destination label is part of the key: the unrouted shard holds several (see observe.ts).
     const id = `${key.source}\u0000${key.destination}\u0000${key.subset}\u0000${key.route}\u0000${key.code}`;

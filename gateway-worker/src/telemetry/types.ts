@@ -3,6 +3,9 @@
  * per request. One batch per destination service per flush (the objects are sharded by it).
  */
 import type { SketchData } from "./sketch.js";
+import type { StatusLabel } from "./status-label.js";
+
+export type { StatusClass, StatusLabel } from "./status-label.js";
 
 /** Upper bounds (ms) of the Prometheus histogram `weft_request_duration_ms`; +Inf is implied. */
 export const DURATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] as const;
@@ -15,8 +18,11 @@ export interface SeriesKey {
   subset: string;
   /** Route name and rule (`<route>#<index>` or the rule's name). */
   route: string;
-  /** HTTP status the caller received. */
-  code: number;
+  /**
+   * HTTP status the caller received: common codes as themselves, rare ones folded into their
+   * class ("5xx"), so clients cannot mint series (status-label.ts; the recorder folds).
+   */
+  code: StatusLabel;
 }
 
 export interface SeriesAggregate extends SeriesKey {
