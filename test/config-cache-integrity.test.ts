@@ -1,0 +1,101 @@
+/**
+ * The colo cache may only save work, never decide what config is served: on Cloudflare every
+ * Worker on a zone shares `caches.default`, so another mesh's gateway, or any Worker at all, can
+ * read and write the same cache. Entries are keyed by the mesh's own identity and authenticated;
+ * a foreign or forged entry is ignored and the control plane asked instead.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { createGateway, type Gateway } from "../gateway-worker/src/gateway.js";
+import type { GatewayEnv } from "../gateway-worker/src/env.js";
+import { applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gatewayEnv } from "./helpers.js";
+
+let applied = 0;
+/** The example mesh in STRICT mode, with a route of its own so each apply is a new version (and clears the colo copy). */
+function strictMesh(): string {
+  applied++;
+  return `${EXAMPLE_MESH_YAML.replace("mode: PERMISSIVE", "mode: STRICT")}
+---
+apiVersion: weft/v1
+kind: Route
+metadata: { name: cache-probe-${applied} }
+spec:
+  hosts: [cache-probe-${applied}.example.com]
+  http: [{ destinations: [{ service: httpbin, subset: v1 }] }]
+`;
+}
+const PERMISSIVE_DOCUMENTS: unknown[] = parseAllDocuments(EXAMPLE_MESH_YAML).map((document) => document.toJS());
+
+async function send(gateway: Gateway, env: GatewayEnv, url: string): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await gateway.fetch(new Request(url) as Parameters<Gateway["fetch"]>[0], env, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** Another mesh's gateway on the same zone: its own control plane (PERMISSIVE), the same colo cache. */
+function otherMeshEnv(version: number): GatewayEnv {
+  const id = { toString: () => "f".repeat(64), equals: () => false, name: "control" };
+  const stub = { getSnapshot: async () => ({ changed: true as const, snapshot: { version, createdAt: new Date().toISOString(), documents: PERMISSIVE_DOCUMENTS } }) };
+  const namespace = { idFromName: () => id, get: () => stub } as unknown as GatewayEnv["CONTROL"];
+  return { ...gatewayEnv, CONTROL: namespace, WEFT_ADMIN_TOKEN: "another-mesh-admin-token-of-32-characters!" };
+}
+
+describe("config snapshots in the colo cache", () => {
+  let strictVersion = 0;
+  beforeEach(async () => {
+    strictVersion = await applyOk(strictMesh());
+  });
+  afterAll(async () => {
+    await applyExampleMesh();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("keeps two meshes' gateways on one cache apart: a STRICT gateway never serves a PERMISSIVE mesh's snapshot", async () => {
+    const other = createGateway();
+    const otherEnv = otherMeshEnv(strictVersion + 1000);
+    expect((await send(other, otherEnv, "http://orders.mesh/orders/1001")).status).toBe(200); // PERMISSIVE: anonymous is fine there
+
+    const strict = createGateway();
+    const anonymous = await send(strict, gatewayEnv, "http://orders.mesh/orders/1001");
+    expect(anonymous.status).toBe(401);
+    const health = (await (await send(strict, gatewayEnv, "http://gw.test/.weft/healthz")).json()) as { configVersion: number };
+    expect(health.configVersion).toBe(strictVersion);
+  });
+
+  it("never serves a forged entry under the mesh's own key: right key, tampered content, no or bad MAC", async () => {
+    // Learn the key this mesh's gateways use by watching one store its snapshot.
+    const put = vi.spyOn(caches.default, "put");
+    const first = createGateway();
+    expect((await send(first, gatewayEnv, "http://orders.mesh/orders/1001")).status).toBe(401);
+    expect(put).toHaveBeenCalled();
+    const key = (put.mock.calls[0] as [Request, Response])[0];
+    put.mockRestore();
+    const stored = await caches.default.match(key);
+    if (!stored) throw new Error("the gateway left no snapshot in the colo cache");
+    const genuine = (await stored.json()) as { version: number; documents: unknown[] };
+    expect(genuine.version).toBe(strictVersion);
+
+    const forgeries: [string, Headers][] = [];
+    const tampered = JSON.stringify({ version: strictVersion + 1, createdAt: new Date().toISOString(), documents: PERMISSIVE_DOCUMENTS });
+    const withoutMac = new Headers(stored.headers);
+    for (const name of [...withoutMac.keys()]) if (/mac|signature/i.test(name)) withoutMac.delete(name);
+    forgeries.push([tampered, withoutMac]); // no MAC at all
+    forgeries.push([tampered, new Headers(stored.headers)]); // the genuine entry's MAC on other content
+    const badMac = new Headers(stored.headers);
+    for (const name of [...badMac.keys()]) if (/mac|signature/i.test(name)) badMac.set(name, "A".repeat(43));
+    forgeries.push([tampered, badMac]); // a MAC that is not one
+
+    for (const [body, headers] of forgeries) {
+      await caches.default.put(key, new Response(body, { headers }));
+      const gateway = createGateway();
+      const answer = await send(gateway, gatewayEnv, "http://orders.mesh/orders/1001");
+      expect(answer.status).toBe(401);
+      const health = (await (await send(gateway, gatewayEnv, "http://gw.test/.weft/healthz")).json()) as { configVersion: number };
+      expect(health.configVersion).toBe(strictVersion);
+    }
+  });
+});
