@@ -149,6 +149,7 @@ export function banner(base: string, token: string, options: { traffic?: boolean
     `   curl ${auth} ${base}/.weft/api/v1/services`,
     `   curl -X POST ${auth} -H 'content-type: application/yaml' \\`,
     `        --data-binary @${MESH_FILE} ${base}/.weft/api/v1/config   # re-apply after editing`,
+    ` Dashboard (its own host, WEFT_ADMIN_HOST; sign in with the dev admin token): http://weft-admin.localhost:${new URL(base).port}/.weft/dashboard`,
     " Demo traffic:",
     options.traffic
       ? `   on: ~${DEMO_RATE} requests/s through the shop and httpbin routes, a summary every 5 s (npm run demo sends the same)`

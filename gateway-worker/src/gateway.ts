@@ -26,6 +26,7 @@ import type { RecorderOptions } from "./telemetry/recorder.js";
 import { OTLP_TRACES_PATH, otlpHttpSender, SpanExporter } from "./telemetry/otlp.js";
 import { bindingNamed } from "./bindings.js";
 import { createDashboard, DASHBOARD_BASE } from "./dashboard/dashboard.js";
+import { adminHostOf, isAdminHost } from "./env.js";
 
 export interface GatewayOptions {
   /** Where snapshots come from; default: the control plane Durable Object. */
@@ -317,6 +318,11 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     flushTelemetry: (env) => isolate.telemetry.flush(now(), (shard) => telemetrySink(env, shard), () => spanExporter(env)),
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
+      // --- operator origin: the dashboard answers only on the admin host, and the admin host
+      // answers only the mesh's own paths, so no destination's answer shares the dashboard's origin.
+      const adminHost = adminHostOf(env);
+      const onAdminHost = isAdminHost(url, adminHost);
+      // --- end operator origin
       if (url.pathname.startsWith("/.weft/") || url.pathname === "/.weft" || url.pathname === "/.well-known/jwks.json") {
         if (url.pathname === "/.weft/healthz") {
           // Health checks keep an otherwise idle isolate's telemetry moving.
@@ -328,11 +334,22 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         if (url.pathname === "/.weft/token" && request.method === "POST") return exchangeToken(request, env);
         if (url.pathname === ADMIN_BASE || url.pathname.startsWith(`${ADMIN_BASE}/`)) return admin.fetch(request, env, ctx);
         if (url.pathname === DASHBOARD_BASE || url.pathname.startsWith(`${DASHBOARD_BASE}/`)) {
+          if (!onAdminHost) {
+            // The admin host's name is no secret: saying it helps the operator who typed the wrong one.
+            const message = adminHost.ok
+              ? `the dashboard is served only on the admin host: ${url.protocol}//${adminHost.host}${url.port ? `:${url.port}` : ""}${DASHBOARD_BASE}`
+              : `the dashboard is off: ${adminHost.reason}`;
+            return new MeshError("not_found", message).toResponse({ "cache-control": "no-store" });
+          }
           // A dashboard left open keeps this isolate's own figures flowing to the telemetry objects.
           isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
           return dashboard.fetch(request, env, ctx);
         }
         return new MeshError("not_found", `${url.pathname} is reserved by the mesh and not served by this release`).toResponse();
+      }
+      if (onAdminHost) {
+        // Whatever the routes say (a "*" ingress route included): a function's answer here would be same-origin with the dashboard.
+        return new MeshError("not_found", `${url.hostname} is the mesh's admin host: it serves the dashboard and /.weft paths, never a function`).toResponse();
       }
 
       const requestId = crypto.randomUUID();

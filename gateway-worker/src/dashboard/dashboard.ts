@@ -1,18 +1,20 @@
 /**
  * The dashboard at /.weft/dashboard: sign in with the admin token once, then a session cookie
  * (an HMAC over an expiry, keyed by the token: see session.ts) lets the page read its JSON. The
+ * gateway answers these paths only on the admin host (WEFT_ADMIN_HOST), which it never routes to a
+ * function, so no destination's page is same-origin with the dashboard. The
  * token is only ever posted in a form body, never put in a URL or a cookie. Every answer carries a
  * content security policy that allows this origin's script and stylesheet and nothing inline.
  */
 import { Hono, type Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
 import { MeshError } from "@weft/sdk";
 import type { GatewayEnv } from "../env.js";
 import { adminTokenPolicy, tokensEqual } from "../admin/auth.js";
 import { readBodyText } from "../admin/body.js";
 import { dashboardReader, type DashboardDependencies } from "./data.js";
 import { dashboardPage, DASHBOARD_BASE, signInPage } from "./pages.js";
-import { issueSession, SESSION_COOKIE, SESSION_TTL_SECONDS, sessionKey, verifySession } from "./session.js";
+import { cookieValues, issueSession, sessionCookieName, SESSION_TTL_SECONDS, sessionKey, verifySession } from "./session.js";
 import { DASHBOARD_SCRIPT } from "./client-script.js";
 import { DASHBOARD_STYLE } from "./client-style.js";
 
@@ -36,12 +38,18 @@ export const CONTENT_SECURITY_POLICY = [
 const MAX_SIGN_IN_BODY_BYTES = 4096;
 /** Plain http is accepted for the session cookie only on the machine itself (`npm run dev`). */
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+/** The session cookie covers the whole admin host: it serves nothing but /.weft (and `__Host-` requires it). */
+const SESSION_PATH = "/";
 
 type DashboardContext = Context<{ Bindings: GatewayEnv }>;
 
-/** Secure unless the page is served over plain http from loopback, where browsers would drop it. */
+/**
+ * Secure unless the page is served over plain http from loopback (`*.localhost` resolves there
+ * too), where browsers would drop it. A Secure session cookie is a `__Host-` one.
+ */
 export function cookieIsSecure(url: URL): boolean {
-  return !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+  const host = url.hostname.replace(/\.$/, "");
+  return !(url.protocol === "http:" && (LOOPBACK_HOSTS.has(host) || host.endsWith(".localhost")));
 }
 
 /**
@@ -65,11 +73,18 @@ export function createDashboard(deps: DashboardDependencies) {
     return derived.key;
   };
 
+  /** Any of the session cookies the browser sent verifies: a junk one sent first locks nobody out. */
   async function hasSession(c: DashboardContext): Promise<boolean> {
     const policy = adminTokenPolicy(c.env);
     if (!policy.enabled) return false;
-    const check = await verifySession(await keyFor(policy.token), getCookie(c, SESSION_COOKIE), now());
-    return check.valid;
+    const name = sessionCookieName(cookieIsSecure(new URL(c.req.url)));
+    const candidates = cookieValues(c.req.header("cookie"), name);
+    if (candidates.length === 0) return false;
+    const key = await keyFor(policy.token);
+    for (const value of candidates) {
+      if ((await verifySession(key, value, now())).valid) return true;
+    }
+    return false;
   }
 
   // Not strict: /.weft/dashboard/ is the dashboard too (every link in it is absolute).
@@ -111,12 +126,12 @@ export function createDashboard(deps: DashboardDependencies) {
       console.error(JSON.stringify({ level: "warn", msg: "dashboard sign-in refused" }));
       return c.html(signInPage({ error: "the token was refused" }), 401);
     }
-    const url = new URL(c.req.url);
-    setCookie(c, SESSION_COOKIE, await issueSession(await keyFor(policy.token), now()), {
+    const secure = cookieIsSecure(new URL(c.req.url));
+    setCookie(c, sessionCookieName(secure), await issueSession(await keyFor(policy.token), now()), {
       httpOnly: true,
-      secure: cookieIsSecure(url),
+      secure,
       sameSite: "Strict",
-      path: DASHBOARD_BASE,
+      path: SESSION_PATH,
       maxAge: SESSION_TTL_SECONDS,
     });
     return c.redirect(DASHBOARD_BASE, 303);
@@ -124,7 +139,8 @@ export function createDashboard(deps: DashboardDependencies) {
 
   app.post("/sign-out", (c) => {
     if (!fromThisOrigin(c)) throw new MeshError("forbidden", "the sign-out came from another site and was refused");
-    deleteCookie(c, SESSION_COOKIE, { httpOnly: true, secure: cookieIsSecure(new URL(c.req.url)), sameSite: "Strict", path: DASHBOARD_BASE });
+    const secure = cookieIsSecure(new URL(c.req.url));
+    deleteCookie(c, sessionCookieName(secure), { httpOnly: true, secure, sameSite: "Strict", path: SESSION_PATH });
     return c.redirect(SIGN_IN_PATH, 303);
   });
 

@@ -4,8 +4,40 @@
  * anywhere, and rotating the token ends every session at once.
  */
 
-/** Cookie name of a dashboard session. */
+/** Cookie name of a dashboard session on plain http (local dev), where browsers refuse `__Host-`. */
 export const SESSION_COOKIE = "weft_session";
+
+/**
+ * Cookie name of a dashboard session over https: browsers accept a `__Host-` cookie only when it is
+ * Secure, has Path=/ and no Domain, so no other host (a sibling subdomain included) can set one.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+
+/** The session cookie's name for a cookie set with or without Secure. */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
+
+/** More same-named cookies than this are not a browser's doing: the rest are not looked at. */
+const MAX_SESSION_CANDIDATES = 8;
+
+/**
+ * Every value of cookie `name` in a Cookie header, in order. Browsers send one per path and domain
+ * that match, and a cookie another origin planted may come first, so each is a candidate.
+ */
+export function cookieValues(header: string | undefined | null, name: string): string[] {
+  if (!header) return [];
+  const values: string[] = [];
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    values.push(value);
+    if (values.length === MAX_SESSION_CANDIDATES) break;
+  }
+  return values;
+}
 
 /** How long a session lasts after signing in: 8 hours. */
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;

@@ -2,7 +2,8 @@
  * One upstream attempt: sends the request to one endpoint (a service binding or a URL) and hands
  * back what happened, as data the retry logic can decide on. Timers and retries live in the
  * retry stage; this module only sends. A destination may not pose as the mesh: its `x-weft-*`
- * response headers are dropped.
+ * response headers are dropped, and so are its Set-Cookie lines for the mesh's own cookies (which
+ * would otherwise reach any browser that visits the destination through the gateway).
  */
 import { CONFIG_DEFAULTS } from "@weft/sdk/config";
 import { bindingNamed, type Fetcherish } from "../bindings.js";
@@ -65,14 +66,59 @@ function retryAfter(response: Response): { retryAfterMs?: number } {
   return Number.isNaN(date) ? {} : { retryAfterMs: Math.max(0, date - Date.now()) };
 }
 
-function withoutMeshHeaders(response: Response): Response {
+/** Every Set-Cookie line of a header set (the Fetch standard's getSetCookie; the types in use predate it). */
+export function setCookieLines(headers: Headers): string[] {
+  return (headers as Headers & { getSetCookie(): string[] }).getSetCookie();
+}
+
+/** Cookie names the mesh keeps for itself (its session cookie and any it adds), in lower case. */
+const MESH_COOKIE_PREFIXES = ["weft_", "__host-weft", "__secure-weft"] as const;
+/** The mesh's reserved paths: a cookie scoped to them is meant for the mesh, not the destination. */
+const MESH_PATH = "/.weft";
+
+/**
+ * Whether a destination's Set-Cookie would plant a cookie the mesh reads (a weft_ or __Host-weft
+ * name) or one scoped to the mesh's own /.weft paths. Names are compared ignoring case, as
+ * browsers do for the __Host- prefix; a destination has no business near these names either way.
+ */
+export function setCookieTargetsMesh(setCookie: string): boolean {
+  const [pair = "", ...attributes] = setCookie.split(";");
+  const eq = pair.indexOf("=");
+  const name = (eq === -1 ? "" : pair.slice(0, eq)).trim().toLowerCase();
+  if (MESH_COOKIE_PREFIXES.some((prefix) => name.startsWith(prefix))) return true;
+  for (const attribute of attributes) {
+    const at = attribute.indexOf("=");
+    if (at === -1 || attribute.slice(0, at).trim().toLowerCase() !== "path") continue;
+    const path = attribute.slice(at + 1).trim().toLowerCase();
+    if (path === MESH_PATH || path.startsWith(`${MESH_PATH}/`)) return true;
+  }
+  return false;
+}
+
+/**
+ * A destination's answer without what only the mesh may say: x-weft-* headers (x-weft-error among
+ * them: only the mesh may say an answer is its own) and Set-Cookie lines aimed at the mesh's
+ * cookies. The hot path (nothing to drop) hands back the same Response, allocating nothing more.
+ */
+export function withoutMeshHeaders(response: Response): Response {
   let spoofed = false;
+  let cookies = false;
   response.headers.forEach((_value, name) => {
-    if (name.toLowerCase().startsWith(MESH_HEADER_PREFIX)) spoofed = true;
+    const lower = name.toLowerCase();
+    if (lower.startsWith(MESH_HEADER_PREFIX)) spoofed = true;
+    else if (lower === "set-cookie") cookies = true;
   });
-  if (!spoofed) return response;
-  // x-weft-error among them: only the mesh may say an answer is its own.
+  let kept: string[] | undefined;
+  if (cookies) {
+    const lines = setCookieLines(response.headers);
+    if (lines.some(setCookieTargetsMesh)) kept = lines.filter((line) => !setCookieTargetsMesh(line));
+  }
+  if (!spoofed && kept === undefined) return response;
   const copy = new Response(response.body, response);
-  stripMeshHeaders(copy.headers);
+  if (spoofed) stripMeshHeaders(copy.headers);
+  if (kept !== undefined) {
+    copy.headers.delete("set-cookie");
+    for (const line of kept) copy.headers.append("set-cookie", line);
+  }
   return copy;
 }
