@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vites
 import { parseAllDocuments } from "yaml";
 import { createGateway, type Gateway } from "../gateway-worker/src/gateway.js";
 import type { GatewayEnv } from "../gateway-worker/src/env.js";
-import { applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gatewayEnv } from "./helpers.js";
+import { ADMIN_TOKEN, applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gatewayEnv } from "./helpers.js";
 
 let applied = 0;
 /** The example mesh in STRICT mode, with a route of its own so each apply is a new version (and clears the colo copy). */
@@ -96,6 +96,11 @@ describe("config snapshots in the colo cache", () => {
       expect(answer.status).toBe(401);
       const health = (await (await send(gateway, gatewayEnv, "http://gw.test/.weft/healthz")).json()) as { configVersion: number };
       expect(health.configVersion).toBe(strictVersion);
+      // Counted where operators look.
+      const ctx = createExecutionContext();
+      const metrics = await gateway.fetch(new Request("http://gw.test/.weft/metrics", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }) as Parameters<Gateway["fetch"]>[0], gatewayEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      expect(await metrics.text()).toContain('weft_config_cache_rejected_total{reason="unauthenticated"} 1');
     }
   });
 });

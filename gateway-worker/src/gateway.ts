@@ -13,7 +13,7 @@ import { VerifiedTokens } from "./identity/verified-tokens.js";
 import { HopTokens } from "./identity/hop-tokens.js";
 import type { JWK } from "jose";
 import { ConfigCache, DEFAULT_REFRESH_INTERVAL_MS, type ConfigSource } from "./config-cache.js";
-import { coloCachedSource, forgetColoSnapshot, type SnapshotCache } from "./colo-cache.js";
+import { coloCachedSource, forgetColoSnapshot, type RejectedEntry, type SnapshotCache } from "./colo-cache.js";
 import type { GatewayEnv } from "./env.js";
 import { buildPipeline } from "./pipeline.js";
 import { normalizeHost } from "./routing/lookup.js";
@@ -74,6 +74,21 @@ export function controlPlaneSource(env: GatewayEnv): ConfigSource {
   return { getSnapshot: (knownVersion) => env.CONTROL.get(env.CONTROL.idFromName(CONTROL_PLANE_NAME)).getSnapshot(knownVersion) };
 }
 
+/**
+ * The mesh's identity for the colo cache: its control-plane object id. Two meshes (say staging and
+ * production gateways on one zone) have different ids, and only Workers bound to the namespace can
+ * derive them.
+ */
+function meshIdentity(env: GatewayEnv): string {
+  return env.CONTROL.idFromName(CONTROL_PLANE_NAME).toString();
+}
+
+/** The key colo-cache entries are authenticated with; none disables the colo cache. */
+function coloCacheSecret(env: GatewayEnv): string | undefined {
+  const secret = env.WEFT_CONFIG_CACHE_SECRET ?? env.WEFT_ADMIN_TOKEN;
+  return secret === undefined || secret === "" ? undefined : secret;
+}
+
 /** The colo's Cache API, where the runtime has one. */
 function coloCache(): SnapshotCache | undefined {
   return typeof caches === "undefined" ? undefined : caches.default;
@@ -127,16 +142,19 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   };
   const pipeline = buildPipeline();
   let cache: ConfigCache | undefined;
+  /** Colo-cache entries this isolate refused, by reason (reported on /.weft/metrics). */
+  const coloCacheRejections = new Map<RejectedEntry, number>();
 
   const configCache = (env: GatewayEnv): ConfigCache => {
     if (!cache) {
       const configured = Number(env.WEFT_CONFIG_REFRESH_MS);
       const interval = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_REFRESH_INTERVAL_MS;
       const shared = coloCache();
+      const secret = coloCacheSecret(env);
       const source = options.configSource
         ? options.configSource(env)
-        : shared
-          ? coloCachedSource(controlPlaneSource(env), shared, { ttlMs: interval, now })
+        : shared && secret !== undefined
+          ? coloCachedSource(controlPlaneSource(env), shared, { ttlMs: interval, now, meshId: meshIdentity(env), secret, onRejected: (reason) => coloCacheRejections.set(reason, (coloCacheRejections.get(reason) ?? 0) + 1) })
           : controlPlaneSource(env);
       cache = new ConfigCache(source, {
         refreshIntervalMs: interval,
@@ -188,7 +206,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     liveHealth,
     // Explain traces requests against the snapshot this isolate serves them with.
     servedSnapshot: (env, waitUntil) => configCache(env).get(waitUntil),
-    onApplied: async (payload) => {
+    onApplied: async (payload, env) => {
       try {
         cache?.install(payload);
       } catch (error) {
@@ -196,7 +214,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       }
       // Other isolates in this colo should not keep reading the superseded version from the cache.
       const shared = options.configSource ? undefined : coloCache();
-      if (shared) await forgetColoSnapshot(shared);
+      if (shared) await forgetColoSnapshot(shared, meshIdentity(env));
     },
   });
 
@@ -287,6 +305,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         jwksRefreshFailures: jwksCache?.refreshFailures ?? 0,
         telemetryBufferedBatches: isolate.telemetry.recorder.pendingBatches,
         telemetryFlushFailures: isolate.telemetry.deliveryFailures,
+        configCacheRejections: Object.fromEntries(coloCacheRejections),
       },
     });
     return new Response(text, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store", "x-weft-telemetry-shard-errors": String(shardErrors) } });

@@ -24,7 +24,7 @@ async function simulate(model: { colos: number; isolatesPerColo: number; refresh
   for (let colo = 0; colo < model.colos; colo++) {
     const shared = memoryCache();
     for (let i = 0; i < model.isolatesPerColo; i++) {
-      const pulls = model.coloCache ? coloCachedSource(source, shared, { ttlMs: model.refreshIntervalMs, now: () => clock.now }) : source;
+      const pulls = model.coloCache ? coloCachedSource(source, shared, { ttlMs: model.refreshIntervalMs, now: () => clock.now, meshId: "mesh", secret: "the mesh's colo-cache secret" }) : source;
       // Isolates start at different moments, as they do when traffic spreads over a colo.
       isolates.push({ cache: new ConfigCache(pulls, { refreshIntervalMs: model.refreshIntervalMs, now: () => clock.now }), startsAt: Math.floor(random() * model.refreshIntervalMs) });
     }

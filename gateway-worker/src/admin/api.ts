@@ -27,7 +27,7 @@ const MAX_EXPLAIN_BODY_BYTES = 64 * 1024;
 export interface AdminDependencies {
   control(env: GatewayEnv): ControlPlaneApi;
   /** Called after a new version is stored, so this isolate serves it at once. */
-  onApplied(payload: SnapshotPayload): Promise<void>;
+  onApplied(payload: SnapshotPayload, env: GatewayEnv): Promise<void>;
   /** What this gateway isolate has seen of each service and endpoint (ejections, in-flight, budgets). */
   liveHealth?(env: GatewayEnv): LiveHealth | undefined;
   /** The telemetry objects (one per destination service) and the services the current config names. */
@@ -281,5 +281,5 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
 
 async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise<void> {
   const current = await deps.control(env).getConfig();
-  if (current) await deps.onApplied(current);
+  if (current) await deps.onApplied(current, env);
 }

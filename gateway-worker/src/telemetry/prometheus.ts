@@ -38,6 +38,8 @@ export interface MetricsInput {
     jwksRefreshFailures: number;
     telemetryBufferedBatches: number;
     telemetryFlushFailures: number;
+    /** Colo-cache config entries this isolate refused (forged, foreign, older), by reason. */
+    configCacheRejections?: Readonly<Record<string, number>>;
   };
   /**
    * Golden metrics per destination over a recent window (from the telemetry objects' sketches):
@@ -216,11 +218,19 @@ function gatewayFamilies(gateway: MetricsInput["gateway"]): Family[] {
   return [
     single("weft_config_version", "gauge", "Config version this gateway isolate serves; no sample before it has loaded one.", gateway.configVersion),
     single("weft_config_age_seconds", "gauge", "Seconds since this gateway isolate last refreshed its config; no sample before it has loaded one.", gateway.configAgeSeconds),
-    single("weft_config_stale", "gauge", "1 when this gateway isolate serves a config older than its refresh deadline, else 0.", gateway.configStale ? 1 : 0),
+    single("weft_config_stale", "gauge", "1 when this gateway isolate could not confirm its config with the control plane (the last refresh failed or is overdue), else 0.", gateway.configStale ? 1 : 0),
     single("weft_telemetry_buffered_batches", "gauge", "Telemetry batches this gateway isolate holds, waiting to be sent.", gateway.telemetryBufferedBatches),
     single("weft_jwks_refreshes_total", "counter", "JWKS refreshes this gateway isolate made.", gateway.jwksRefreshes),
     single("weft_jwks_refresh_failures_total", "counter", "JWKS refreshes of this gateway isolate that failed.", gateway.jwksRefreshFailures),
     single("weft_telemetry_flush_failures_total", "counter", "Telemetry flushes of this gateway isolate that failed.", gateway.telemetryFlushFailures),
+    {
+      name: "weft_config_cache_rejected_total",
+      type: "counter",
+      help: "Config snapshots in the colo cache this gateway isolate refused (unauthenticated, foreign, older-version, malformed) and read from the control plane instead.",
+      samples: Object.entries(gateway.configCacheRejections ?? {})
+        .sort(([a], [b]) => compareStrings(a, b))
+        .map(([reason, value]) => sample("weft_config_cache_rejected_total", [["reason", reason]], value)),
+    },
   ];
 }
 
