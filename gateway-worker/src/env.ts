@@ -32,12 +32,6 @@ export interface GatewayEnv {
    */
   WEFT_CONFIG_CACHE_SECRET?: string;
   /**
-   * The secret that authenticates config snapshots this mesh's gateways leave in the colo's Cache
-   * API (HMAC-SHA256), which every Worker on the zone can write. Default: WEFT_ADMIN_TOKEN. With
-   * neither, the gateways read the control plane directly and skip the colo cache.
-   */
-  WEFT_CONFIG_CACHE_SECRET?: string;
-  /**
    * The host name the dashboard answers on, and only it: that host is never routed to a function,
    * so no destination's answer shares the dashboard's origin. A name no Route serves, e.g.
    * `weft-admin.example.com` (no scheme, port or wildcard). Default `weft-admin.localhost`, which
