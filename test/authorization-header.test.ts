@@ -1,7 +1,8 @@
 /**
- * An Authorization header the gateway cannot read as exactly one bearer token is refused like any
- * invalid token (401), even on a public route: a caller that sent credentials must never be
- * treated as anonymous because they were malformed or doubled.
+ * An Authorization header that speaks of a bearer token but is not exactly one, or that is doubled
+ * or has no scheme, is refused like any invalid token (401), even on a public route: a caller that
+ * sent credentials must never be treated as anonymous because they were malformed. Another
+ * scheme's credential (Basic) is not for the gateway: ignored, as Istio does, and never forwarded.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { applyExampleMesh, gateway, tokenFor } from "./helpers.js";
@@ -29,7 +30,13 @@ describe("Authorization headers the gateway cannot read", () => {
     }],
     ["Bearer with no token", () => new Headers({ authorization: "Bearer" })],
     ["Bearer and spaces", () => new Headers({ authorization: "Bearer    " })],
-    ["another scheme", () => new Headers({ authorization: "Basic dXNlcjpwYXNz" })],
+    ["Basic, then a Bearer header", (token) => {
+      const headers = new Headers();
+      headers.append("authorization", "Basic dXNlcjpwYXNz");
+      headers.append("authorization", `Bearer ${token}`);
+      return headers;
+    }],
+    ["a bearer token with a comma", () => new Headers({ authorization: "Bearer abc,def" })],
     ["no scheme", (token) => new Headers({ authorization: token })],
   ];
 
@@ -42,9 +49,12 @@ describe("Authorization headers the gateway cannot read", () => {
     expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
   });
 
-  it("still accepts one well-formed token, and no header at all", async () => {
+  it("still accepts one well-formed token, no header at all, and ignores (and never forwards) another scheme's credential", async () => {
     expect((await gateway("http://gateway.test/httpbin/anything", { headers: { authorization: `Bearer ${valid}` } })).status).toBe(200);
     expect((await gateway("http://gateway.test/httpbin/anything", { headers: { authorization: `bearer  ${valid} ` } })).status).toBe(200);
     expect((await gateway("http://gateway.test/httpbin/anything")).status).toBe(200);
+    const basic = await gateway("http://gateway.test/httpbin/anything", { headers: { authorization: "Basic dXNlcjpwYXNz" } });
+    expect(basic.status).toBe(200);
+    expect(((await basic.json()) as { headers: Record<string, string> }).headers.authorization).toBeUndefined();
   });
 });

@@ -68,8 +68,11 @@ export interface MeshRequest {
   callerBudgetMs?: number | undefined;
   /** The body once read for replay (retries, mirroring); set by the first stage that needs it. */
   body?: PreparedBody;
-  /** The bearer token the caller presented (taken before the Authorization header is dropped). */
-  bearer?: string | undefined;
+  /**
+   * What the caller's Authorization header held, read before the header is dropped: one bearer
+   * token, or something else (malformed, doubled, another scheme), which is refused. Absent: none sent.
+   */
+  bearer?: { readonly token: string } | { readonly malformed: true } | undefined;
   /** Who is calling, once authentication has run. */
   caller?: Caller;
   /** Why a presented token was refused (telemetry label), when it was. */

@@ -25,11 +25,16 @@ export function authenticateStage(): Stage {
       request.authFailure = "token-in-url";
       throw invalidToken("tokens are accepted only in the Authorization header, never in the URL");
     }
-    const token = request.bearer;
-    if (token === undefined) {
+    const presented = request.bearer;
+    if (presented === undefined) {
       request.caller = ANONYMOUS;
       return next(request);
     }
+    if (!("token" in presented)) {
+      request.authFailure = "malformed-authorization";
+      throw invalidToken("the Authorization header must be exactly one 'Bearer <token>'");
+    }
+    const token = presented.token;
     const nowSeconds = Math.floor(request.isolate.now() / 1000);
     const jwks = request.isolate.jwks(request.env);
     // Cache hits skip `jwks.key`, so keep the key set fresh here: removals must reach cached tokens.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_REQUEST_HEADER_BYTES, sanitizeRequestHeaders } from "./sanitize.js";
+import { MAX_REQUEST_HEADER_BYTES, sanitizeRequestHeaders, readAuthorization } from "./sanitize.js";
 
 describe("request header hygiene", () => {
   it("drops x-weft-*, Authorization, hop-by-hop headers and the headers Connection names", () => {
@@ -34,5 +34,23 @@ describe("request header hygiene", () => {
     const headers = new Headers({ "x-big": "a".repeat(MAX_REQUEST_HEADER_BYTES) });
     expect(() => sanitizeRequestHeaders(headers)).toThrow(expect.objectContaining({ code: "headers_too_large" }));
     expect(() => sanitizeRequestHeaders(new Headers({ "x-big": "a".repeat(MAX_REQUEST_HEADER_BYTES - 100) }))).not.toThrow();
+  });
+});
+
+describe("reading the Authorization header", () => {
+  it.each([
+    ["Bearer abc.def-ghi_jk", { token: "abc.def-ghi_jk" }],
+    ["bearer   abc.def  ", { token: "abc.def" }],
+    ["Basic dXNlcjpwYXNz", undefined],
+    ["Bearer junk junk", { malformed: true }],
+    ["Bearer a.b, Bearer a.b", { malformed: true }],
+    ["Basic dXNlcjpwYXNz, Bearer a.b", { malformed: true }],
+    ["Bearer", { malformed: true }],
+    ["Bearer ", { malformed: true }],
+    ["eyJhbGciOiJFUzI1NiJ9.e30.sig", { malformed: true }],
+    ["", { malformed: true }],
+    ["Basic a b", { malformed: true }],
+  ])("reads %j as %j", (value, expected) => {
+    expect(readAuthorization(value)).toEqual(expected);
   });
 });

@@ -16,6 +16,23 @@ export const MESH_HEADER_PREFIX = "x-weft-";
 export const MAX_REQUEST_HEADERS = 100;
 export const MAX_REQUEST_HEADER_BYTES = 60 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** One bearer token (RFC 6750 b64token: no commas or spaces), alone in the header. */
+const BEARER = /^\s*Bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i;
+/** One credential of another scheme (e.g. Basic): not for the gateway, dropped like any Authorization. */
+const OTHER_SCHEME = /^\s*[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +[^\s,]+\s*$/;
+
+/**
+ * What an Authorization header gives authentication: one bearer token; nothing (another scheme,
+ * as Istio and Envoy ignore non-bearer credentials); or a refusal (401) for anything else. Several
+ * headers arrive joined by ", ", which no single credential of the accepted forms contains, so a
+ * doubled header is refused even when each copy is valid.
+ */
+export function readAuthorization(value: string): { token: string } | { malformed: true } | undefined {
+  const bearer = BEARER.exec(value);
+  if (bearer) return { token: bearer[1] as string };
+  if (!/\bbearer\b/i.test(value) && OTHER_SCHEME.test(value)) return undefined;
+  return { malformed: true };
+}
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "authorization"]);
 
 export function stripMeshHeaders(headers: Headers): void {
@@ -52,8 +69,8 @@ export function sanitizeStage(): Stage {
   return function sanitize(request, next) {
     const authorization = request.headers.get("authorization");
     if (authorization !== null) {
-      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-      request.bearer = bearer ? bearer[1] : undefined;
+      // A caller that sent a bearer token is never anonymous because it was malformed or doubled.
+      request.bearer = readAuthorization(authorization);
     }
     // The caller's remaining budget may shorten this request's timeout (never lengthen it), so it
     // is read before every x-weft-* header is dropped.
