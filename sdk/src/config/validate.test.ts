@@ -62,6 +62,32 @@ describe("config validation", () => {
     expect(issue?.document).toBeGreaterThanOrEqual(1);
   });
 
+  describe("route regexes", () => {
+    const at = (where: "path" | "header" | "query", regex: string) =>
+      where === "path" ? { path: { regex } } : where === "header" ? { headers: { "x-probe": { regex } } } : { query: { q: { regex } } };
+    const fieldOf = { path: "spec.http[0].match[0].path.regex", header: "spec.http[0].match[0].headers.x-probe.regex", query: "spec.http[0].match[0].query.q.regex" };
+
+    it.each([
+      ["a backreference", "(a)\\1", /invalid escape sequence/],
+      ["a lookahead", "(?=a)", /unsupported Perl syntax/],
+      ["a negative lookahead", "/x(?!a)", /unsupported Perl syntax/],
+      ["a lookbehind", "(?<=a)b", /\(\?<=/],
+      ["a repeat count over 1000", "a{1001}", /repeat count/],
+    ])("refuses %s, which RE2 cannot run, in a path, header or query match, naming the field and RE2's reason", (_what, regex, reason) => {
+      for (const where of ["path", "header", "query"] as const) {
+        const issues = issuesOf([service("a"), route([{ service: "a" }], { match: [at(where, regex)] })]);
+        expect(issues, JSON.stringify(issues)).toEqual([expect.objectContaining({ document: 2, path: fieldOf[where], message: expect.stringMatching(/must be RE2 syntax/) })]);
+        expect(issues[0]?.message).toMatch(reason);
+      }
+    });
+
+    it.each(["/items/[0-9]+", "(a+)+", "[[:alpha:]]+\\d*", "(?i)gold.*", "/v(?P<major>[0-9]+)/.*", "\\/api\\/.*"])("accepts the RE2 pattern %s", (regex) => {
+      for (const where of ["path", "header", "query"] as const) {
+        expect(validateDocuments([service("a"), route([{ service: "a" }], { match: [at(where, regex)] })]).ok).toBe(true);
+      }
+    });
+  });
+
   it("refuses a route to an unknown service or subset, pointing at the reference", () => {
     const issues = issuesOf([service("a", ["v1"]), route([{ service: "b", weight: 50 }, { service: "a", subset: "v9", weight: 50 }])]);
     expect(issues).toEqual(
