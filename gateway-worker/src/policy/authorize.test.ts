@@ -6,6 +6,9 @@ import { ANONYMOUS, authorize, compilePolicies, type Caller, type IdentityMode }
 const policy = (name: string, action: "ALLOW" | "DENY" | "AUDIT", rules: unknown[], target = "orders"): AuthorizationPolicyDoc =>
   AuthorizationPolicyDocument.parse({ apiVersion: "weft/v1", kind: "AuthorizationPolicy", metadata: { name }, spec: { target, action, rules } });
 
+/** How bare service names in `from` resolve: this trust domain, each service's own namespace. */
+const IDENTITIES = { trustDomain: "shop.weft", namespaceOf: (service: string) => (service === "billing" ? "finance" : "default") };
+
 const caller = (service: string): Caller => ({ authenticated: true, service, spiffeId: `spiffe://shop.weft/ns/default/sa/${service}` });
 const frontend = caller("frontend");
 const cart = caller("cart");
@@ -13,7 +16,7 @@ const cart = caller("cart");
 function decide(policies: AuthorizationPolicyDoc[], who: Caller, method: string, rawPath: string, mode: IdentityMode = "STRICT") {
   const normalized = normalizePath(rawPath);
   if (!normalized.ok) throw new Error(normalized.reason);
-  return authorize({ policies: compilePolicies(policies).get("orders"), mode, caller: who, method, path: normalized.path });
+  return authorize({ policies: compilePolicies(policies, IDENTITIES).get("orders"), mode, caller: who, method, path: normalized.path });
 }
 
 const allowFrontendReads = policy("frontend-reads", "ALLOW", [{ from: ["frontend"], to: [{ methods: ["GET"], paths: ["/orders/*"] }] }]);
@@ -75,5 +78,22 @@ describe("authorization", () => {
   it("applies a policy only to its target", () => {
     const other = policy("other-target", "DENY", [{}], "catalog");
     expect(decide([other], frontend, "GET", "/x", "PERMISSIVE").allowed).toBe(true);
+  });
+});
+
+describe("caller identities", () => {
+  const allowFrontend = policy("frontend", "ALLOW", [{ from: ["frontend"] }]);
+  const allowBilling = policy("billing", "ALLOW", [{ from: ["billing"] }]);
+  const as = (spiffeId: string, service: string): Caller => ({ authenticated: true, service, spiffeId });
+
+  it.each([
+    ["frontend of the default namespace matches frontend", allowFrontend, as("spiffe://shop.weft/ns/default/sa/frontend", "frontend"), true],
+    ["frontend of another namespace does not", allowFrontend, as("spiffe://shop.weft/ns/evil/sa/frontend", "frontend"), false],
+    ["frontend of another trust domain does not", allowFrontend, as("spiffe://other.weft/ns/default/sa/frontend", "frontend"), false],
+    ["a service's bare name means its own namespace", allowBilling, as("spiffe://shop.weft/ns/finance/sa/billing", "billing"), true],
+    ["and not the default one", allowBilling, as("spiffe://shop.weft/ns/default/sa/billing", "billing"), false],
+  ])("%s", (_name, which, who, allowed) => {
+    const decision = authorize({ policies: compilePolicies([which], IDENTITIES).get("orders"), mode: "STRICT", caller: who, method: "GET", path: "/x" });
+    expect(decision.allowed).toBe(allowed);
   });
 });

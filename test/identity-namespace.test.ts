@@ -1,0 +1,59 @@
+/**
+ * Policies match callers by their whole identity: trust domain, namespace and service. An SVID for
+ * `spiffe://shop.weft/ns/evil/sa/frontend` is not the `frontend` a policy names (that one lives in
+ * the namespace its Service declares, `default` here).
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { importJWK, SignJWT, type JWK } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
+import { applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gateway, gatewayEnv } from "./helpers.js";
+
+const STRICT_MESH = `${EXAMPLE_MESH_YAML.replace("mode: PERMISSIVE", "mode: STRICT")}
+---
+apiVersion: weft/v1
+kind: AuthorizationPolicy
+metadata: { name: orders-callers }
+spec:
+  target: orders
+  action: ALLOW
+  rules: [{ from: [frontend] }]
+`;
+
+describe("identities match in full", () => {
+  let signAs: (subject: string) => Promise<string>;
+  beforeAll(async () => {
+    await applyOk(STRICT_MESH);
+    const stub = gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
+    await stub.jwks();
+    const active = await runInDurableObject(stub, (_instance: ControlPlane, state) =>
+      state.storage.sql.exec<{ kid: string; private_jwk: string }>("SELECT kid, private_jwk FROM signing_keys WHERE state = 'active'").one(),
+    );
+    const key = (await importJWK(JSON.parse(active.private_jwk) as JWK, "ES256")) as CryptoKey;
+    const now = Math.floor(Date.now() / 1000);
+    signAs = (subject) =>
+      new SignJWT({ jti: crypto.randomUUID() })
+        .setProtectedHeader({ alg: "ES256", kid: active.kid, typ: "JWT" })
+        .setIssuer("weft://shop.weft")
+        .setSubject(subject)
+        .setAudience("weft-gateway")
+        .setIssuedAt(now - 5)
+        .setExpirationTime(now + 300)
+        .sign(key);
+  });
+  afterAll(async () => {
+    await applyExampleMesh();
+  });
+
+  it("lets frontend of the default namespace through", async () => {
+    const token = await signAs("spiffe://shop.weft/ns/default/sa/frontend");
+    expect((await gateway("http://orders.mesh/orders", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it("denies a caller named frontend in another namespace", async () => {
+    const token = await signAs("spiffe://shop.weft/ns/evil/sa/frontend");
+    const response = await gateway("http://orders.mesh/orders", { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: { code: "forbidden" } });
+  });
+});
