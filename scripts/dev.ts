@@ -4,8 +4,12 @@
  * One `wrangler dev` serves the gateway (root wrangler.toml, with its control plane Durable Object)
  * and every example function (their own wrangler configs) at http://127.0.0.1:8787, `PORT` to
  * change it. Once the gateway answers /.weft/healthz, examples/mesh.yaml is applied through the
- * admin API, then the URLs to try are printed. Wrangler's output is forwarded as is; Ctrl-C or
- * SIGTERM stops wrangler and its workerd processes.
+ * admin API when the control plane has no config yet (or with `--reset`), then the URLs to try are
+ * printed. Wrangler's output is forwarded as is; Ctrl-C, SIGTERM or SIGHUP stops wrangler and its
+ * workerd processes, and a watchdog stops them when this runner dies without cleaning up (SIGKILL).
+ *
+ * State (config versions, keys, telemetry) persists in wrangler's .wrangler/state, or in
+ * `--persist-to <dir>`, so a restart keeps the config it finds, including one applied since.
  *
  * `npm run dev -- --traffic` (or WEFT_DEMO_TRAFFIC=1) also sends gentle demo traffic once the mesh
  * is up (scripts/demo-traffic.ts, as `npm run demo` does), so the telemetry has something to show.
@@ -43,30 +47,43 @@ export function parsePort(value: string | undefined): number {
 export interface DevOptions {
   /** Send demo traffic once the mesh is up (`--traffic` or WEFT_DEMO_TRAFFIC=1). */
   traffic: boolean;
+  /** Apply examples/mesh.yaml even when the control plane already has a config (`--reset`). */
+  reset: boolean;
+  /** Where wrangler keeps local state (`--persist-to <dir>`); wrangler's default .wrangler/state when absent. */
+  persistTo?: string;
   help: boolean;
 }
 
 export const DEV_USAGE = [
-  "usage: npm run dev [-- --traffic]",
+  "usage: npm run dev [-- --traffic] [--reset] [--persist-to <dir>]",
   "  --traffic   once the mesh is up, send gentle demo traffic through it (as npm run demo does);",
   "              also WEFT_DEMO_TRAFFIC=1",
+  "  --reset     apply examples/mesh.yaml as a new version even if the mesh already has a config",
+  "              (by default it is applied only when the control plane has none)",
+  "  --persist-to <dir>  keep local state (config, keys, telemetry) there instead of .wrangler/state",
   "  PORT=<n>    serve on 127.0.0.1:<n> instead of 8787",
 ].join("\n");
 
 /** `npm run dev`'s options from its arguments and environment; throws on an unknown argument. */
 export function parseDevArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): DevOptions {
   const flag = (env.WEFT_DEMO_TRAFFIC ?? "").trim().toLowerCase();
-  const options: DevOptions = { traffic: ["1", "true", "yes", "on"].includes(flag), help: false };
-  for (const arg of argv) {
+  const options: DevOptions = { traffic: ["1", "true", "yes", "on"].includes(flag), reset: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
     if (arg === "--traffic") options.traffic = true;
+    else if (arg === "--reset") options.reset = true;
     else if (arg === "--help" || arg === "-h") options.help = true;
-    else throw new Error(`unknown argument "${arg}"`);
+    else if (arg === "--persist-to" || arg.startsWith("--persist-to=")) {
+      const dir = arg === "--persist-to" ? argv[++i] : arg.slice("--persist-to=".length);
+      if (dir === undefined || dir === "" || dir.startsWith("--")) throw new Error("--persist-to needs a directory");
+      options.persistTo = dir;
+    } else throw new Error(`unknown argument "${arg}"`);
   }
   return options;
 }
 
 /** Arguments to `wrangler`: the gateway's config first (it is the Worker that listens), then each function's. */
-export function wranglerArgs(port: number): string[] {
+export function wranglerArgs(port: number, persistTo?: string): string[] {
   return [
     "dev",
     "-c",
@@ -78,8 +95,49 @@ export function wranglerArgs(port: number): string[] {
     String(port),
     // Its hotkeys put the terminal in raw mode, where Ctrl-C would no longer reach this script.
     "--show-interactive-dev-session=false",
+    ...(persistTo === undefined ? [] : ["--persist-to", persistTo]),
   ];
 }
+
+/**
+ * The watchdog, a separate tiny node process in a session of its own: it reads "+<pgid>" and
+ * "-<pgid>" lines (wrangler's process groups to stop, or to forget) on stdin, which only this
+ * runner writes. When stdin ends, the runner is gone (exited, or killed with SIGKILL, which no
+ * handler sees), and the watchdog stops whatever groups are left: SIGTERM, then SIGKILL. Being
+ * in its own session, a signal to the runner's group (Ctrl-C, `kill -9 -- -<pgid>`) misses it.
+ */
+export const WATCHDOG_SCRIPT = `
+const groups = new Set();
+for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(s, () => {});
+const alive = (g) => { try { process.kill(-g, 0); return true; } catch { return false; } };
+const signal = (name) => { for (const g of groups) { try { process.kill(-g, name); } catch {} } };
+let pending = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
+  pending += chunk;
+  let i;
+  while ((i = pending.indexOf("\\n")) >= 0) {
+    const line = pending.slice(0, i);
+    pending = pending.slice(i + 1);
+    const g = Number(line.slice(1));
+    if (!Number.isInteger(g) || g <= 1) continue;
+    if (line[0] === "+") groups.add(g); else groups.delete(g);
+  }
+});
+const finish = () => {
+  for (const g of [...groups]) if (!alive(g)) groups.delete(g);
+  if (groups.size === 0) process.exit(0);
+  signal("SIGTERM");
+  const started = Date.now();
+  setInterval(() => {
+    for (const g of [...groups]) if (!alive(g)) groups.delete(g);
+    if (groups.size === 0) process.exit(0);
+    if (Date.now() - started > 3000) { signal("SIGKILL"); process.exit(0); }
+  }, 100);
+};
+process.stdin.on("end", finish);
+process.stdin.on("error", finish);
+`;
 
 /** A variable from a dotenv-style file such as .dev.vars; undefined when the file or the key is missing. */
 export function readDevVar(text: string, key: string): string | undefined {
@@ -202,13 +260,17 @@ function readFileOr(path: string): string {
 class DevServer {
   private readonly base: string;
   private child: ChildProcess | undefined;
+  private watchdog: ChildProcess | undefined;
   private stopping = false;
   private restarting = false;
   private restarted: (() => void) | undefined;
   private exited: Promise<number>;
   private onExit: (code: number) => void = () => {};
 
-  constructor(private readonly port: number) {
+  constructor(
+    private readonly port: number,
+    private readonly persistTo?: string,
+  ) {
     this.base = `http://${HOST}:${port}`;
     this.exited = new Promise((done) => (this.onExit = done));
   }
@@ -226,7 +288,7 @@ class DevServer {
     // The repo's own wrangler (what `npx wrangler` would pick), run by this node: no npm exec layer
     // between us and the process we must stop.
     const wranglerBin = createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js");
-    const args = [wranglerBin, ...wranglerArgs(this.port)];
+    const args = [wranglerBin, ...wranglerArgs(this.port, this.persistTo)];
     say(`starting: wrangler ${args.slice(1).join(" ")}`);
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
@@ -236,6 +298,8 @@ class DevServer {
       detached: process.platform !== "win32",
     });
     this.child = child;
+    const group = child.pid;
+    if (group !== undefined) this.tellWatchdog(`+${group}`);
     child.once("error", (error) => {
       say(`could not start wrangler: ${error.message}`);
       this.onExit(1);
@@ -243,6 +307,7 @@ class DevServer {
     child.once("exit", (code, signal) => {
       // Whatever wrangler left behind in its group goes with it.
       this.signalGroup("SIGKILL");
+      if (group !== undefined) this.tellWatchdog(`-${group}`);
       if (this.restarting) {
         this.restarted?.();
         return;
@@ -250,6 +315,24 @@ class DevServer {
       if (!this.stopping) say(`wrangler exited (${signal ?? `code ${code ?? "?"}`})`);
       this.onExit(this.stopping ? 0 : (code ?? 1));
     });
+  }
+
+  /**
+   * Wrangler runs in a process group of its own (so a stop reaches workerd and esbuild too), which a
+   * signal to this runner's group does not reach, and nothing of ours runs when this runner is
+   * killed with SIGKILL: the watchdog (WATCHDOG_SCRIPT) covers both.
+   */
+  private tellWatchdog(line: string): void {
+    if (process.platform === "win32") return;
+    if (!this.watchdog) {
+      const watchdog = spawn(process.execPath, ["-e", WATCHDOG_SCRIPT], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+      watchdog.once("error", (error) => say(`could not start the watchdog: ${error.message}`));
+      // EPIPE once the watchdog is gone must not take the runner down.
+      watchdog.stdin?.on("error", () => undefined);
+      watchdog.unref();
+      this.watchdog = watchdog;
+    }
+    this.watchdog.stdin?.write(`${line}\n`);
   }
 
   /** Stops wrangler and starts it again (new secrets in .dev.vars are read at start); true once serving. */
@@ -332,6 +415,11 @@ class DevServer {
     setTimeout(() => this.signalGroup("SIGKILL"), STOP_GRACE_MS).unref();
   }
 
+  /** Synchronous, for process exit: asks wrangler's group to stop if it still runs. */
+  abandon(): void {
+    if (this.running) this.signalGroup("SIGTERM");
+  }
+
   private signalGroup(signal: NodeJS.Signals): void {
     const pid = this.child?.pid;
     if (pid === undefined) return;
@@ -365,8 +453,43 @@ class DevServer {
     return false;
   }
 
-  /** Applies examples/mesh.yaml; reports the outcome, never throws (a refusal leaves the mesh serving). */
-  async applyMesh(token: string): Promise<void> {
+  /**
+   * The control plane's current config version: a number, null when it has none (version 0, the
+   * empty set a new control plane answers, or 404), or undefined when it could not tell (not
+   * ready, or the admin API refused us).
+   */
+  private async storedVersion(token: string): Promise<number | null | undefined> {
+    const deadline = Date.now() + APPLY_RETRY_MS;
+    while (this.running && !this.stopping) {
+      try {
+        const { status, body } = await fetchJson(`${this.base}/.weft/api/v1/config`, { headers: { authorization: `Bearer ${token}` } });
+        if (status === 200 && isRecord(body) && typeof body.version === "number") return body.version > 0 ? body.version : null;
+        if (status === 404) return null;
+        if (status === 401 || status === 403) return undefined;
+      } catch {
+        // Not ready yet: ask again.
+      }
+      if (Date.now() > deadline) return undefined;
+      await sleep(1_000);
+    }
+    return undefined;
+  }
+
+  /**
+   * Applies examples/mesh.yaml when the control plane has no config, or always with `reset`; a
+   * config already there (maybe newer, applied since) is kept. Says which happened; never throws.
+   */
+  async applyMesh(token: string, reset = false): Promise<void> {
+    let why = "--reset";
+    if (!reset) {
+      const stored = await this.storedVersion(token);
+      if (typeof stored === "number") {
+        say(`the control plane already has config version ${stored}; keeping it (npm run dev -- --reset applies ${MESH_FILE} again)`);
+        return;
+      }
+      // Could not tell (e.g. a refused token): try to apply, which reports the reason.
+      why = stored === null ? "the control plane had no config" : "could not read the current config";
+    }
     const yaml = readFileSync(resolve(ROOT, MESH_FILE), "utf8");
     const deadline = Date.now() + APPLY_RETRY_MS;
     let lastProblem = "";
@@ -380,11 +503,10 @@ class DevServer {
         if (status >= 200 && status < 300) {
           const version = String(isRecord(body) ? body.version : undefined);
           if (isRecord(body) && body.changed === false) {
-            // Local state persists under .wrangler/state, so a restart usually finds it applied already.
             say(`${MESH_FILE} is already config version ${version} (unchanged)`);
           } else {
             const summary = isRecord(body) && typeof body.summary === "string" && body.summary !== "" ? `: ${body.summary}` : "";
-            say(`applied ${MESH_FILE} as config version ${version}${summary}`);
+            say(`applied ${MESH_FILE} as config version ${version} (${why})${summary}`);
           }
           return;
         }
@@ -447,7 +569,7 @@ async function main(): Promise<number> {
   }
   const token = readDevVar(devVars, "WEFT_ADMIN_TOKEN") ?? DEFAULT_ADMIN_TOKEN;
 
-  const server = new DevServer(port);
+  const server = new DevServer(port, options.persistTo);
   let traffic: DemoTraffic | undefined;
   let stopRequested = false;
   const stopAll = (signal: NodeJS.Signals, gently = false) => {
@@ -456,6 +578,9 @@ async function main(): Promise<number> {
     server.stop(signal, gently);
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stopAll(signal));
+  // Exiting any other way (an error) must not leave wrangler serving either; the watchdog
+  // follows up with SIGKILL if it lingers.
+  process.on("exit", () => server.abandon());
   // `npm run` starts us through `sh -c`, and a SIGTERM sent to npm kills that shell without
   // passing the signal on: we would be orphaned with wrangler still serving. Losing the parent
   // is therefore a stop request too.
@@ -466,7 +591,7 @@ async function main(): Promise<number> {
   server.start();
 
   if (await server.waitForGateway()) {
-    await server.applyMesh(token);
+    await server.applyMesh(token, options.reset);
     const ready = (await server.provisionCredentials(token)) ? await server.restart() : true;
     if (ready && server.running) {
       server.printBanner(token, options.traffic);
