@@ -11,11 +11,15 @@ export type Caller = { readonly authenticated: false } | { readonly authenticate
 
 export const ANONYMOUS: Caller = { authenticated: false };
 
-type SourceMatcher =
-  | { readonly kind: "any-authenticated" }
-  | { readonly kind: "unauthenticated" }
-  | { readonly kind: "service"; readonly name: string }
-  | { readonly kind: "spiffe"; readonly id: string };
+/** A bare service name in `from` is resolved to its full SPIFFE ID when policies compile. */
+type SourceMatcher = { readonly kind: "any-authenticated" } | { readonly kind: "unauthenticated" } | { readonly kind: "spiffe"; readonly id: string };
+
+/** How bare service names in a policy's `from` become identities: this mesh's trust domain and the namespace each Service declares. */
+export interface PolicyIdentities {
+  readonly trustDomain: string;
+  /** The namespace of the Service with this name (the default namespace when there is none). */
+  namespaceOf(service: string): string;
+}
 
 type PathPattern = { readonly kind: "any" } | { readonly kind: "exact"; readonly path: string } | { readonly kind: "prefix"; readonly prefix: string };
 
@@ -58,7 +62,7 @@ export type AuthorizationDecision =
   | { readonly allowed: false; readonly reason: "denied-by-policy"; readonly policy: string; readonly audited: readonly string[] }
   | { readonly allowed: false; readonly reason: "no-allow-policy-strict" | "no-allow-match"; readonly audited: readonly string[] };
 
-export function compilePolicies(policies: readonly AuthorizationPolicyDoc[]): Map<string, TargetPolicies> {
+export function compilePolicies(policies: readonly AuthorizationPolicyDoc[], identities: PolicyIdentities): Map<string, TargetPolicies> {
   const byTarget = new Map<string, { allow: CompiledPolicy[]; deny: CompiledPolicy[]; audit: CompiledPolicy[] }>();
   for (const policy of policies) {
     let entry = byTarget.get(policy.spec.target);
@@ -66,7 +70,7 @@ export function compilePolicies(policies: readonly AuthorizationPolicyDoc[]): Ma
     const compiled: CompiledPolicy = {
       name: policy.metadata.name,
       rules: policy.spec.rules.map((rule) => ({
-        from: rule.from?.map(compileSource),
+        from: rule.from?.map((source) => compileSource(source, identities)),
         to: rule.to?.map((operation) => ({ methods: operation.methods ? new Set(operation.methods) : undefined, paths: operation.paths?.map(compilePathPattern) })),
       })),
     };
@@ -75,11 +79,15 @@ export function compilePolicies(policies: readonly AuthorizationPolicyDoc[]): Ma
   return byTarget;
 }
 
-function compileSource(source: string): SourceMatcher {
+/**
+ * Identities match in full (trust domain, namespace, service): `frontend` means the frontend the
+ * mesh knows, in the namespace its Service declares, never a same-named service elsewhere.
+ */
+function compileSource(source: string, identities: PolicyIdentities): SourceMatcher {
   if (source === "*") return { kind: "any-authenticated" };
   if (source === "unauthenticated") return { kind: "unauthenticated" };
   if (source.startsWith("spiffe://")) return { kind: "spiffe", id: source };
-  return { kind: "service", name: source };
+  return { kind: "spiffe", id: `spiffe://${identities.trustDomain}/ns/${identities.namespaceOf(source)}/sa/${source}` };
 }
 
 /** `*` any path; `/x/*` the subtree under /x (and /x itself); anything else exact (a trailing slash is ignored). */
@@ -99,8 +107,6 @@ function sourceMatches(matcher: SourceMatcher, caller: Caller): boolean {
       return caller.authenticated;
     case "unauthenticated":
       return !caller.authenticated;
-    case "service":
-      return caller.authenticated && caller.service === matcher.name;
     case "spiffe":
       return caller.authenticated && caller.spiffeId === matcher.id;
   }

@@ -3,8 +3,8 @@
  * config version in each isolate; nothing here runs per request.
  */
 import { MESH_HOST_SUFFIX } from "@weft/sdk";
-import type { HttpRuleConfig, RequestMatchConfig, RetriesConfig, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
-import { compilePolicies } from "../policy/authorize.js";
+import { CONFIG_DEFAULTS, type HttpRuleConfig, type RequestMatchConfig, type RetriesConfig, type ServiceDoc, type ValidConfigSet } from "@weft/sdk/config";
+import { compilePolicies, type PolicyIdentities } from "../policy/authorize.js";
 import { withCumulativeWeights } from "./split.js";
 import { anchored, compileStringMatch } from "./string-match.js";
 import type {
@@ -75,7 +75,7 @@ export function compileSnapshot(set: ValidConfigSet, version: number): Snapshot 
     hosts: mapValues(builders, (b) => b.build()),
     wildcardHosts: mapValues(wildcardBuilders, (b) => b.build()),
     anyHost: anyHostBuilder?.build(),
-    policies: compilePolicies(set.policies),
+    policies: compilePolicies(set.policies, policyIdentities(set)),
     ruleCount,
   };
 }
@@ -237,4 +237,10 @@ function mapValues<K, V, W>(map: ReadonlyMap<K, V>, fn: (value: V) => W): Map<K,
   const out = new Map<K, W>();
   for (const [key, value] of map) out.set(key, fn(value));
   return out;
+}
+
+/** Bare service names in policies resolve to the namespace each Service declares. */
+function policyIdentities(set: ValidConfigSet): PolicyIdentities {
+  const namespaces = new Map(set.services.map((service) => [service.metadata.name, service.metadata.namespace]));
+  return { trustDomain: set.mesh.spec.trustDomain, namespaceOf: (service) => namespaces.get(service) ?? CONFIG_DEFAULTS.namespace };
 }
