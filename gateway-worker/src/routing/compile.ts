@@ -3,10 +3,10 @@
  * config version in each isolate; nothing here runs per request.
  */
 import { MESH_HOST_SUFFIX } from "@weft/sdk";
-import { CONFIG_DEFAULTS, type HttpRuleConfig, type RequestMatchConfig, type RetriesConfig, type ServiceDoc, type ValidConfigSet } from "@weft/sdk/config";
+import { compileRouteRegex, CONFIG_DEFAULTS, type RegexEngine, type HttpRuleConfig, type RequestMatchConfig, type RetriesConfig, type ServiceDoc, type ValidConfigSet } from "@weft/sdk/config";
 import { compilePolicies, type PolicyIdentities } from "../policy/authorize.js";
 import { withCumulativeWeights } from "./split.js";
-import { anchored, compileStringMatch } from "./string-match.js";
+import { compileStringMatch } from "./string-match.js";
 import type {
   CompiledFault,
   CompiledRetries,
@@ -20,7 +20,11 @@ import type {
   Snapshot,
 } from "./snapshot.js";
 
-export function compileSnapshot(set: ValidConfigSet, version: number): Snapshot {
+/**
+ * `regexEngine` compiles the route regexes; the default is RE2 (linear time), the engine the
+ * schema validates with. Only the benchmark passes another, to compare.
+ */
+export function compileSnapshot(set: ValidConfigSet, version: number, regexEngine: RegexEngine = compileRouteRegex): Snapshot {
   const services = new Map<string, CompiledService>();
   for (const service of set.services) services.set(service.metadata.name, compileService(service));
 
@@ -37,7 +41,7 @@ export function compileSnapshot(set: ValidConfigSet, version: number): Snapshot 
   let ordinal = 0;
   let ruleCount = 0;
   for (const route of set.routes) {
-    const rules = route.spec.http.map((rule, ruleIndex) => compileRule(rule, ruleIndex, ordinal++, route.metadata.name, route.spec.public));
+    const rules = route.spec.http.map((rule, ruleIndex) => compileRule(rule, ruleIndex, ordinal++, route.metadata.name, route.spec.public, regexEngine));
     ruleCount += rules.length;
     for (const host of new Set(route.spec.hosts)) {
       const table = tableFor(host);
@@ -140,11 +144,11 @@ function compileRetries(retries: RetriesConfig): CompiledRetries {
   };
 }
 
-function compileFault(fault: NonNullable<HttpRuleConfig["fault"]>): CompiledFault {
+function compileFault(fault: NonNullable<HttpRuleConfig["fault"]>, regexEngine: RegexEngine): CompiledFault {
   return {
     abort: fault.abort && { percent: fault.abort.percent, status: fault.abort.status },
     delay: fault.delay && { percent: fault.delay.percent, ms: fault.delay.fixed },
-    headers: Object.entries(fault.headers ?? {}).map(([name, condition]) => [name, compileStringMatch(condition)] as const),
+    headers: Object.entries(fault.headers ?? {}).map(([name, condition]) => [name, compileStringMatch(condition, regexEngine)] as const),
   };
 }
 
@@ -153,13 +157,13 @@ function pool(key: string, endpoints: Omit<CompiledEndpoint, "cumulativeWeight">
   return { key, endpoints: weighted, totalWeight: weighted.at(-1)?.cumulativeWeight ?? 0 };
 }
 
-function compileRule(rule: HttpRuleConfig, ruleIndex: number, ordinal: number, routeName: string, isPublic: boolean): CompiledRule {
+function compileRule(rule: HttpRuleConfig, ruleIndex: number, ordinal: number, routeName: string, isPublic: boolean, regexEngine: RegexEngine): CompiledRule {
   return {
     ordinal,
     routeName,
     ruleIndex,
     ruleName: rule.name,
-    matches: rule.match?.map(compileMatch),
+    matches: rule.match?.map((match) => compileMatch(match, regexEngine)),
     destinations: withCumulativeWeights(
       rule.destinations.map((d) => ({ service: d.service, subset: d.subset, weight: d.weight ?? 100 })),
     ),
@@ -167,21 +171,21 @@ function compileRule(rule: HttpRuleConfig, ruleIndex: number, ordinal: number, r
     timeoutMs: rule.timeout,
     retries: rule.retries && compileRetries(rule.retries),
     mirror: rule.mirror && { service: rule.mirror.service, subset: rule.mirror.subset, percent: rule.mirror.percent },
-    fault: rule.fault && compileFault(rule.fault),
+    fault: rule.fault && compileFault(rule.fault, regexEngine),
     public: isPublic,
   };
 }
 
-function compileMatch(match: RequestMatchConfig): CompiledMatch {
+function compileMatch(match: RequestMatchConfig, regexEngine: RegexEngine): CompiledMatch {
   let path: CompiledMatch["path"];
   if (match.path && "exact" in match.path) path = { kind: "exact", value: match.path.exact };
   else if (match.path && "prefix" in match.path) path = { kind: "prefix", value: match.path.prefix };
-  else if (match.path && "regex" in match.path) path = { kind: "regex", value: match.path.regex, pattern: anchored(match.path.regex) };
+  else if (match.path && "regex" in match.path) path = { kind: "regex", value: match.path.regex, pattern: regexEngine(match.path.regex) };
   return {
     path,
     methods: match.method ? new Set(match.method) : undefined,
-    headers: Object.entries(match.headers ?? {}).map(([name, condition]) => [name, compileStringMatch(condition)] as const),
-    query: Object.entries(match.query ?? {}).map(([name, condition]) => [name, compileStringMatch(condition)] as const),
+    headers: Object.entries(match.headers ?? {}).map(([name, condition]) => [name, compileStringMatch(condition, regexEngine)] as const),
+    query: Object.entries(match.query ?? {}).map(([name, condition]) => [name, compileStringMatch(condition, regexEngine)] as const),
   };
 }
 

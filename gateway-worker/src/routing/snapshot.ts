@@ -4,7 +4,7 @@
  * a host map, then per host an exact-path map, a prefix map probed by distinct prefix length,
  * and a short list of rules that cannot be indexed by path (regex or no path condition).
  */
-import type { HashOnConfig, LoadBalancerPolicyConfig, MeshDoc } from "@weft/sdk/config";
+import type { HashOnConfig, LoadBalancerPolicyConfig, MeshDoc, RouteRegex } from "@weft/sdk/config";
 export type { HashOnConfig };
 import type { ValuePredicate } from "./string-match.js";
 import type { Weighted } from "./split.js";
@@ -113,7 +113,8 @@ export interface CompiledDestination extends Weighted {
 export type CompiledPathMatch =
   | { readonly kind: "exact"; readonly value: string }
   | { readonly kind: "prefix"; readonly value: string }
-  | { readonly kind: "regex"; readonly value: string; readonly pattern: RegExp };
+  /** `pattern` is the RE2 whole-value matcher that both findRoute and explain test with. */
+  | { readonly kind: "regex"; readonly value: string; readonly pattern: RouteRegex };
 
 export interface CompiledMatch {
   readonly path: CompiledPathMatch | undefined;

@@ -1,10 +1,13 @@
-import type { StringMatchConfig } from "@weft/sdk/config";
+import { compileRouteRegex, type RegexEngine, type StringMatchConfig } from "@weft/sdk/config";
 
-/** A compiled condition on one string value; `undefined` means the value is absent. */
+/** A compiled condition on one string value; `null` means the value is absent. */
 export type ValuePredicate = (value: string | null) => boolean;
 
-/** Compiles a StringMatch once per config version; regexes are anchored like Envoy's safe_regex. */
-export function compileStringMatch(match: StringMatchConfig): ValuePredicate {
+/**
+ * Compiles a StringMatch once per config version. Regexes match the whole value in linear time
+ * (RE2, like Envoy's safe_regex); `engine` is replaceable only so the benchmark can compare.
+ */
+export function compileStringMatch(match: StringMatchConfig, engine: RegexEngine = compileRouteRegex): ValuePredicate {
   if ("exact" in match) {
     const expected = match.exact;
     return function exactValue(value) {
@@ -18,7 +21,7 @@ export function compileStringMatch(match: StringMatchConfig): ValuePredicate {
     };
   }
   if ("regex" in match) {
-    const pattern = anchored(match.regex);
+    const pattern = engine(match.regex);
     return function regexValue(value) {
       return value !== null && pattern.test(value);
     };
@@ -26,9 +29,4 @@ export function compileStringMatch(match: StringMatchConfig): ValuePredicate {
   return function presentValue(value) {
     return value !== null;
   };
-}
-
-/** Whole-value match, as Envoy and Istio define regex matches. */
-export function anchored(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`);
 }

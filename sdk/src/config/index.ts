@@ -2,3 +2,4 @@
 export * from "./schema.js";
 export * from "./validate.js";
 export { parseDuration, formatDuration } from "./duration.js";
+export { compileRouteRegex, routeRegexProblem, type RegexEngine, type RouteRegex } from "./regex.js";

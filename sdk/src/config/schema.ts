@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { parseDuration } from "./duration.js";
+import { routeRegexProblem } from "./regex.js";
 
 /** Every default in one place, so docs, compiler and tests agree. */
 export const CONFIG_DEFAULTS = {
@@ -71,16 +72,14 @@ export const Duration = z
     return ms;
   });
 
+/** A route regex: RE2 syntax, checked with the engine the gateway matches with (regex.ts). */
 const regexSource = z
   .string()
   .min(1)
   .max(1024)
   .superRefine((source, ctx) => {
-    try {
-      new RegExp(source);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(error as Error).message}` });
-    }
+    const problem = routeRegexProblem(source);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: `invalid regular expression: ${problem}` });
   });
 
 export const Metadata = z
@@ -386,7 +385,7 @@ export const StringMatch = z
   .union([
     z.object({ exact: z.string().max(4096).describe("Matches when the value equals this string.") }).strict(),
     z.object({ prefix: z.string().max(4096).describe("Matches when the value starts with this string.") }).strict(),
-    z.object({ regex: regexSource.describe("Matches when the whole value matches this regular expression (anchored).") }).strict(),
+    z.object({ regex: regexSource.describe("Matches when the whole value matches this RE2 regular expression (anchored; linear time, so no backreferences or lookaround).") }).strict(),
     z.object({ present: z.literal(true).describe("Matches when the header or parameter is present, whatever its value.") }).strict(),
   ], { error: "expected exactly one of exact, prefix, regex, present" })
   .describe("One of exact, prefix, regex or present.");
@@ -395,7 +394,7 @@ export const PathMatch = z
   .union([
     z.object({ exact: z.string().startsWith("/", "path.exact must start with /").max(4096).describe("The path equals this string.") }).strict(),
     z.object({ prefix: z.string().startsWith("/", "path.prefix must start with /").max(4096).describe("The path starts with this string (character-wise, like Envoy).") }).strict(),
-    z.object({ regex: regexSource.describe("The whole path matches this regular expression (anchored).") }).strict(),
+    z.object({ regex: regexSource.describe("The whole path matches this RE2 regular expression (anchored; linear time, so no backreferences or lookaround).") }).strict(),
   ], { error: "expected exactly one of exact, prefix, regex" })
   .describe("One of exact, prefix or regex.");
 
