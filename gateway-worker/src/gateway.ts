@@ -17,6 +17,7 @@ import { coloCachedSource, forgetColoSnapshot, type RejectedEntry, type Snapshot
 import type { GatewayEnv } from "./env.js";
 import { buildPipeline } from "./pipeline.js";
 import { normalizeHost } from "./routing/lookup.js";
+import { isAcceptableHostHeader } from "./host-header.js";
 import type { IsolateState, MeshRequest } from "./stage.js";
 import type { RequestLocation } from "./routing/balance.js";
 import { ResilienceState, serviceKey } from "./resilience/state.js";
@@ -336,6 +337,9 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     telemetry: isolate.telemetry,
     flushTelemetry: (env) => isolate.telemetry.flush(now(), (shard) => telemetrySink(env, shard), () => spanExporter(env)),
     async fetch(request, env, ctx) {
+      if (!isAcceptableHostHeader(request.headers.get("host"))) {
+        return new MeshError("bad_request", "the Host header must be a host name or address, optionally with a port").toResponse();
+      }
       const url = new URL(request.url);
       // --- operator origin: the dashboard answers only on the admin host, and the admin host
       // answers only the mesh's own paths, so no destination's answer shares the dashboard's origin.
