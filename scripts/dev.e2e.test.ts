@@ -5,8 +5,8 @@
  * (SIGTERM to it, SIGKILL of it, or a signal to its whole process group). Restarted on the same
  * state, it keeps the config it finds (a newer one included) unless asked to `--reset`.
  *
- * Three starts on one state folder of their own (not the developer's .wrangler/state), each
- * 20–40 s of wrangler startup; the first also restarts once to hand the functions credentials.
+ * Three starts on one state folder of its own (not the developer's .wrangler/state), in one test
+ * because each costs a wrangler startup; the first also restarts once to hand the functions credentials.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -141,7 +141,7 @@ describe("npm run dev", () => {
     rmSync(state, { recursive: true, force: true });
   });
 
-  it("serves the example mesh on 127.0.0.1 with the config applied, and a SIGTERM to the runner stops everything", { timeout: 360_000 }, async () => {
+  it("serves the example mesh with the config applied; restarts keep a newer config unless --reset; SIGTERM or SIGKILL of the runner closes the port", { timeout: 360_000 }, async () => {
     const port = await freePort();
     const run = startDev(port, ["--persist-to", state]);
     runs.push(run);
