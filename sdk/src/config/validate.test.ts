@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseConfigText, parseYamlDocuments, validateDocuments } from "./validate.js";
+import { parseConfigText, parseJsonDocuments, parseYamlDocuments, validateDocuments } from "./validate.js";
 
 const service = (name: string, subsets = ["v1"]) => ({
   apiVersion: "weft/v1",
@@ -149,5 +149,52 @@ describe("config validation", () => {
   it("refuses duplicate YAML keys instead of silently keeping one", () => {
     const result = parseYamlDocuments("kind: Service\nkind: Route\n");
     expect(result.ok).toBe(false);
+  });
+});
+
+describe("deeply nested input", () => {
+  const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+  const onlyIssue = (result: ReturnType<typeof parseYamlDocuments>) => {
+    expect(result.ok).toBe(false);
+    if (result.ok) return undefined;
+    expect(result.issues, JSON.stringify(result.issues).slice(0, 2_000)).toHaveLength(1);
+    return result.issues[0];
+  };
+
+  it("refuses 400,000 unclosed [ with one issue naming the nesting limit, not a stack overflow", () => {
+    const issue = onlyIssue(parseYamlDocuments("[".repeat(400_000)));
+    expect(issue).toMatchObject({ document: 1, path: "", line: 1 });
+    expect(issue?.message).toMatch(/nesting deeper than 64 levels/);
+    expect(issue?.message).not.toMatch(/call stack/i);
+  });
+
+  it("refuses 400,000 closed [ ] pairs in YAML and in a JSON body with one issue each", () => {
+    expect(onlyIssue(parseYamlDocuments(nested(400_000)))?.message).toMatch(/nesting deeper than 64 levels/);
+    expect(onlyIssue(parseJsonDocuments(`{"documents":[${nested(400_000)}]}`))).toMatchObject({ document: 1, path: "", message: expect.stringMatching(/nesting deeper than 64 levels/) });
+    expect(onlyIssue(parseConfigText(`[${nested(400_000)}]`, "json"))?.message).toMatch(/nesting deeper than 64 levels/);
+  });
+
+  it("accepts 64 levels and refuses 65, in flow and block YAML and in JSON", () => {
+    expect(parseYamlDocuments(nested(64)).ok).toBe(true);
+    expect(onlyIssue(parseYamlDocuments(nested(65)))?.message).toMatch(/nesting deeper than 64 levels/);
+    const block = (depth: number) => Array.from({ length: depth }, (_, i) => `${"  ".repeat(i)}a:`).join("\n") + " 1\n";
+    expect(parseYamlDocuments(block(64)).ok).toBe(true);
+    expect(onlyIssue(parseYamlDocuments(block(65)))).toMatchObject({ line: 65, message: expect.stringMatching(/nesting deeper than 64 levels/) });
+    expect(parseJsonDocuments(`[${nested(64)}]`).ok).toBe(true);
+    expect(onlyIssue(parseJsonDocuments(`[${nested(65)}]`))?.message).toMatch(/nesting deeper than 64 levels/);
+  });
+
+  it("counts the levels an alias brings in, and names the document", () => {
+    const text = `kind: Service\n---\nshallow: &deep ${nested(40)}\ndeeper: ${"[".repeat(30)}*deep${"]".repeat(30)}\n`;
+    expect(onlyIssue(parseYamlDocuments(text))).toMatchObject({ document: 2, message: expect.stringMatching(/nesting deeper than 64 levels/) });
+  });
+
+  it("reports each YAML syntax error once, however often the parser repeats it", () => {
+    const result = parseYamlDocuments("[".repeat(50));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const distinct = new Set(result.issues.map((issue) => JSON.stringify(issue)));
+    expect(result.issues.length).toBe(distinct.size);
+    expect(result.issues.length).toBeLessThanOrEqual(3);
   });
 });
