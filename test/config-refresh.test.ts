@@ -28,6 +28,20 @@ spec:
 `;
 }
 
+/** The dashboard's data, read with a session cookie on the admin host, as an open dashboard polls it. */
+async function dashboardData(): Promise<Response> {
+  const origin = `http://${gatewayEnv.WEFT_ADMIN_HOST ?? "weft-admin.localhost"}`;
+  const signIn = await functionsGateway.fetch(`${origin}/.weft/dashboard/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+    redirect: "manual",
+  });
+  const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  expect(cookie).toMatch(/weft_session=/);
+  return functionsGateway.fetch(`${origin}/.weft/dashboard/data`, { headers: { cookie } });
+}
+
 /** Reads of the operator surface, each answered by the gateway isolate under test. */
 const READS: [string, () => Promise<Response>][] = [
   ["GET /.weft/api/v1/telemetry", () => functionsGateway.fetch("http://gateway.test/.weft/api/v1/telemetry?window=1m", { headers: bearer })],
@@ -36,6 +50,7 @@ const READS: [string, () => Promise<Response>][] = [
   ["GET /.weft/api/v1/config", () => functionsGateway.fetch("http://gateway.test/.weft/api/v1/config", { headers: bearer })],
   ["GET /.weft/metrics", () => functionsGateway.fetch("http://gateway.test/.weft/metrics", { headers: bearer })],
   ["GET /.weft/healthz", () => functionsGateway.fetch("http://gateway.test/.weft/healthz")],
+  ["GET /.weft/dashboard/data", dashboardData],
   [
     "POST /.weft/api/v1/explain",
     () => functionsGateway.fetch("http://gateway.test/.weft/api/v1/explain", { method: "POST", headers: { ...bearer, "content-type": "application/json" }, body: JSON.stringify({ method: "GET", url: "http://httpbin.mesh/anything" }) }),
