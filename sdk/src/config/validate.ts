@@ -4,7 +4,7 @@
  * Every problem becomes a `ConfigIssue` naming the document, the field path and the reason;
  * the set is accepted only when there are none.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from "yaml";
+import { Composer, isMap, isScalar, isSeq, LineCounter, Parser, type CST, type Document } from "yaml";
 import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
 import {
@@ -22,6 +22,15 @@ import {
 
 /** Most documents one set may hold. */
 export const MAX_DOCUMENTS = 2_000;
+
+/**
+ * Deepest nesting of mappings and sequences a document may have (a top-level mapping is level 1).
+ * weft's own config needs about 10; the limit keeps the recursive steps (YAML composition, toJS,
+ * schema checks) far from the stack's end, whatever the body holds.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+const TOO_DEEP_MESSAGE = `nesting deeper than ${MAX_NESTING_DEPTH} levels: a document may nest mappings and sequences at most ${MAX_NESTING_DEPTH} deep`;
 
 type PathPart = string | number;
 /** Finds the 1-based source line of a field, when the input was YAML. */
@@ -58,12 +67,16 @@ export function parseYamlDocuments(text: string): Result<ParsedInput> {
   const lineCounter = new LineCounter();
   let yamlDocs: Document.Parsed[];
   try {
-    yamlDocs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+    // The CST parser keeps its own stack; composing and toJS recurse once per level, so the
+    // nesting is measured on the CST before they run.
+    const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+    const deep = tooDeepInCst(tokens);
+    if (deep.length > 0) {
+      return { ok: false, issues: deep.map(({ document, offset }) => ({ document, path: "", message: TOO_DEEP_MESSAGE, line: lineCounter.linePos(offset).line })) };
+    }
+    yamlDocs = Array.from(new Composer({ uniqueKeys: true, prettyErrors: false }).compose(tokens));
   } catch (error) {
     return { ok: false, issues: [{ document: 1, path: "", message: `not valid YAML: ${(error as Error).message}` }] };
-  }
-  if (!Array.isArray(yamlDocs)) {
-    return { ok: false, issues: [{ document: 1, path: "", message: "not valid YAML" }] };
   }
   const kept = yamlDocs.filter((doc) => doc.errors.length > 0 || doc.contents !== null);
   const issues: ConfigIssue[] = [];
@@ -81,7 +94,10 @@ export function parseYamlDocuments(text: string): Result<ParsedInput> {
       }
     }
   });
-  if (issues.length > 0) return { ok: false, issues };
+  // Aliases can nest a deep node inside another: measure the documents as they came out too.
+  if (issues.length === 0) issues.push(...nestingIssues(documents));
+  // The YAML parser reports one cause many times over (once per unclosed bracket, say).
+  if (issues.length > 0) return { ok: false, issues: distinctIssues(issues) };
   if (documents.length > MAX_DOCUMENTS) {
     return { ok: false, issues: [{ document: MAX_DOCUMENTS + 1, path: "", message: `a set holds at most ${MAX_DOCUMENTS} documents` }] };
   }
@@ -108,6 +124,65 @@ function firstLine(text: string): string {
   return text.split("\n")[0] ?? text;
 }
 
+/** Documents (1-based, counting those with content) whose CST nests too deep, with the offset of the first level too many. */
+function tooDeepInCst(tokens: readonly CST.Token[]): { document: number; offset: number }[] {
+  const found: { document: number; offset: number }[] = [];
+  let document = 0;
+  for (const token of tokens) {
+    if (token.type !== "document" || !token.value) continue;
+    document++;
+    let first: number | undefined;
+    // Iterative on purpose: the point is to survive input nested 400,000 deep.
+    const stack: [CST.Token, number][] = [[token.value, 0]];
+    for (let next = stack.pop(); next; next = stack.pop()) {
+      const [node, depth] = next;
+      if (node.type !== "block-map" && node.type !== "block-seq" && node.type !== "flow-collection") continue;
+      if (depth + 1 > MAX_NESTING_DEPTH) {
+        if (first === undefined || node.offset < first) first = node.offset;
+        continue;
+      }
+      for (const item of node.items) {
+        if (item.key) stack.push([item.key, depth + 1]);
+        if (item.value) stack.push([item.value, depth + 1]);
+      }
+    }
+    if (first !== undefined) found.push({ document, offset: first });
+  }
+  return found;
+}
+
+/** How deep `value` nests objects and arrays, counted without recursion and only up to the limit plus one. */
+function exceedsNestingLimit(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [node, depth] = next;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth + 1 > MAX_NESTING_DEPTH) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** One issue per document nested deeper than MAX_NESTING_DEPTH. */
+function nestingIssues(documents: readonly unknown[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  documents.forEach((document, index) => {
+    if (exceedsNestingLimit(document)) issues.push({ document: index + 1, path: "", message: TOO_DEEP_MESSAGE });
+  });
+  return issues;
+}
+
+/** Drops repeats of an identical issue (same document, field, line and message), keeping the order. */
+function distinctIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = JSON.stringify([issue.document, issue.kind, issue.name, issue.path, issue.line, issue.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** Reads a JSON body: either `{"documents":[...]}` or a bare array of documents. */
 export function parseJsonDocuments(text: string): Result<ParsedInput> {
   let body: unknown;
@@ -123,6 +198,8 @@ export function parseJsonDocuments(text: string): Result<ParsedInput> {
   if (documents.length > MAX_DOCUMENTS) {
     return { ok: false, issues: [{ document: MAX_DOCUMENTS + 1, path: "", message: `a set holds at most ${MAX_DOCUMENTS} documents` }] };
   }
+  const deep = nestingIssues(documents);
+  if (deep.length > 0) return { ok: false, issues: deep };
   return { ok: true, value: { documents } };
 }
 
@@ -150,6 +227,11 @@ export function validateDocuments(raw: readonly unknown[], locate?: LineLocator)
 
   raw.forEach((candidate, index) => {
     const base: Omit<ConfigIssue, "path" | "message"> = { document: index + 1 };
+    // Documents can arrive here without passing a parser above (over RPC, from storage).
+    if (exceedsNestingLimit(candidate)) {
+      issues.push({ ...base, path: "", message: TOO_DEEP_MESSAGE });
+      return;
+    }
     if (!isRecord(candidate)) {
       issues.push({ ...base, path: "", message: "a document must be a mapping with apiVersion, kind, metadata and spec" });
       return;
