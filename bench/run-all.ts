@@ -1,13 +1,17 @@
 /**
- * `npm run bench`: the route-lookup, authentication and telemetry micro-benchmarks, then the load benchmark.
+ * `npm run bench`: the route-lookup, regex-rule (RegExp vs re2js), authentication and telemetry
+ * micro-benchmarks, then the load benchmark.
  * Arguments are passed to the load benchmark (`npm run bench -- --duration 20s --connections 32`).
  */
 import { formatRouteLookup, runRouteLookupBench } from "./route-lookup.js";
+import { formatRegexBench, runRegexBench } from "./regex.js";
 import { loadMain } from "./load.js";
 import { formatAuth, runAuthBench } from "./auth.js";
 import { formatTelemetry, runTelemetryBench } from "./telemetry.js";
 
 console.log(formatRouteLookup(runRouteLookupBench()));
+console.log("");
+console.log(formatRegexBench(runRegexBench()));
 console.log("");
 console.log(formatAuth(await runAuthBench()));
 console.log("");
