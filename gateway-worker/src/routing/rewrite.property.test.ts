@@ -5,6 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { validateDocuments } from "@weft/sdk/config";
 import { findRoute, rewritePath } from "./lookup.js";
 import { normalizePath } from "./normalize-path.js";
 import { serviceDoc, snapshotOf } from "./test-support.js";
@@ -44,6 +45,27 @@ describe("prefix rewrites", () => {
         expect(destinationPath(authorized)).toBe(authorized);
         const again = normalizePath(authorized);
         expect(again.ok && again.path).toBe(authorized);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("keep the invariant for any rewrite prefix the config accepts, whatever its characters", () => {
+    const anyPrefix = fc.string({ unit: fc.constantFrom(..."/abz09.-_~%2Ff?#[] \\:@!$&'()*+,;=é".split("")), maxLength: 12 }).map((rest) => `/${rest}`);
+    fc.assert(
+      fc.property(anyPrefix, rawPath, (rewrite, raw) => {
+        const documents = [
+          serviceDoc("a"),
+          { apiVersion: "weft/v1", kind: "Route", metadata: { name: "r" }, spec: { hosts: ["*"], http: [{ match: [{ path: { prefix: "/hb" } }], rewrite: { prefix: rewrite }, destinations: [{ service: "a" }] }] } },
+        ];
+        if (!validateDocuments(documents).ok) return; // refused at apply: never reaches a gateway
+        const snapshot = snapshotOf(documents);
+        const normalized = normalizePath(new URL(`http://x.example/hb${raw}`).pathname);
+        if (!normalized.ok) return;
+        const lookup = findRoute(snapshot, { host: "x.example", path: normalized.path, method: "GET", headers: new Headers(), query: new URLSearchParams() });
+        if (!lookup.found) return;
+        const authorized = rewritePath(lookup.route, normalized.path);
+        expect(destinationPath(authorized)).toBe(authorized);
       }),
       { numRuns: 3000 },
     );

@@ -124,6 +124,15 @@ describe("config validation", () => {
     expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(["spec.hosts[0]", "spec.target"]));
   });
 
+  it.each(["/a b/", "/x?y", "/x#y", "/a/../b", "/a/./b", "/a//b", "/..", "/%2F", "/%2f/x", "/%00", "/a\\b", "/%zz", "/é"])("refuses the rewrite prefix %j, which the destination would not receive as written", (prefix) => {
+    const issues = issuesOf([service("a"), route([{ service: "a" }], { match: [{ path: { prefix: "/p/" } }], rewrite: { prefix } })]);
+    expect(issues[0]?.path).toBe("spec.http[0].rewrite.prefix");
+  });
+
+  it.each(["/", "/api/", "/api/v1", "/a.b/", "/~user/", "/%20x/", "/a:b@c/"])("accepts the rewrite prefix %j", (prefix) => {
+    expect(validateDocuments([service("a"), route([{ service: "a" }], { match: [{ path: { prefix: "/p/" } }], rewrite: { prefix } })]).ok).toBe(true);
+  });
+
   it("refuses a rewrite on a rule whose match cannot anchor it", () => {
     const issues = issuesOf([service("a"), route([{ service: "a" }], { rewrite: { prefix: "/" } })]);
     expect(issues[0]?.path).toBe("spec.http[0].rewrite");
