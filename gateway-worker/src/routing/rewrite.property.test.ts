@@ -18,7 +18,7 @@ const segment = fc.oneof(
 const rawPath = fc.array(segment, { maxLength: 6 }).chain((parts) => fc.boolean().map((trailing) => `/${parts.join("/")}${trailing ? "/" : ""}`));
 /** Rewrite prefixes a config may give: start with /, path characters, with or without a trailing slash. */
 const replacement = fc
-  .array(fc.constantFrom("", "api", "v1", "a.b", "x", "..", "."), { maxLength: 3 })
+  .array(fc.constantFrom("api", "v1", "a.b", "x", "...", "~u", "%41"), { maxLength: 3 })
   .chain((parts) => fc.boolean().map((trailing) => `/${parts.join("/")}${trailing && parts.length > 0 ? "/" : ""}`));
 /** Route prefixes, with or without trailing slashes, often a prefix of the request path's first segment. */
 const routePrefix = fc.constantFrom("/", "/hb", "/hb/", "/hb.", "/a", "/a/", "/anything", "/anything/");

@@ -73,6 +73,22 @@ export const Duration = z
   });
 
 /** A route regex: RE2 syntax, checked with the engine the gateway matches with (regex.ts). */
+/** URL path characters (RFC 3986 pchar and "/"), percent-escapes included. */
+const URL_PATH = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+
+/**
+ * Why a rewrite prefix would not reach the destination as written, if it would not: the gateway
+ * authorizes the rewritten path and forwards it byte for byte, so the prefix must already be a
+ * normalized path that no URL parser changes on the way out.
+ */
+export function rewritePrefixProblem(prefix: string): string | undefined {
+  if (!URL_PATH.test(prefix)) return "may hold only URL path characters (letters, digits, -._~!$&'()*+,;=:@/ and %XX escapes); percent-escape anything else";
+  if (/%(?:2f|5c|00)/i.test(prefix)) return "must not contain an encoded slash, backslash or NUL (%2F, %5C, %00)";
+  if (prefix.includes("//")) return "must not contain an empty segment (//)";
+  if (prefix.split("/").some((segment) => segment === "." || segment === "..")) return "must not contain . or .. segments";
+  return undefined;
+}
+
 const regexSource = z
   .string()
   .min(1)
@@ -445,7 +461,15 @@ export const HttpRule = z
     destinations: z.array(RouteDestination).min(1, "a rule needs at least one destination").max(64).describe("Where matching requests go, split by weight."),
     rewrite: z
       .object({
-        prefix: z.string().startsWith("/", "rewrite.prefix must start with /").max(4096).describe("Replaces the matched path prefix (or the whole path for an exact match)."),
+        prefix: z
+          .string()
+          .startsWith("/", "rewrite.prefix must start with /")
+          .max(4096)
+          .superRefine((prefix, ctx) => {
+            const problem = rewritePrefixProblem(prefix);
+            if (problem !== undefined) ctx.addIssue({ code: "custom", message: `rewrite.prefix ${problem}` });
+          })
+          .describe("Replaces the matched path prefix (or the whole path for an exact match). A normalized path of URL path characters (percent-escape the rest), without `.`/`..` segments, `//`, or encoded `/`, `\\` or NUL."),
       })
       .strict()
       .optional()
