@@ -189,7 +189,7 @@ describe("startDemoTraffic", () => {
 
 describe("npm run dev --traffic", () => {
   it("is off unless asked for by flag or WEFT_DEMO_TRAFFIC", () => {
-    expect(parseDevArgs([], {})).toEqual({ traffic: false, help: false });
+    expect(parseDevArgs([], {})).toEqual({ traffic: false, reset: false, help: false });
     expect(parseDevArgs(["--traffic"], {}).traffic).toBe(true);
     for (const on of ["1", "true", "YES", "on"]) expect(parseDevArgs([], { WEFT_DEMO_TRAFFIC: on }).traffic).toBe(true);
     for (const off of ["", "0", "false", "no"]) expect(parseDevArgs([], { WEFT_DEMO_TRAFFIC: off }).traffic).toBe(false);
