@@ -4,12 +4,11 @@
  * read and write the same cache. Entries are keyed by the mesh's own identity and authenticated;
  * a foreign or forged entry is ignored and the control plane asked instead.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { createGateway, type Gateway } from "../gateway-worker/src/gateway.js";
+import { createGateway } from "../gateway-worker/src/gateway.js";
 import type { GatewayEnv } from "../gateway-worker/src/env.js";
-import { ADMIN_TOKEN, applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gatewayEnv } from "./helpers.js";
+import { ADMIN_TOKEN, applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gatewayEnv, sendThrough } from "./helpers.js";
 
 let applied = 0;
 /** The example mesh in STRICT mode, with a route of its own so each apply is a new version (and clears the colo copy). */
@@ -26,13 +25,6 @@ spec:
 `;
 }
 const PERMISSIVE_DOCUMENTS: unknown[] = parseAllDocuments(EXAMPLE_MESH_YAML).map((document) => document.toJS());
-
-async function send(gateway: Gateway, env: GatewayEnv, url: string): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await gateway.fetch(new Request(url) as Parameters<Gateway["fetch"]>[0], env, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
 
 /** Another mesh's gateway on the same zone: its own control plane (PERMISSIVE), the same colo cache. */
 function otherMeshEnv(version: number): GatewayEnv {
@@ -57,12 +49,12 @@ describe("config snapshots in the colo cache", () => {
   it("keeps two meshes' gateways on one cache apart: a STRICT gateway never serves a PERMISSIVE mesh's snapshot", async () => {
     const other = createGateway();
     const otherEnv = otherMeshEnv(strictVersion + 1000);
-    expect((await send(other, otherEnv, "http://orders.mesh/orders/1001")).status).toBe(200); // PERMISSIVE: anonymous is fine there
+    expect((await sendThrough(other, "http://orders.mesh/orders/1001", {}, otherEnv)).status).toBe(200); // PERMISSIVE: anonymous is fine there
 
     const strict = createGateway();
-    const anonymous = await send(strict, gatewayEnv, "http://orders.mesh/orders/1001");
+    const anonymous = await sendThrough(strict, "http://orders.mesh/orders/1001", {}, gatewayEnv);
     expect(anonymous.status).toBe(401);
-    const health = (await (await send(strict, gatewayEnv, "http://gw.test/.weft/healthz")).json()) as { configVersion: number };
+    const health = (await (await sendThrough(strict, "http://gw.test/.weft/healthz", {}, gatewayEnv)).json()) as { configVersion: number };
     expect(health.configVersion).toBe(strictVersion);
   });
 
@@ -70,7 +62,7 @@ describe("config snapshots in the colo cache", () => {
     // Learn the key this mesh's gateways use by watching one store its snapshot.
     const put = vi.spyOn(caches.default, "put");
     const first = createGateway();
-    expect((await send(first, gatewayEnv, "http://orders.mesh/orders/1001")).status).toBe(401);
+    expect((await sendThrough(first, "http://orders.mesh/orders/1001", {}, gatewayEnv)).status).toBe(401);
     expect(put).toHaveBeenCalled();
     const key = (put.mock.calls[0] as [Request, Response])[0];
     put.mockRestore();
@@ -92,14 +84,12 @@ describe("config snapshots in the colo cache", () => {
     for (const [body, headers] of forgeries) {
       await caches.default.put(key, new Response(body, { headers }));
       const gateway = createGateway();
-      const answer = await send(gateway, gatewayEnv, "http://orders.mesh/orders/1001");
+      const answer = await sendThrough(gateway, "http://orders.mesh/orders/1001", {}, gatewayEnv);
       expect(answer.status).toBe(401);
-      const health = (await (await send(gateway, gatewayEnv, "http://gw.test/.weft/healthz")).json()) as { configVersion: number };
+      const health = (await (await sendThrough(gateway, "http://gw.test/.weft/healthz", {}, gatewayEnv)).json()) as { configVersion: number };
       expect(health.configVersion).toBe(strictVersion);
       // Counted where operators look.
-      const ctx = createExecutionContext();
-      const metrics = await gateway.fetch(new Request("http://gw.test/.weft/metrics", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }) as Parameters<Gateway["fetch"]>[0], gatewayEnv, ctx);
-      await waitOnExecutionContext(ctx);
+      const metrics = await sendThrough(gateway, "http://gw.test/.weft/metrics", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(await metrics.text()).toContain('weft_config_cache_rejected_total{reason="unauthenticated"} 1');
     }
   });

@@ -4,11 +4,11 @@
  * The isolate under test is the functions' gateway (its own Worker, every fetch its own request,
  * refreshing every 100 ms); versions are applied through the other gateway.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { CONTROL_PLANE_NAME } from "../control-durable/src/control-plane.js";
-import { createGateway, type Gateway } from "../gateway-worker/src/gateway.js";
+import { createGateway } from "../gateway-worker/src/gateway.js";
 import { afterAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, functionsGatewayServes, gatewayEnv } from "./helpers.js";
+import { ADMIN_TOKEN, applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, functionsGatewayServes, gatewayEnv, sendThrough } from "./helpers.js";
 
 const functionsGateway = (env as unknown as { FUNCTIONS_GATEWAY: Fetcher }).FUNCTIONS_GATEWAY;
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -82,24 +82,17 @@ describe("config refresh after operator reads", () => {
   });
 });
 
-async function send(gateway: Gateway, url: string): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await gateway.fetch(new Request(url) as Parameters<Gateway["fetch"]>[0], gatewayEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
-
 describe("healthz", () => {
   it("does not report stale after the gateway sat idle: it refreshes when due, then answers", async () => {
     const version = await applyOk(nextMesh());
     const clock = { now: Date.now() };
     const gateway = createGateway({ now: () => clock.now });
-    const first = (await (await send(gateway, "http://gw.test/.weft/healthz")).json()) as { configVersion: number; stale: boolean };
+    const first = (await (await sendThrough(gateway, "http://gw.test/.weft/healthz")).json()) as { configVersion: number; stale: boolean };
     expect(first).toMatchObject({ configVersion: version, stale: false });
     // Ten minutes without a request, then a newer version applied elsewhere.
     clock.now += 600_000;
     const newer = await applyOk(nextMesh());
-    const health = (await (await send(gateway, "http://gw.test/.weft/healthz")).json()) as Record<string, unknown>;
+    const health = (await (await sendThrough(gateway, "http://gw.test/.weft/healthz")).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: "ok", stale: false, configVersion: newer, lastRefreshError: null });
     expect(health.configAgeSeconds).toBeLessThanOrEqual(1);
   });
@@ -113,10 +106,10 @@ describe("healthz", () => {
       now: () => clock.now,
       configSource: () => ({ getSnapshot: (known) => (down ? Promise.reject(new Error("control plane unreachable")) : real.getSnapshot(known)) }),
     });
-    expect((await send(gateway, "http://gw.test/.weft/healthz")).status).toBe(200);
+    expect((await sendThrough(gateway, "http://gw.test/.weft/healthz")).status).toBe(200);
     down = true;
     clock.now += 60_000;
-    const health = (await (await send(gateway, "http://gw.test/.weft/healthz")).json()) as Record<string, unknown>;
+    const health = (await (await sendThrough(gateway, "http://gw.test/.weft/healthz")).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: "stale", stale: true, lastRefreshError: "control plane unreachable" });
   });
 });

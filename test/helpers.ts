@@ -1,8 +1,9 @@
 /** Shared helpers for integration tests that run inside workerd against the gateway. */
-import { createExecutionContext, env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import meshYaml from "../examples/mesh.yaml?raw";
 import worker from "../gateway-worker/src/index.js";
 import type { GatewayEnv } from "../gateway-worker/src/env.js";
+import type { Gateway } from "../gateway-worker/src/gateway.js";
 
 export const ADMIN_TOKEN = "dev-admin-token";
 /**
@@ -29,6 +30,17 @@ export const gatewayEnv = env as unknown as GatewayEnv;
  */
 export function gateway(url: string, init: RequestInit = {}, bindings: GatewayEnv = gatewayEnv): Promise<Response> {
   return worker.fetch(new Request(url, init) as unknown as Parameters<typeof worker.fetch>[0], bindings, createExecutionContext());
+}
+
+/**
+ * Sends a request through a gateway of the test's own making (`createGateway`, a fresh isolate's
+ * caches) and waits for its background work (`waitUntil`) before answering.
+ */
+export async function sendThrough(through: Gateway, url: string, init: RequestInit = {}, bindings: GatewayEnv = gatewayEnv): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await through.fetch(new Request(url, init) as Parameters<Gateway["fetch"]>[0], bindings, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }
 
 export function admin(path: string, init: RequestInit = {}): Promise<Response> {
