@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: "unit",
           environment: "node",
-          include: ["{gateway-worker,control-durable,sdk,cli,bench,scripts}/**/*.test.ts"],
+          include: ["{gateway-worker,control-durable,sdk,wire,cli,bench,scripts}/**/*.test.ts"],
           exclude: SYSTEM_TESTS,
           sequence: { groupOrder: 0 },
         },

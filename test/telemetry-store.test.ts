@@ -1,8 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TelemetryShard } from "../control-durable/src/telemetry.js";
-import { LatencySketch } from "../gateway-worker/src/telemetry/sketch.js";
-import { DURATION_BUCKETS_MS, type CounterAggregate, type SeriesAggregate, type SeriesKey, type TelemetryBatch } from "../gateway-worker/src/telemetry/types.js";
+import { LatencySketch } from "../wire/src/sketch.js";
+import { DURATION_BUCKETS_MS, type CounterAggregate, type SeriesAggregate, type SeriesKey, type TelemetryBatch } from "../wire/src/telemetry.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

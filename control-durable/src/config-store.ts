@@ -2,7 +2,8 @@
  * Config versions in SQLite: every accepted document set is stored whole under a new number.
  * Version 0 is the empty set a fresh mesh starts with.
  */
-import type { SnapshotPayload, VersionRecord } from "./types.js";
+import type { VersionRecord } from "./types.js";
+import type { SnapshotPayload } from "../../wire/src/snapshot.js";
 
 interface VersionRow extends Record<string, SqlStorageValue> {
   version: number;

@@ -14,7 +14,8 @@ import { CredentialStore, type CredentialView } from "./credentials.js";
 import { GATEWAY_AUDIENCE, signHopToken, signSvid, spiffeId, type IssuedToken } from "./tokens.js";
 import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
-import type { ApplyOutcome, AuditEntry, RegistryView, SnapshotAnswer, SnapshotPayload, VersionRecord } from "./types.js";
+import type { ApplyOutcome, AuditEntry, RegistryView, VersionRecord } from "./types.js";
+import type { SnapshotAnswer, SnapshotPayload } from "../../wire/src/snapshot.js";
 
 /** Name of the single control-plane instance. */
 export const CONTROL_PLANE_NAME = "control";

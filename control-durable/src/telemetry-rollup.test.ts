@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { LatencySketch } from "../../gateway-worker/src/telemetry/sketch.js";
-import { DURATION_BUCKETS_MS, type TelemetryBatch } from "../../gateway-worker/src/telemetry/types.js";
+import { LatencySketch } from "../../wire/src/sketch.js";
+import { DURATION_BUCKETS_MS, type TelemetryBatch } from "../../wire/src/telemetry.js";
 import {
   batchCounters,
   batchProblem,

@@ -6,9 +6,9 @@
  * Everything here is additive (counts, sums, sketch bins, histogram buckets), which is what makes
  * rollups exact: a minute row merged into its hour row answers exactly as the minutes did.
  */
-import { LatencySketch, type SketchData } from "../../gateway-worker/src/telemetry/sketch.js";
-import { isFailureLabel, statusLabel } from "../../gateway-worker/src/telemetry/status-label.js";
-import { DURATION_BUCKETS_MS, type GoldenMetrics, type SeriesKey, type TelemetryBatch } from "../../gateway-worker/src/telemetry/types.js";
+import { LatencySketch, type SketchData } from "../../wire/src/sketch.js";
+import { isFailureLabel, statusLabel } from "../../wire/src/status-label.js";
+import { DURATION_BUCKETS_MS, type GoldenMetrics, type SeriesKey, type TelemetryBatch } from "../../wire/src/telemetry.js";
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;

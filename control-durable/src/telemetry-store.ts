@@ -10,9 +10,9 @@
  * The merge arithmetic lives in telemetry-rollup.ts; this class only reads and writes rows. Methods
  * that write several statements run inside the `transact` function the object hands in.
  */
-import type { SketchData } from "../../gateway-worker/src/telemetry/sketch.js";
-import { statusLabel } from "../../gateway-worker/src/telemetry/status-label.js";
-import type { GoldenMetrics, StatusLabel, TelemetryBatch } from "../../gateway-worker/src/telemetry/types.js";
+import type { SketchData } from "../../wire/src/sketch.js";
+import { statusLabel } from "../../wire/src/status-label.js";
+import type { GoldenMetrics, StatusLabel, TelemetryBatch } from "../../wire/src/telemetry.js";
 import {
   batchCounters,
   batchProblem,

@@ -8,7 +8,7 @@
  * at-least-once and compaction is idempotent, so a repeated alarm changes nothing.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { TelemetryBatch } from "../../gateway-worker/src/telemetry/types.js";
+import type { TelemetryBatch } from "../../wire/src/telemetry.js";
 import { COMPACTION_INTERVAL_MS } from "./telemetry-rollup.js";
 import { migrateTelemetry, TelemetryStore, type CompactionResult, type TelemetryQuery, type TelemetryView, type TotalsView } from "./telemetry-store.js";
 

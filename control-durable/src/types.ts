@@ -1,16 +1,6 @@
 /** Shapes the control plane returns over RPC and the admin API passes on as JSON. */
 import type { ConfigIssue } from "@weft/sdk";
 
-/** A config version as the gateway pulls it: raw documents, validated when they were applied. */
-export interface SnapshotPayload {
-  version: number;
-  createdAt: string;
-  documents: unknown[];
-}
-
-/** Answer to a conditional pull: the gateway sends the version it holds (its ETag). */
-export type SnapshotAnswer = { changed: true; snapshot: SnapshotPayload } | { changed: false; version: number };
-
 export interface DocumentRef {
   kind: string;
   name: string;

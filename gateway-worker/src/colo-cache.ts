@@ -15,7 +15,7 @@
  * Any entry that fails (forged, foreign, older than the version held, expired, unreadable) is
  * ignored, counted, and the control plane asked instead. Any cache failure falls through too.
  */
-import type { SnapshotAnswer, SnapshotPayload } from "../../control-durable/src/types.js";
+import type { SnapshotAnswer, SnapshotPayload } from "../../wire/src/snapshot.js";
 import type { ConfigSource } from "./config-cache.js";
 
 /** Prefix of the internal cache keys; never fetched, only used as Cache API keys. */

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { SnapshotAnswer } from "../../control-durable/src/types.js";
+import type { SnapshotAnswer } from "../../wire/src/snapshot.js";
 import { ConfigCache, type ConfigSource } from "./config-cache.js";
 
 const service = { apiVersion: "weft/v1", kind: "Service", metadata: { name: "a" }, spec: { subsets: [{ name: "v1", endpoints: [{ binding: "A" }] }] } };

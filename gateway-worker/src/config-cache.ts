@@ -5,7 +5,7 @@
  */
 import { MeshError } from "@weft/sdk";
 import { validateDocuments } from "@weft/sdk/config";
-import type { SnapshotAnswer, SnapshotPayload } from "../../control-durable/src/types.js";
+import type { SnapshotAnswer, SnapshotPayload } from "../../wire/src/snapshot.js";
 import { compileSnapshot } from "./routing/compile.js";
 import type { Snapshot } from "./routing/snapshot.js";
 

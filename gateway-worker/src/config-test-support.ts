@@ -1,5 +1,5 @@
 /** In-memory stand-ins for the colo cache and the control plane, shared by unit tests and the scale simulation. */
-import type { SnapshotAnswer } from "../../control-durable/src/types.js";
+import type { SnapshotAnswer } from "../../wire/src/snapshot.js";
 import type { SnapshotCache } from "./colo-cache.js";
 import type { ConfigSource } from "./config-cache.js";
 

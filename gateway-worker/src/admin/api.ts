@@ -6,7 +6,8 @@
 import { Hono } from "hono";
 import { MeshError } from "@weft/sdk";
 import { parseJsonDocuments, parseYamlDocuments, validateDocuments } from "@weft/sdk/config";
-import type { ApplyOutcome, RegistryView, SnapshotPayload } from "../../../control-durable/src/types.js";
+import type { ApplyOutcome, RegistryView } from "../../../control-durable/src/types.js";
+import type { SnapshotPayload } from "../../../wire/src/snapshot.js";
 import type { KeyView, PublicJwk } from "../../../control-durable/src/keys.js";
 import type { CredentialView } from "../../../control-durable/src/credentials.js";
 import type { IssuedToken } from "../../../control-durable/src/tokens.js";

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ControlPlaneApi, TelemetryAccess } from "../admin/api.js";
 import type { GatewayEnv } from "../env.js";
-import type { SnapshotPayload, VersionRecord } from "../../../control-durable/src/types.js";
+import type { VersionRecord } from "../../../control-durable/src/types.js";
+import type { SnapshotPayload } from "../../../wire/src/snapshot.js";
 import type { TelemetryView } from "../../../control-durable/src/telemetry-store.js";
-import type { GoldenMetrics } from "../telemetry/types.js";
+import type { GoldenMetrics } from "../../../wire/src/telemetry.js";
 import { CONTENT_SECURITY_POLICY, createDashboard } from "./dashboard.js";
 import type { DashboardData } from "./data.js";
 import { DASHBOARD_SCRIPT } from "./client-script.js";

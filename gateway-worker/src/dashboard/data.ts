@@ -10,7 +10,7 @@ import { bindingNamed } from "../bindings.js";
 import type { ConfigDiff, RegistryEndpoint, RegistryService, VersionRecord } from "../../../control-durable/src/types.js";
 import { diffDocumentSets } from "../../../control-durable/src/diff.js";
 import type { CounterView, TelemetryView } from "../../../control-durable/src/telemetry-store.js";
-import type { GoldenMetrics } from "../telemetry/types.js";
+import type { GoldenMetrics } from "../../../wire/src/telemetry.js";
 import type { EndpointHealthView } from "../resilience/state.js";
 
 /** The dashboard's window over the telemetry objects, as the admin API's default. */

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkMetrics, findPromtool, PROMTOOL_INSTALL } from "../../../scripts/promtool.js";
 import { cumulativeBuckets, type MetricsInput, renderMetrics } from "./prometheus.js";
-import { DURATION_BUCKETS_MS } from "./types.js";
+import { DURATION_BUCKETS_MS } from "../../../wire/src/telemetry.js";
 
 type Series = MetricsInput["series"][number];
 

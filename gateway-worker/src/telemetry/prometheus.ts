@@ -11,7 +11,7 @@
  * - no series is written twice: inputs with the same label set are summed;
  * - histogram buckets are cumulative and never decrease, and `le="+Inf"` equals `_count`.
  */
-import { DURATION_BUCKETS_MS, type StatusLabel } from "./types.js";
+import { DURATION_BUCKETS_MS, type StatusLabel } from "../../../wire/src/telemetry.js";
 
 /** The `Content-Type` of the text format this module writes. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

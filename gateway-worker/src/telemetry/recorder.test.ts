@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { bucketIndex, OVERFLOW_LABEL, TelemetryRecorder } from "./recorder.js";
-import { LatencySketch } from "./sketch.js";
-import { MAX_STATUS_LABELS } from "./status-label.js";
-import type { SeriesKey } from "./types.js";
+import { LatencySketch } from "../../../wire/src/sketch.js";
+import { MAX_STATUS_LABELS } from "../../../wire/src/status-label.js";
+import type { SeriesKey } from "../../../wire/src/telemetry.js";
 
 const key = (overrides: Partial<SeriesKey> = {}): SeriesKey => ({ source: "frontend", destination: "orders", subset: "v1", route: "orders#0", code: 200, ...overrides });
 

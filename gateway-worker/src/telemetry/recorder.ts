@@ -10,9 +10,9 @@
  * when nothing can be merged is the oldest batch dropped, and that is counted too. Series beyond
  * the per-destination cap are folded into one overflow series per destination, also counted.
  */
-import { LatencySketch } from "./sketch.js";
-import { statusLabel } from "./status-label.js";
-import { DURATION_BUCKETS_MS, type CounterAggregate, type CounterName, type SeriesAggregate, type SeriesKey, type TelemetryBatch } from "./types.js";
+import { LatencySketch } from "../../../wire/src/sketch.js";
+import { statusLabel } from "../../../wire/src/status-label.js";
+import { DURATION_BUCKETS_MS, type CounterAggregate, type CounterName, type SeriesAggregate, type SeriesKey, type TelemetryBatch } from "../../../wire/src/telemetry.js";
 
 export interface RecorderOptions {
   /** Distinct series kept per destination per interval; beyond it they fold into an overflow series. */

@@ -6,7 +6,7 @@
 import { TelemetryRecorder, type RecorderOptions } from "./recorder.js";
 import { SpanBuffer } from "./spans.js";
 import type { SpanExporter } from "./otlp.js";
-import type { TelemetryBatch } from "./types.js";
+import type { TelemetryBatch } from "../../../wire/src/telemetry.js";
 
 /** Where a destination's batches go (its telemetry Durable Object, or a test double). */
 export interface TelemetrySink {
