@@ -3,7 +3,7 @@
  * `InvalidArgumentError`, so a bad value is a usage error (exit 2) with commander's message.
  */
 import { InvalidArgumentError } from "commander";
-import { parseDuration } from "../sdk/src/config/duration.js";
+import { parseDuration } from "@weft/sdk/config";
 
 export const DOCUMENT_KINDS = ["Mesh", "Service", "Route", "AuthorizationPolicy"] as const;
 export type DocumentKind = (typeof DOCUMENT_KINDS)[number];

@@ -4,7 +4,7 @@
  * The token is only ever put in the Authorization header, never in a message.
  */
 import { z } from "zod";
-import type { ConfigIssue } from "../sdk/src/errors.js";
+import type { ConfigIssue } from "@weft/sdk/errors";
 
 export const ADMIN_BASE = "/.weft/api/v1";
 /** An admin call that has not answered in this long is reported as failed. */

@@ -2,7 +2,7 @@
  * Pure formatting for the `weft` CLI: tables, durations, rates, config issues, document
  * summaries and diffs. No I/O here, so every shape the CLI prints is table-tested.
  */
-import type { ConfigIssue } from "../sdk/src/errors.js";
+import type { ConfigIssue } from "@weft/sdk/errors";
 
 /** Column alignment: numbers read best right-aligned. */
 export type Align = "left" | "right";

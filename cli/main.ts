@@ -19,5 +19,11 @@ const io: CliIO = {
   now: () => new Date(),
 };
 
+// A reader that closed the pipe early (`weft get all | head`) has all it wanted: stop quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 // exitCode, not exit(): let piped stdout drain first.
 process.exitCode = await runCli(process.argv.slice(2), io);

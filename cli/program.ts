@@ -6,8 +6,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { stringify } from "yaml";
-import { formatDuration } from "../sdk/src/config/duration.js";
-import { parseConfigText } from "../sdk/src/config/validate.js";
+import { formatDuration, parseConfigText } from "@weft/sdk/config";
 import { collectHeader, parseInterval, parseKind, parseMethod, parsePositiveInt, parseRequestUrl, parseVersion, parseWindow, type DocumentKind } from "./args.js";
 import {
   AdminClient,

@@ -15,7 +15,8 @@ import {
   type InboundContext,
 } from "./context.js";
 import { DEADLINE_HEADER, inboundDeadline } from "./deadline.js";
-import { weftIdentity, withWeftIdentity, type InboundCaller, type InboundOptions } from "./inbound.js";
+import { withWeftIdentity, type InboundCaller, type InboundOptions } from "./inbound.js";
+import { weftIdentity } from "./hono.js";
 
 const TP_A = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const TP_B = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { AutoRouter } from "itty-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEADLINE_HEADER, inboundDeadline, parseDeadlineHeader, remainingBudgetMs } from "./deadline.js";
-import { weftIdentity, withWeftIdentity, type InboundOptions } from "./inbound.js";
+import { withWeftIdentity, type InboundOptions } from "./inbound.js";
+import { weftIdentity } from "./hono.js";
 
 const withBudget = (value?: string) => new Request("http://orders.mesh/orders/1", { headers: value === undefined ? {} : { [DEADLINE_HEADER]: value } });
 

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { AutoRouter } from "itty-router";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { verifyInbound, weftIdentity, withWeftIdentity, type InboundCaller, type InboundOptions } from "./inbound.js";
+import { verifyInbound, withWeftIdentity, type InboundCaller, type InboundOptions } from "./inbound.js";
+import { weftIdentity, type WeftVariables } from "./hono.js";
 
 let hop = "";
 let expired = "";
@@ -68,6 +69,23 @@ describe("the Hono middleware", () => {
     const response = await app.request(withHop(hop));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ caller: "frontend" });
+  });
+
+  it("takes plain options and reads the gateway binding from the Worker's env (WEFT, or the name given)", async () => {
+    type AppEnv = { Bindings: { WEFT: typeof binding; GATEWAY: typeof binding }; Variables: WeftVariables };
+    for (const form of [weftIdentity<AppEnv>({ service: "orders", trustDomain: "shop.weft" }), weftIdentity<AppEnv>({ binding: "GATEWAY", service: "orders", trustDomain: "shop.weft" }), weftIdentity<AppEnv>((c) => ({ binding: c.env.WEFT, service: "orders", trustDomain: "shop.weft" }))]) {
+      const plain = new Hono<AppEnv>();
+      plain.use("*", form);
+      plain.get("/orders", (c) => c.json({ caller: c.get("weftCaller")?.service ?? null }));
+      const response = await plain.request(withHop(hop), {}, { WEFT: binding, GATEWAY: binding });
+      expect(await response.json()).toEqual({ caller: "frontend" });
+    }
+    const unbound = new Hono();
+    unbound.use("*", weftIdentity({ service: "orders", trustDomain: "shop.weft" }));
+    unbound.get("/orders", (c) => c.text("reached"));
+    const refused = await unbound.request(withHop(hop), {}, {});
+    expect(refused.status).toBe(500);
+    expect(await refused.text()).toContain("no service binding named WEFT");
   });
 
   it("answers 401 itself, and the handler never runs", async () => {

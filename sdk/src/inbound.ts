@@ -77,29 +77,6 @@ export async function verifyInbound(request: Request, options: InboundOptions): 
 }
 
 /**
- * Hono middleware: refuses unverified calls with 401 and sets `c.get("weftCaller")`. It also
- * records when the request arrived, so its time budget (`inboundDeadline`) is counted from here,
- * and runs the rest of the request inside `runWithInbound`, so mesh calls the handlers make carry
- * its trace context, request id and remaining budget without passing headers.
- * @example app.use("*", weftIdentity((c) => ({ binding: c.env.WEFT, service: "orders", trustDomain: "shop.weft" })));
- */
-export function weftIdentity<C extends { req: { raw: Request }; set(key: "weftCaller", value: InboundCaller | null): void }>(
-  options: (c: C) => InboundOptions,
-): (c: C, next: () => Promise<void>) => Promise<Response | void> {
-  return async function verifyCaller(c, next) {
-    // Before the token check, which may wait for the JWKS: that wait spends the caller's budget too.
-    inboundDeadline(c.req.raw);
-    try {
-      c.set("weftCaller", await verifyInbound(c.req.raw, options(c)));
-    } catch (error) {
-      if (error instanceof MeshError) return error.toResponse();
-      throw error;
-    }
-    await runWithInbound(c.req.raw, next);
-  };
-}
-
-/**
  * itty-router handler: verifies the caller and puts it on `request.weftCaller`; answers 401 itself
  * otherwise. Like `weftIdentity`, it records when the request arrived (see `inboundDeadline`).
  * A router handler returns before the handlers after it run, so it cannot put them inside

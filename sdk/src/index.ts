@@ -25,7 +25,8 @@ export { ServiceToken, type ServiceTokenOptions } from "./service-token.js";
  * export default { fetch: withWeftContext(router.fetch) };
  */
 export { currentInbound, inboundPropagationAvailable, runWithInbound, withWeftContext, type InboundContext } from "./context.js";
-export { verifyInbound, weftIdentity, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, type InboundOptions } from "./inbound.js";
+/** The Hono middleware `weftIdentity` lives in `@weft/sdk/hono`, so only Hono apps need Hono. */
+export { verifyInbound, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, type InboundOptions } from "./inbound.js";
 export {
   MeshError,
   MESH_ERROR_STATUS,
