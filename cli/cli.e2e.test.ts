@@ -45,6 +45,9 @@ describe("the weft CLI against a running mesh", { timeout: 60_000 }, () => {
       fetch: (input, init) => fetch(input, init),
       env: {},
       readFile: (path) => readFile(path, "utf8"),
+      writeFile: () => Promise.reject(new Error("the e2e commands write no files")),
+      exists: async () => false,
+      cwd: () => ROOT,
       onInterrupt: () => () => undefined,
       now: () => new Date(),
     };

@@ -3,7 +3,8 @@
  * files, Ctrl-C) and sets the exit code. `cli/weft.mjs` (the package bin) and `npm run weft`
  * both start here; tests run `runCli` from program.ts with their own I/O instead.
  */
-import { readFile } from "node:fs/promises";
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { runCli, type CliIO } from "./program.js";
 
 const io: CliIO = {
@@ -12,6 +13,15 @@ const io: CliIO = {
   fetch: (input, init) => fetch(input, init),
   env: process.env,
   readFile: (path) => readFile(path, "utf8"),
+  async writeFile(path, text, options = {}) {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text, { encoding: "utf8", flag: options.exclusive ? "wx" : "w" });
+  },
+  exists: (path) => access(path).then(
+    () => true,
+    () => false,
+  ),
+  cwd: () => process.cwd(),
   onInterrupt(listener) {
     process.on("SIGINT", listener);
     return () => process.removeListener("SIGINT", listener);

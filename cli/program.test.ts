@@ -24,6 +24,8 @@ function harness(options: { routes?: Record<string, Handler>; files?: Record<str
   const out: string[] = [];
   const err: string[] = [];
   const calls: Call[] = [];
+  /** The fake file system: what the test gave, plus what the program writes. */
+  const files: Record<string, string> = { ...options.files };
   let interrupt: (() => void) | undefined;
   const io: CliIO = {
     stdout: {
@@ -36,10 +38,16 @@ function harness(options: { routes?: Record<string, Handler>; files?: Record<str
     env: options.env ?? {},
     now: () => new Date("2026-07-02T10:00:00Z"),
     readFile: async (path) => {
-      const text = options.files?.[path];
+      const text = files[path];
       if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
       return text;
     },
+    async writeFile(path, text, writeOptions = {}) {
+      if (writeOptions.exclusive && files[path] !== undefined) throw Object.assign(new Error(`EEXIST: file already exists, open '${path}'`), { code: "EEXIST" });
+      files[path] = text;
+    },
+    exists: async (path) => files[path] !== undefined || Object.keys(files).some((name) => name.startsWith(`${path}/`)),
+    cwd: () => "/work",
     onInterrupt(listener) {
       interrupt = listener;
       return () => (interrupt = undefined);

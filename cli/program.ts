@@ -51,6 +51,12 @@ export interface CliIO {
   fetch: FetchLike;
   env: Readonly<Record<string, string | undefined>>;
   readFile(path: string): Promise<string>;
+  /** Writes a file, creating its folder; with `exclusive` an existing file is never overwritten (rejects, code EEXIST). */
+  writeFile(path: string, text: string, options?: { exclusive?: boolean }): Promise<void>;
+  /** Whether a file or folder exists at `path`. */
+  exists(path: string): Promise<boolean>;
+  /** The folder relative paths are resolved against. */
+  cwd(): string;
   /** Calls `listener` on Ctrl-C; returns the function that stops listening. */
   onInterrupt(listener: () => void): () => void;
   now(): Date;
