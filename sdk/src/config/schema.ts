@@ -183,6 +183,11 @@ export const Endpoint = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "binding must be a Worker binding name such as HTTPBIN_V1")
       .optional()
       .describe("Name of a service binding on the gateway Worker that reaches this endpoint. Exactly one of binding or url."),
+    worker: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "worker must be a Worker name: lowercase letters, digits and '-', at most 63 characters")
+      .optional()
+      .describe("The Worker (its wrangler `name`) the binding reaches; `weft bindings` writes the gateway's service binding from it. Only with binding."),
     url: z
       .url({ protocol: /^https?$/, error: "url must be an absolute http(s) URL" })
       .optional()
@@ -200,6 +205,9 @@ export const Endpoint = z
   .superRefine((endpoint, ctx) => {
     if ((endpoint.binding === undefined) === (endpoint.url === undefined)) {
       ctx.addIssue({ code: "custom", message: "an endpoint needs exactly one of binding or url" });
+    }
+    if (endpoint.worker !== undefined && endpoint.binding === undefined) {
+      ctx.addIssue({ code: "custom", path: ["worker"], message: "worker names the Worker a binding reaches: it needs binding, not url" });
     }
   });
 

@@ -133,6 +133,13 @@ describe("config validation", () => {
     expect(validateDocuments([service("a"), route([{ service: "a" }], { match: [{ path: { prefix: "/p/" } }], rewrite: { prefix } })]).ok).toBe(true);
   });
 
+  it("takes the Worker an endpoint's binding reaches, and refuses it on a url endpoint or with a bad name", () => {
+    const withEndpoint = (endpoint: Record<string, unknown>) => [{ apiVersion: "weft/v1", kind: "Service", metadata: { name: "users" }, spec: { subsets: [{ name: "v1", endpoints: [endpoint] }] } }];
+    expect(validateDocuments(withEndpoint({ binding: "USERS", worker: "users-v1" })).ok).toBe(true);
+    expect(issuesOf(withEndpoint({ url: "https://users.example.com", worker: "users" }))[0]?.path).toBe("spec.subsets[0].endpoints[0].worker");
+    expect(issuesOf(withEndpoint({ binding: "USERS", worker: "Users_V1" }))[0]?.path).toBe("spec.subsets[0].endpoints[0].worker");
+  });
+
   it("refuses a rewrite on a rule whose match cannot anchor it", () => {
     const issues = issuesOf([service("a"), route([{ service: "a" }], { rewrite: { prefix: "/" } })]);
     expect(issues[0]?.path).toBe("spec.http[0].rewrite");
