@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DOCUMENT_KINDS } from "../sdk/src/config/schema.js";
+import { buildAnnotatedSchema, DURATION_MARK } from "./write-config-reference.js";
 import { buildSchema, renderSchema, SCHEMA_PATH } from "./write-schema.js";
 
 /** Walks a JSON value by property names and array indexes; undefined where the path breaks. */
@@ -76,6 +77,26 @@ describe("schema/weft.schema.json", () => {
     expect(at(identity, "properties", "tokenTTL", "type")).toBe("string");
     expect(at(identity, "required")).toBeUndefined();
     expect(at(documentSchema("Mesh"), "required")).not.toContain("spec");
+  });
+
+  it("gives every duration field the duration syntax as a pattern, so editors flag \"5 sec\"", () => {
+    const timeout = at(documentSchema("Service"), "properties", "spec", "properties", "trafficPolicy", "properties", "timeout", "pattern");
+    expect(typeof timeout).toBe("string");
+    const pattern = new RegExp(timeout as string, "u");
+    for (const good of ["250ms", "5s", "1.5m", "24h"]) expect(good).toMatch(pattern);
+    for (const bad of ["5 sec", "5", "10d", "1.2345s", "-1s"]) expect(bad).not.toMatch(pattern);
+
+    // Every duration field, wherever it sits (found by the reference generator's duration mark).
+    const durations: unknown[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (typeof node !== "object" || node === null) return;
+      if ((node as Record<string, unknown>)[DURATION_MARK] === true) durations.push(node);
+      Object.values(node).forEach(walk);
+    };
+    walk(buildAnnotatedSchema());
+    expect(durations.length).toBeGreaterThanOrEqual(10);
+    for (const duration of durations) expect(at(duration, "pattern")).toBe(timeout);
   });
 
   it("uses only standard string formats", () => {

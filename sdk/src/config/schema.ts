@@ -7,7 +7,7 @@
  * names, weights) live in `validate.ts`.
  */
 import { z } from "zod";
-import { parseDuration } from "./duration.js";
+import { DURATION_PATTERN, parseDuration } from "./duration.js";
 import { routeRegexProblem } from "./regex.js";
 
 /** Every default in one place, so docs, compiler and tests agree. */
@@ -62,15 +62,21 @@ const name = (what: string) =>
 /** Durations are strings such as `250ms`, `5s`, `10m`, `1h`; parsed to milliseconds. */
 export const Duration = z
   .string()
+  // A regex check (not only the parse below) so the JSON Schema gives editors the syntax as `pattern`.
+  .regex(DURATION_PATTERN, { error: (issue) => notADuration(issue.input) })
   .describe("Duration: a number followed by ms, s, m or h (e.g. 250ms, 5s, 10m).")
   .transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: `"${text}" is not a duration; write e.g. 250ms, 5s, 10m or 1h` });
+      ctx.addIssue({ code: "custom", message: notADuration(text) });
       return z.NEVER;
     }
     return ms;
   });
+
+function notADuration(text: unknown): string {
+  return `${JSON.stringify(text)} is not a duration; write e.g. 250ms, 5s, 10m or 1h`;
+}
 
 /** A route regex: RE2 syntax, checked with the engine the gateway matches with (regex.ts). */
 /** URL path characters (RFC 3986 pchar and "/"), percent-escapes included. */
