@@ -68,6 +68,8 @@ export const ApplyResultSchema = z.object({
     changed: z.array(RefSchema.extend({ fields: z.array(z.string()) })),
     unchanged: z.number(),
   }),
+  /** Accepted, but worth attention: e.g. endpoints whose service binding the gateway lacks. */
+  warnings: z.array(IssueSchema).optional(),
 });
 export type ApplyResult = z.infer<typeof ApplyResultSchema>;
 
@@ -241,7 +243,7 @@ export class AdminClient {
 }
 
 /** zod's optional fields come back as `key: undefined`; ConfigIssue wants them absent. */
-function withoutUndefined(issue: z.infer<typeof IssueSchema>): ConfigIssue {
+export function withoutUndefined(issue: z.infer<typeof IssueSchema>): ConfigIssue {
   const out: ConfigIssue = { document: issue.document, path: issue.path, message: issue.message };
   if (issue.kind !== undefined) out.kind = issue.kind;
   if (issue.name !== undefined) out.name = issue.name;

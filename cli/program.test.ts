@@ -248,6 +248,13 @@ describe("apply and diff", () => {
     expect(posts[1]?.body).toBe(files["mesh.yaml"]);
   });
 
+  it("prints the gateway's warnings (a binding it lacks) under the diff, with the file and line", async () => {
+    const warning = { document: 4, kind: "Service", name: "users", path: "spec.subsets[0].endpoints[0].binding", line: 31, message: "the gateway has no service binding named USERZ" };
+    const cli = harness({ files, routes: { "GET /config": () => json(SNAPSHOT), "POST /config": () => json(outcome({ dryRun: true, warnings: [warning] })) } });
+    expect(await cli.run("diff", "-f", "mesh.yaml")).toBe(0);
+    expect(cli.stdout()).toContain("warning: mesh.yaml:31: document 4 (Service users) spec.subsets[0].endpoints[0].binding: the gateway has no service binding named USERZ\n");
+  });
+
   it("stops after the diff with --dry-run", async () => {
     const cli = harness({ files, routes: { "GET /config": () => json(SNAPSHOT), "POST /config": () => json(outcome({ dryRun: true })) } });
     expect(await cli.run("apply", "-f", "mesh.yaml", "--dry-run")).toBe(0);

@@ -26,6 +26,7 @@ import {
   type ApplyResult,
   type FetchLike,
   type Telemetry,
+  withoutUndefined,
 } from "./client.js";
 import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, statusRows, statusTable, summarizeDocument, table } from "./format.js";
 
@@ -468,6 +469,8 @@ async function previewApply(client: AdminClient, local: LocalFile): Promise<{ an
   const lines = [
     `${local.file} against version ${answer.value.version}:`,
     ...renderDiff(answer.value.diff, { before: documentLookup(current.value.documents), after: documentLookup(local.documents) }).map((line) => `  ${line}`),
+    // Accepted, but the gateway says requests there would fail (e.g. a binding it does not have).
+    ...(answer.value.warnings ?? []).map((warning) => `warning: ${formatIssue(local.file, withoutUndefined(warning))}`),
   ];
   return { answer, lines };
 }

@@ -4,8 +4,9 @@
  * Config bodies are parsed here, at the boundary; the control plane validates and stores them.
  */
 import { Hono } from "hono";
-import { MeshError } from "@weft/sdk";
+import { MeshError, type ConfigIssue } from "@weft/sdk";
 import { parseJsonDocuments, parseYamlDocuments, validateDocuments } from "@weft/sdk/config";
+import { missingBindingWarnings } from "./binding-warnings.js";
 import type { ApplyOutcome, RegistryView } from "../../../control-durable/src/types.js";
 import type { SnapshotPayload } from "../../../wire/src/snapshot.js";
 import type { KeyView, PublicJwk } from "../../../control-durable/src/keys.js";
@@ -86,10 +87,11 @@ function positiveInt(text: string | undefined, what: string): number | undefined
   return Number(text);
 }
 
-function outcomeResponse(outcome: ApplyOutcome): Response {
+/** An apply's answer; `warnings` (accepted, but worth the operator's attention) ride along with a success. */
+function outcomeResponse(outcome: ApplyOutcome, warnings: readonly ConfigIssue[] = []): Response {
   if (outcome.ok) {
     const { ok: _ok, ...body } = outcome;
-    return Response.json(body);
+    return Response.json(warnings.length > 0 ? { ...body, warnings } : body);
   }
   if (outcome.reason === "invalid_config") {
     return new MeshError("invalid_config", `the document set was refused: ${outcome.issues.length} issue${outcome.issues.length === 1 ? "" : "s"}`, { issues: outcome.issues }).toResponse();
@@ -129,9 +131,11 @@ export function createAdminApi(deps: AdminDependencies) {
     const local = validateDocuments(parsed.value.documents, parsed.value.locate);
     if (!local.ok) return outcomeResponse({ ok: false, reason: "invalid_config", issues: local.issues });
     const dryRun = ["1", "true"].includes(c.req.query("dryRun") ?? "");
+    // This gateway knows its own env: endpoints it has no binding for would answer 503.
+    const warnings = missingBindingWarnings(local.value, (name) => bindingNamed(c.env, name) !== undefined, parsed.value.locate);
     const outcome = await deps.control(c.env).applyConfig(parsed.value.documents, { actor: actorOf(c.req.raw), dryRun });
     if (outcome.ok && outcome.changed && !outcome.dryRun) await installCurrent(deps, c.env);
-    return outcomeResponse(outcome);
+    return outcomeResponse(outcome, warnings);
   });
 
   app.get("/config/history", async (c) => {
