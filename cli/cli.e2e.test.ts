@@ -48,6 +48,7 @@ describe("the weft CLI against a running mesh", { timeout: 60_000 }, () => {
       writeFile: () => Promise.reject(new Error("the e2e commands write no files")),
       exists: async () => false,
       cwd: () => ROOT,
+      run: () => Promise.reject(new Error("the e2e commands run no programs")),
       onInterrupt: () => () => undefined,
       now: () => new Date(),
     };

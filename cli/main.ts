@@ -4,6 +4,7 @@
  * both start here; tests run `runCli` from program.ts with their own I/O instead.
  */
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { runCli, type CliIO } from "./program.js";
 
@@ -22,6 +23,17 @@ const io: CliIO = {
     () => false,
   ),
   cwd: () => process.cwd(),
+  run: (command, args, options) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(command, [...args], { cwd: options.cwd, stdio: [options.input === undefined ? "ignore" : "pipe", options.inherit ? "inherit" : "pipe", options.inherit ? "inherit" : "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+      child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      if (options.input !== undefined) child.stdin?.end(options.input);
+    }),
   onInterrupt(listener) {
     process.on("SIGINT", listener);
     return () => process.removeListener("SIGINT", listener);

@@ -20,12 +20,23 @@ const json = (body: unknown, status = 200) => Response.json(body, { status });
 const meshError = (status: number, code: string, message: string, issues?: unknown[]) => json({ error: { code, message, ...(issues ? { issues } : {}) } }, status);
 
 /** The program with fake I/O: admin routes answered by `routes` ("METHOD /path" under /.weft/api/v1). */
-function harness(options: { routes?: Record<string, Handler>; files?: Record<string, string>; env?: Record<string, string>; interruptAfterWrites?: number } = {}) {
+/** A program the CLI ran (wrangler, npm), as the fake `run` saw it. */
+export interface Run {
+  command: string;
+  args: string[];
+  cwd: string;
+  input?: string;
+}
+
+type Runner = (command: string, args: readonly string[]) => { code: number; stdout: string; stderr: string };
+
+function harness(options: { routes?: Record<string, Handler>; files?: Record<string, string>; env?: Record<string, string>; interruptAfterWrites?: number; run?: Runner } = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const calls: Call[] = [];
   /** The fake file system: what the test gave, plus what the program writes. */
   const files: Record<string, string> = { ...options.files };
+  const runs: Run[] = [];
   let interrupt: (() => void) | undefined;
   const io: CliIO = {
     stdout: {
@@ -48,6 +59,10 @@ function harness(options: { routes?: Record<string, Handler>; files?: Record<str
     },
     exists: async (path) => files[path] !== undefined || Object.keys(files).some((name) => name.startsWith(`${path}/`)),
     cwd: () => "/work",
+    async run(command, args, runOptions) {
+      runs.push({ command, args: [...args], cwd: runOptions.cwd, ...(runOptions.input === undefined ? {} : { input: runOptions.input }) });
+      return (options.run ?? (() => ({ code: 0, stdout: "", stderr: "" })))(command, args);
+    },
     onInterrupt(listener) {
       interrupt = listener;
       return () => (interrupt = undefined);

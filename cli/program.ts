@@ -29,6 +29,7 @@ import {
   withoutUndefined,
 } from "./client.js";
 import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, statusRows, statusTable, summarizeDocument, table } from "./format.js";
+import { registerInit } from "./init.js";
 
 /** The local mesh (`npm run dev`) and its dev admin token, which is no secret. */
 export const DEFAULT_URL = "http://127.0.0.1:8787";
@@ -58,6 +59,11 @@ export interface CliIO {
   exists(path: string): Promise<boolean>;
   /** The folder relative paths are resolved against. */
   cwd(): string;
+  /**
+   * Runs a program (e.g. `npx wrangler deploy`) to completion in `cwd`, with `input` on its stdin,
+   * and returns its exit code and output. `inherit` streams its output to the user instead.
+   */
+  run(command: string, args: readonly string[], options: { cwd: string; input?: string; inherit?: boolean }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Calls `listener` on Ctrl-C; returns the function that stops listening. */
   onInterrupt(listener: () => void): () => void;
   now(): Date;
@@ -424,6 +430,10 @@ function buildProgram(context: Context): Command {
       context.out(`rotated: ${active ? `key ${active.kid} now signs` : "no active key reported"}`, "", keysTable(answer.value.keys));
     },
   );
+
+  // ---- project ------------------------------------------------------------------------------
+
+  registerInit(program, io);
 
   return program;
 }
