@@ -57,10 +57,10 @@ async function stageSdk(dir: string): Promise<void> {
     ...COMMON,
     description: "What weft functions import: peer calls through the mesh, inbound identity checks, typed mesh errors; the config schema behind @weft/sdk/config.",
     sideEffects: false,
-    exports: { ".": entry("index"), "./errors": entry("errors"), "./hono": entry("hono"), "./config": entry("config/index"), "./package.json": "./package.json" },
+    exports: { ".": entry("index"), "./errors": entry("errors"), "./hono": entry("hono"), "./config": entry("config/index"), "./weft.schema.json": "./weft.schema.json", "./package.json": "./package.json" },
     main: "./dist/index.js",
     types: "./dist/index.d.ts",
-    files: ["dist"],
+    files: ["dist", "weft.schema.json"],
     // Only @weft/sdk/hono needs Hono (its types); everything else works without it.
     peerDependencies: { hono: "^4.0.0" },
     peerDependenciesMeta: { hono: { optional: true } },
@@ -69,6 +69,8 @@ async function stageSdk(dir: string): Promise<void> {
     dependencies: { jose: pinned("jose"), zod: pinned("zod"), yaml: pinned("yaml"), re2js: pinned("re2js") },
   });
   writeFileSync(join(dir, "README.md"), readFileSync(join(ROOT, "sdk/README.md"), "utf8"));
+  // The JSON Schema for editors: a mesh.yaml's `$schema` line points at node_modules/@weft/sdk/weft.schema.json.
+  copyFileSync(join(ROOT, "schema/weft.schema.json"), join(dir, "weft.schema.json"));
 }
 
 async function stageGateway(dir: string): Promise<void> {
