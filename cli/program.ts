@@ -30,6 +30,7 @@ import {
 } from "./client.js";
 import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, statusRows, statusTable, summarizeDocument, table } from "./format.js";
 import { registerInit } from "./init.js";
+import { registerDeploy } from "./deploy.js";
 
 /** The local mesh (`npm run dev`) and its dev admin token, which is no secret. */
 export const DEFAULT_URL = "http://127.0.0.1:8787";
@@ -434,6 +435,16 @@ function buildProgram(context: Context): Command {
   // ---- project ------------------------------------------------------------------------------
 
   registerInit(program, io);
+  registerDeploy(
+    program,
+    io,
+    async (meshFile, command) => {
+      const local = await loadLocal(io, meshFile);
+      const applied = await aboutFile(local.file, context.client(command).post("/config", ApplyResultSchema, local.body));
+      context.out(applied.value.changed ? `applied version ${applied.value.version}` : `no change: version ${applied.value.version}`);
+    },
+    async (service, command) => (await context.client(command).post("/credentials", CreatedCredentialSchema, { json: { service } })).value.credential,
+  );
 
   return program;
 }

@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import { describeStep, planDeploy, readWorkerConfig, type WorkerConfig } from "./deploy.js";
+import { runCli, type CliIO } from "./program.js";
+
+const gateway: WorkerConfig = { path: "wrangler.jsonc", name: "acme-gateway", services: [{ binding: "USERS", service: "users" }, { binding: "BILLING", service: "billing" }] };
+const users: WorkerConfig = { path: "users/wrangler.jsonc", name: "users", services: [] };
+const billing: WorkerConfig = { path: "billing/wrangler.jsonc", name: "billing", services: [{ binding: "WEFT", service: "acme-gateway" }] };
+
+const GATEWAY_JSONC = `// the acme mesh's gateway
+{
+  "name": "acme-gateway",
+  "main": "node_modules/@weft/gateway/dist/index.js", // the package's Worker
+  "services": [
+    { "binding": "USERS", "service": "users" },
+    { "binding": "BILLING", "service": "billing" },
+  ],
+}
+`;
+const MESH = `apiVersion: weft/v1
+kind: Mesh
+metadata: { name: acme }
+spec: { trustDomain: acme.weft }
+---
+apiVersion: weft/v1
+kind: Service
+metadata: { name: users }
+spec: { subsets: [{ name: v1, endpoints: [{ binding: USERS, worker: users }] }] }
+---
+apiVersion: weft/v1
+kind: Service
+metadata: { name: billing-svc }
+spec: { subsets: [{ name: v1, endpoints: [{ binding: BILLING, worker: billing }] }] }
+`;
+
+describe("the deploy plan", () => {
+  it("breaks the binding cycle: gateway without bindings, functions, gateway with bindings, apply, then callers' credentials", () => {
+    const steps = planDeploy(gateway, [users, billing], "mesh.yaml", (worker) => (worker === "billing" ? "billing-svc" : worker));
+    expect(steps.map((step) => [step.kind, "config" in step ? step.config.name : step.meshFile, step.kind === "deploy" ? step.withoutServices : step.kind === "credential" ? step.service : null])).toEqual([
+      ["deploy", "acme-gateway", true],
+      ["deploy", "users", false],
+      ["deploy", "billing", false],
+      ["deploy", "acme-gateway", false],
+      ["apply", "mesh.yaml", null],
+      ["credential", "billing", "billing-svc"],
+    ]);
+    expect(describeStep(steps[5] as (typeof steps)[number], 5)).toBe("6. weft credentials create billing-svc | wrangler secret put WEFT_CREDENTIAL -c billing/wrangler.jsonc: a credential for service billing-svc, stored as billing's WEFT_CREDENTIAL secret");
+  });
+
+  it("deploys a gateway that binds nothing just once", () => {
+    const steps = planDeploy({ ...gateway, services: [] }, [users], "mesh.yaml", (worker) => worker);
+    expect(steps.filter((step) => step.kind === "deploy").map((step) => step.config.name)).toEqual(["acme-gateway", "users"]);
+  });
+
+  it("reads a wrangler.jsonc with comments and trailing commas, and refuses TOML and configs without a name", () => {
+    expect(readWorkerConfig("wrangler.jsonc", GATEWAY_JSONC)).toEqual({ path: "wrangler.jsonc", name: "acme-gateway", services: gateway.services });
+    expect(() => readWorkerConfig("wrangler.toml", 'name = "x"')).toThrow(/wrangler.jsonc or wrangler.json/);
+    expect(() => readWorkerConfig("w.jsonc", "{}")).toThrow(/no "name"/);
+    expect(() => readWorkerConfig("w.jsonc", "{ nope")).toThrow(/not valid JSONC/);
+  });
+});
+
+describe("weft deploy --dry-run", () => {
+  it("prints the plan in order and dry-runs wrangler for every config in it, deploying nothing", async () => {
+    const files: Record<string, string> = {
+      "/p/wrangler.jsonc": GATEWAY_JSONC,
+      "/p/users/wrangler.jsonc": '{ "name": "users", "main": "src/index.ts" }',
+      "/p/billing/wrangler.jsonc": '{ "name": "billing", "main": "src/index.ts", "services": [{ "binding": "WEFT", "service": "acme-gateway" }] }',
+      "/p/mesh.yaml": MESH,
+    };
+    const runs: { command: string; args: readonly string[]; input?: string }[] = [];
+    let stdout = "";
+    let stderr = "";
+    const io: CliIO = {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+      fetch: () => Promise.reject(new Error("a dry run calls no gateway")),
+      env: {},
+      readFile: async (path) => {
+        const text = files[path];
+        if (text === undefined) throw new Error(`ENOENT ${path}`);
+        return text;
+      },
+      writeFile: async (path, text) => {
+        files[path] = text;
+      },
+      exists: async (path) => files[path] !== undefined,
+      cwd: () => "/p",
+      run: async (command, args, options) => {
+        runs.push({ command, args, ...(options.input === undefined ? {} : { input: options.input }) });
+        return { code: 0, stdout: "", stderr: "" };
+      },
+      onInterrupt: () => () => undefined,
+      now: () => new Date(),
+    };
+    expect(await runCli(["deploy", "--dry-run", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml"], io), stderr).toBe(0);
+    const lines = stdout.split("\n");
+    expect(lines.slice(0, 7)).toEqual([
+      "plan (dry run):",
+      "  1. wrangler deploy -c wrangler.jsonc (services removed): the gateway first, without its function bindings, so the functions can bind it",
+      "  2. wrangler deploy -c users/wrangler.jsonc: users",
+      "  3. wrangler deploy -c billing/wrangler.jsonc: billing, which calls peers through the gateway",
+      "  4. wrangler deploy -c wrangler.jsonc: the gateway again, now with its bindings to users, billing",
+      "  5. weft apply -f mesh.yaml: the mesh config, through the gateway's admin API",
+      "  6. weft credentials create billing-svc | wrangler secret put WEFT_CREDENTIAL -c billing/wrangler.jsonc: a credential for service billing-svc, stored as billing's WEFT_CREDENTIAL secret",
+    ]);
+    expect(runs.map((run) => run.args.slice(0, 4).join(" "))).toEqual([
+      "wrangler deploy -c /p/.wrangler/weft/wrangler.first-deploy.jsonc",
+      "wrangler deploy -c users/wrangler.jsonc",
+      "wrangler deploy -c billing/wrangler.jsonc",
+      "wrangler deploy -c wrangler.jsonc",
+    ]);
+    expect(runs.every((run) => run.args.includes("--dry-run"))).toBe(true);
+    const firstDeploy = JSON.parse(files["/p/.wrangler/weft/wrangler.first-deploy.jsonc"] ?? "{}") as { services?: unknown; main: string };
+    expect(firstDeploy.services).toBeUndefined();
+    expect(firstDeploy.main).toBe("/p/node_modules/@weft/gateway/dist/index.js");
+    expect(stdout).toContain("dry run passed");
+  });
+
+  it("stops at the first config whose dry run fails, saying which", async () => {
+    const files: Record<string, string> = { "/p/wrangler.jsonc": '{ "name": "g", "main": "x.js" }', "/p/users/wrangler.jsonc": '{ "name": "users" }', "/p/mesh.yaml": MESH };
+    let stderr = "";
+    const io: CliIO = {
+      stdout: { write: () => undefined },
+      stderr: { write: (text: string) => (stderr += text) },
+      fetch: () => Promise.reject(new Error("no")),
+      env: {},
+      readFile: async (path) => files[path] ?? Promise.reject(new Error("ENOENT")),
+      writeFile: async () => undefined,
+      exists: async () => true,
+      cwd: () => "/p",
+      run: async (_command, args) => (args.includes("users/wrangler.jsonc") ? { code: 1, stdout: "", stderr: "✘ [ERROR] Missing entry-point" } : { code: 0, stdout: "", stderr: "" }),
+      onInterrupt: () => () => undefined,
+      now: () => new Date(),
+    };
+    expect(await runCli(["deploy", "--dry-run", "-c", "users/wrangler.jsonc", "-f", "mesh.yaml"], io)).toBe(1);
+    expect(stderr).toContain("step 2 failed: npx wrangler deploy -c users/wrangler.jsonc --dry-run");
+    expect(stderr).toContain("Missing entry-point");
+  });
+});
