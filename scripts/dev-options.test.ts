@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseDevArgs, wranglerArgs } from "./dev.js";
+import { devWranglerArgs } from "../cli/dev-runner.js";
+import { exampleMesh, parseDevArgs } from "./dev.js";
 
 describe("npm run dev options", () => {
   it("applies examples/mesh.yaml only when asked to reset, and keeps state where it is told", () => {
@@ -17,8 +18,8 @@ describe("npm run dev options", () => {
   });
 
   it("passes the state folder on to wrangler dev", () => {
-    const args = wranglerArgs(9000, "/tmp/state");
+    const args = devWranglerArgs(exampleMesh(), 9000, "/tmp/state");
     expect(args.slice(args.indexOf("--persist-to"), args.indexOf("--persist-to") + 2)).toEqual(["--persist-to", "/tmp/state"]);
-    expect(wranglerArgs(9000)).not.toContain("--persist-to");
+    expect(devWranglerArgs(exampleMesh(), 9000)).not.toContain("--persist-to");
   });
 });

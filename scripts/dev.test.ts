@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { banner, DEFAULT_PORT, describeRefusal, parsePort, readDevVar, wranglerArgs } from "./dev.js";
+import { DEFAULT_PORT, describeRefusal, devWranglerArgs, readDevVar } from "../cli/dev-runner.js";
+import { banner, exampleMesh, MESH_FILE, parsePort } from "./dev.js";
 import { EXAMPLE_WORKERS } from "./example-workers.js";
 
 describe("npm run dev helpers", () => {
   it("serves the gateway and every example function from one wrangler dev, on loopback", () => {
-    const args = wranglerArgs(9000);
+    const args = devWranglerArgs(exampleMesh(), 9000);
     const configs = args.flatMap((arg, i) => (arg === "-c" ? [args[i + 1]] : []));
     // The gateway's config comes first: the first Worker is the one wrangler dev listens for.
     expect(configs).toEqual(["wrangler.toml", ...EXAMPLE_WORKERS.map((w) => w.wranglerConfig)]);
@@ -39,12 +40,12 @@ describe("npm run dev helpers", () => {
         ],
       },
     };
-    expect(describeRefusal(400, body)).toEqual([
+    expect(describeRefusal(400, body, MESH_FILE)).toEqual([
       "HTTP 400 invalid_config: the document set was refused: 2 issues",
       "  examples/mesh.yaml:71  document 6 (Route/orders-canary) spec.http[1].destinations[0].weight: weight must be between 1 and 100",
       "  examples/mesh.yaml  document 1: not valid YAML",
     ]);
-    expect(describeRefusal(502, "Bad Gateway")).toEqual(["HTTP 502: Bad Gateway"]);
+    expect(describeRefusal(502, "Bad Gateway", MESH_FILE)).toEqual(["HTTP 502: Bad Gateway"]);
   });
 
   it("prints the try-it lines against the served address", () => {
