@@ -185,8 +185,15 @@ describe("weft init", () => {
     const readme = harness();
     expect(await readme.run("init", "gw")).toBe(0);
     const steps = readme.files["/work/gw/README.md"] ?? "";
-    const order = ["npm install", "npx weft bindings -f mesh.yaml", "npx weft validate -f mesh.yaml", "npx wrangler dev", "npx weft apply -f mesh.yaml", "WEFT_CREDENTIAL", "custom domain"].map((step) => steps.indexOf(step));
-    expect(order.every((at) => at >= 0)).toBe(true);
+    /** Each step's position, searching on from the previous one: -1 once one is missing or out of order. */
+    const inOrder = (text: string, wanted: string[]) => {
+      let at = 0;
+      return wanted.map((step) => (at = at < 0 ? -1 : text.indexOf(step, at)));
+    };
+    const [local = "", deploying = ""] = steps.split("## Deploying");
+    expect(inOrder(local, ["npm install", "npx weft bindings -f mesh.yaml", "npx weft validate -f mesh.yaml", "npx wrangler dev", "npx weft apply -f mesh.yaml", '"binding": "WEFT"', "npx weft credentials create"])).not.toContain(-1);
+    // Gateway without bindings, functions, gateway with bindings, apply, then a credential per caller.
+    expect(inOrder(deploying, ["without function bindings: `npx wrangler deploy`", "wrangler secret put WEFT_ADMIN_TOKEN", "Your functions", "npx weft bindings -f mesh.yaml && npx wrangler deploy", "npx weft apply -f mesh.yaml", "npx wrangler secret put WEFT_CREDENTIAL", "custom domain"])).not.toContain(-1);
     expect(steps).toContain('"service": "gw"');
 
     const cli = harness({ files: { "/work/gw/README.md": "# my project\n" } });

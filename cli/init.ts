@@ -281,28 +281,34 @@ is the mesh's configuration (services, routes, policies).
 4. Check it: \`npx weft validate -f mesh.yaml\`.
 5. Run it locally: \`npx wrangler dev\` (the gateway on http://127.0.0.1:8787; run your functions
    beside it, e.g. \`npx wrangler dev -c wrangler.jsonc -c ../users/wrangler.jsonc\`).
-6. Apply the config to it: \`npx weft apply -f mesh.yaml\` with the local admin token from
-   \`.dev.vars\`:
-   \`WEFT_ADMIN_TOKEN="$(sed -n 's/^WEFT_ADMIN_TOKEN=//p' .dev.vars)" npx weft apply -f mesh.yaml\`.
+6. Apply the config to it with the local admin token from \`.dev.vars\`:
+   \`export WEFT_ADMIN_TOKEN="$(sed -n 's/^WEFT_ADMIN_TOKEN=//p' .dev.vars)"\`, then
+   \`npx weft apply -f mesh.yaml\`.
 7. Connect each function that calls peers: give it a service binding \`WEFT\` to this gateway
    (\`"services": [{ "binding": "WEFT", "service": "${options.name}" }]\` in its wrangler config),
    call peers with \`meshClient(env.WEFT, { credential: env.WEFT_CREDENTIAL })\` from \`@weft/sdk\`,
-   and give it a credential: \`npx weft credentials create <service>\` (shown once).
+   and give it a credential: \`npx weft credentials create <service>\` (shown once) goes into its
+   \`.dev.vars\` as \`WEFT_CREDENTIAL=...\`.
 
 ## Deploying
 
 Functions and gateway bind to each other, and Cloudflare refuses a binding to a Worker that does
 not exist yet, so deploy in this order:
 
-1. The gateway, without function bindings (\`services\` empty, as written): \`npx wrangler deploy\`,
-   then its admin token: \`npx wrangler secret put WEFT_ADMIN_TOKEN\` (at least 32 characters; use
-   a new one, not the one in \`.dev.vars\`).
+1. The gateway, without function bindings: \`npx wrangler deploy\` while \`services\` is empty
+   (as \`weft init\` wrote it; empty it for this one deploy if \`weft bindings\` filled it), then
+   its admin token: \`npx wrangler secret put WEFT_ADMIN_TOKEN\` (at least 32 characters; a new
+   one, not the one in \`.dev.vars\`).
 2. Your functions, each with its \`WEFT\` binding to \`${options.name}\`.
 3. The gateway again, with its bindings: \`npx weft bindings -f mesh.yaml && npx wrangler deploy\`.
 4. The config: \`npx weft apply -f mesh.yaml --url https://<gateway host>\` (with
    \`WEFT_ADMIN_TOKEN\` set to the deployed token).
 5. A credential per calling function: \`npx weft credentials create <service> --url https://<gateway host>\`,
    then, in that function's folder, \`npx wrangler secret put WEFT_CREDENTIAL\`.
+
+Once the gateway exists with its admin token (step 1), \`npx weft deploy -f mesh.yaml
+-c ../users/wrangler.jsonc -c ../billing/wrangler.jsonc --url https://<gateway host>\` runs the
+whole sequence for you, then and on every later deploy (\`--dry-run\` checks every config first).
 
 Serve the gateway on a custom domain (the commented \`routes\` entry in \`wrangler.jsonc\`): gateways
 share config snapshots per colo through the Cache API, which does nothing on \`*.workers.dev\`.
