@@ -31,6 +31,8 @@ import {
 import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, statusRows, statusTable, summarizeDocument, table } from "./format.js";
 import { registerInit } from "./init.js";
 import { registerDeploy } from "./deploy.js";
+import { registerValidate } from "./validate.js";
+import { registerBindings } from "./bindings.js";
 
 /** The local mesh (`npm run dev`) and its dev admin token, which is no secret. */
 export const DEFAULT_URL = "http://127.0.0.1:8787";
@@ -435,6 +437,8 @@ function buildProgram(context: Context): Command {
   // ---- project ------------------------------------------------------------------------------
 
   registerInit(program, io);
+  registerValidate(program, io);
+  registerBindings(program, io);
   registerDeploy(
     program,
     io,
