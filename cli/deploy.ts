@@ -103,7 +103,7 @@ function firstDeployConfig(text: string, configPath: string, cwd: string): { pat
 }
 
 /** Worker name → the mesh service whose endpoint names it (`worker:`); the file must validate. */
-function servicesByWorker(file: string, text: string): Map<string, string> {
+export function servicesByWorker(file: string, text: string): Map<string, string> {
   const parsed = parseConfigText(text, /\.json$/i.test(file) ? "json" : "yaml");
   if (!parsed.ok) throw new CliFailure(`${file}: ${parsed.issues.length} issue(s); check it with weft validate -f ${file}`);
   const byWorker = new Map<string, string>();

@@ -31,6 +31,7 @@ import {
 import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, statusRows, statusTable, summarizeDocument, table } from "./format.js";
 import { registerInit } from "./init.js";
 import { registerDeploy } from "./deploy.js";
+import { registerDev } from "./dev.js";
 import { registerValidate } from "./validate.js";
 import { registerBindings } from "./bindings.js";
 
@@ -439,6 +440,7 @@ function buildProgram(context: Context): Command {
   registerInit(program, io);
   registerValidate(program, io);
   registerBindings(program, io);
+  registerDev(program, io);
   registerDeploy(
     program,
     io,
