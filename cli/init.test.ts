@@ -69,6 +69,14 @@ function repoMigrations(): { tag: string; new_sqlite_classes: string[] }[] {
 const FILES = ["package.json", "wrangler.jsonc", ".dev.vars", "mesh.yaml", "README.md", ".gitignore"];
 
 describe("weft init", () => {
+  it("is a command of weft, with help", async () => {
+    const cli = harness();
+    expect(await cli.run("init", "--help")).toBe(0);
+    expect(cli.stdout()).toContain("Usage: weft init [options] [dir]");
+    expect(cli.stdout()).toContain("--trust-domain <domain>");
+    expect(cli.files).toEqual({});
+  });
+
   it("writes every project file into the named folder, names the gateway after it, and exits 0", async () => {
     const cli = harness();
     expect(await cli.run("init", "shop-gateway")).toBe(0);
