@@ -104,7 +104,7 @@ export function registerBindings(program: Command, io: CliIO): void {
       const mesh = await readMeshFile(io, options.file);
       if (mesh.problems.length > 0) {
         // Bindings written from a file apply would refuse could point the gateway anywhere.
-        throw new CliFailure(`${mesh.file}: ${plural(mesh.problems.length, "problem")}; fix them first (weft validate -f ${mesh.file})`, mesh.problems.map(formatProblem));
+        throw new CliFailure(`${mesh.file}: ${plural(mesh.problems.length, "problem")}; fix ${mesh.problems.length === 1 ? "it" : "them"} first (weft validate -f ${mesh.file})`, mesh.problems.map(formatProblem));
       }
       const plan = planBindings(meshBindings(mesh), gateway);
       const drift = driftCount(plan);
