@@ -136,7 +136,7 @@ export function bindingProblems(bindings: readonly MeshBinding[], gateway: Gatew
   for (const used of bindings) {
     const entry = byName.get(used.binding);
     if (entry === undefined) {
-      const fix = used.worker !== undefined ? "; weft bindings adds it" : ` (add { "binding": "${used.binding}", "service": "<its Worker>" } there)`;
+      const fix = used.worker !== undefined ? "; weft bindings adds it" : "; name its Worker (worker: <name>) and run weft bindings, or add it there by hand";
       const has = names.length === 0 ? "it has none" : `it has ${names.join(", ")}`;
       problems.push({ ...used.at, message: `binding "${used.binding}" is not a service binding in ${gateway.file} (${has})${fix}` });
     } else if (used.worker !== undefined && entry.service !== used.worker) {
