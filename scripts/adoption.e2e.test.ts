@@ -1,0 +1,253 @@
+/**
+ * weft adopted by someone with two Workers of their own, outside this repository, by the README's
+ * path only: `npx @weft/cli init` (here from the packed tarballs, standing in for the registry),
+ * `npm install`, a Hono `users` Worker and a plain `billing` Worker that calls users through the
+ * mesh, a mesh.yaml, `weft bindings`, `weft validate`, `tsc --strict`, `weft deploy --dry-run`,
+ * then `weft dev`: billing → users answers 200 with users seeing the caller `billing`, an
+ * anonymous mesh call is refused 401, and a caller no AuthorizationPolicy allows is refused 403.
+ * Nothing in the project is copied from the repository. It prints the steps and the time taken.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "./example-workers.js";
+import { packAll, type PackedPackage } from "./pack.js";
+
+const ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", npm_config_update_notifier: "false" };
+const rootManifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const versionOf = (name: string) => rootManifest.dependencies[name] ?? rootManifest.devDependencies[name];
+
+/** Each command the user types, for the closing summary. */
+const steps: string[] = [];
+
+function run(command: string, args: string[], cwd: string, options: { expectCode?: number } = {}): string {
+  steps.push(`${command} ${args.join(" ")}`);
+  try {
+    const out = execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: ENV, timeout: 240_000 });
+    if (options.expectCode !== undefined && options.expectCode !== 0) throw new Error(`${command} ${args.join(" ")} exited 0, expected ${options.expectCode}:\n${out}`);
+    return out;
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string; status?: number };
+    if (options.expectCode !== undefined && failed.status === options.expectCode) return `${failed.stdout ?? ""}${failed.stderr ?? ""}`;
+    throw new Error(`${command} ${args.join(" ")} exited ${failed.status}:\n${failed.stdout ?? ""}\n${failed.stderr ?? ""}`);
+  }
+}
+
+function write(path: string, text: string): void {
+  steps.push(`write ${path.split("/acme/")[1] ?? path}`);
+  mkdirSync(join(path, ".."), { recursive: true });
+  writeFileSync(path, text);
+}
+
+/** A request with a Host header of our choosing (fetch refuses to set Host). */
+function send(port: number, method: string, path: string, host: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolveAnswer, reject) => {
+    const req = request({ host: "127.0.0.1", port, method, path, headers: { host, ...headers } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolveAnswer({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+// ---- the user's own code, as the README shows it ------------------------------------------------
+
+const USERS_WORKER = `import { Hono } from "hono";
+import { weftIdentity, type WeftVariables } from "@weft/sdk/hono";
+
+const app = new Hono<{ Bindings: { WEFT: Fetcher }; Variables: WeftVariables }>();
+app.use("*", weftIdentity({ service: "users", trustDomain: "acme.weft" }));
+app.get("/users/:id", (c) => c.json({ id: c.req.param("id"), caller: c.get("weftCaller")?.service ?? null }));
+export default app;
+`;
+
+const BILLING_WORKER = `import { meshClient, MeshError } from "@weft/sdk";
+
+export default {
+  async fetch(request: Request, env: { WEFT: Fetcher; WEFT_CREDENTIAL?: string }): Promise<Response> {
+    const mesh = meshClient(env.WEFT, { credential: env.WEFT_CREDENTIAL });
+    try {
+      const user = await mesh.fetch("users", "/users/42");
+      return new Response(user.body, user);
+    } catch (error) {
+      if (error instanceof MeshError) return Response.json({ code: error.code }, { status: error.status });
+      throw error;
+    }
+  },
+};
+`;
+
+const workerConfig = (name: string, bindsGateway: boolean) =>
+  `${JSON.stringify(
+    {
+      name,
+      main: "src/index.ts",
+      compatibility_date: "2026-04-20",
+      compatibility_flags: ["nodejs_compat"],
+      ...(bindsGateway ? { services: [{ binding: "WEFT", service: "acme" }] } : {}),
+    },
+    null,
+    2,
+  )}\n`;
+
+const MESH = `# yaml-language-server: $schema=./node_modules/@weft/sdk/weft.schema.json
+apiVersion: weft/v1
+kind: Mesh
+metadata: { name: acme }
+spec:
+  trustDomain: acme.weft
+  identity: { mode: STRICT }
+---
+apiVersion: weft/v1
+kind: Service
+metadata: { name: users }
+spec:
+  subsets: [{ name: v1, endpoints: [{ binding: USERS, worker: users }] }]
+---
+apiVersion: weft/v1
+kind: Service
+metadata: { name: billing }
+spec:
+  subsets: [{ name: v1, endpoints: [{ binding: BILLING, worker: billing }] }]
+---
+apiVersion: weft/v1
+kind: Route
+metadata: { name: billing-public }
+spec:
+  hosts: [billing.acme.test]
+  public: true
+  http: [{ destinations: [{ service: billing }] }]
+---
+apiVersion: weft/v1
+kind: AuthorizationPolicy
+metadata: { name: users-callers }
+spec:
+  target: users
+  action: ALLOW
+  rules: [{ from: [billing] }]
+---
+apiVersion: weft/v1
+kind: AuthorizationPolicy
+metadata: { name: billing-public }
+spec:
+  target: billing
+  action: ALLOW
+  rules: [{ from: [unauthenticated, "*"] }]
+`;
+
+describe("weft for one's own Workers, from an empty folder to a working mesh call", () => {
+  let work = "";
+  let project = "";
+  let packed: PackedPackage[] = [];
+  let dev: ChildProcess | undefined;
+  let devOutput = "";
+  let port = 0;
+  const started = Date.now();
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "weft-adoption-"));
+    packed = await packAll(join(work, "tarballs"));
+    const tarball = (name: PackedPackage["name"]) => packed.find((p) => p.name === name)?.tarball ?? "";
+    // `npx @weft/cli init acme`, with the tarballs standing in for the registry.
+    run("npx", ["--yes", `--package=${tarball("@weft/cli")}`, `--package=${tarball("@weft/sdk")}`, "--", "weft", "init", "acme"], work);
+    project = join(work, "acme");
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...packed.map((p) => p.tarball)], project);
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", `hono@${versionOf("hono")}`, `typescript@${versionOf("typescript")}`, `@cloudflare/workers-types@${versionOf("@cloudflare/workers-types")}`], project);
+    write(join(project, "users/src/index.ts"), USERS_WORKER);
+    // users binds the gateway too: it reads the mesh's signing keys through it to check who calls.
+    write(join(project, "users/wrangler.jsonc"), workerConfig("users", true));
+    write(join(project, "billing/src/index.ts"), BILLING_WORKER);
+    write(join(project, "billing/wrangler.jsonc"), workerConfig("billing", true));
+    write(join(project, "mesh.yaml"), MESH);
+    write(join(project, "tsconfig.json"), `${JSON.stringify({ compilerOptions: { target: "ES2022", module: "ESNext", moduleResolution: "bundler", strict: true, noEmit: true, lib: ["ES2023"], types: ["@cloudflare/workers-types"] }, include: ["users/src", "billing/src"] }, null, 2)}\n`);
+  }, 300_000);
+
+  afterAll(() => {
+    if (dev?.pid !== undefined && dev.exitCode === null) {
+      try {
+        process.kill(-dev.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("writes the gateway's service bindings from mesh.yaml, and --check agrees afterwards", () => {
+    run("npx", ["weft", "bindings", "-f", "mesh.yaml", "--check"], project, { expectCode: 1 });
+    run("npx", ["weft", "bindings", "-f", "mesh.yaml"], project);
+    run("npx", ["weft", "bindings", "-f", "mesh.yaml", "--check"], project);
+    const config = readFileSync(join(project, "wrangler.jsonc"), "utf8");
+    expect(config).toContain('"binding": "USERS"');
+    expect(config).toContain("// The weft gateway"); // comments survive
+  });
+
+  it("validates the mesh offline, bindings included", () => {
+    expect(run("npx", ["weft", "validate", "-f", "mesh.yaml"], project)).toMatch(/ok|valid/i);
+  });
+
+  it("type-checks both Workers with tsc --strict", () => {
+    run("npx", ["tsc", "-p", "tsconfig.json"], project);
+  });
+
+  it("dry-runs the whole deploy in order, every wrangler deploy --dry-run passing", () => {
+    const out = run("npx", ["weft", "deploy", "--dry-run", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml"], project);
+    expect(out).toContain("1. wrangler deploy -c wrangler.jsonc (services removed)");
+    expect(out).toContain("dry run passed");
+    expect(out.match(/^ok \d+: dry run of/gm)).toHaveLength(4);
+  }, 240_000);
+
+  it("runs in weft dev: billing → users 200 as billing, anonymous 401, a caller no policy allows 403", async () => {
+    port = await freePort();
+    const args = ["weft", "dev", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml", "--port", String(port), "--persist-to", join(work, "state")];
+    steps.push(`npx ${args.join(" ")}`);
+    dev = spawn("npx", args, { cwd: project, env: ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    dev.stdout?.on("data", (chunk: Buffer) => (devOutput += chunk.toString("utf8")));
+    dev.stderr?.on("data", (chunk: Buffer) => (devOutput += chunk.toString("utf8")));
+    const deadline = Date.now() + 150_000;
+    while (!devOutput.includes("weft dev mesh: gateway at") && Date.now() < deadline && dev.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(devOutput, devOutput.slice(-3000)).toContain(`weft dev mesh: gateway at http://127.0.0.1:${port}`);
+    expect(devOutput).toContain("gave billing a credential");
+    expect(readFileSync(join(project, "billing/.dev.vars"), "utf8")).toMatch(/^WEFT_CREDENTIAL=/m);
+
+    let answer = { status: 0, text: "" };
+    for (let i = 0; i < 20; i++) {
+      answer = await send(port, "GET", "/", "billing.acme.test");
+      if (answer.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(answer.status, answer.text).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ id: "42", caller: "billing" });
+    const tookMs = Date.now() - started;
+
+    const anonymous = await send(port, "GET", "/users/1", "users.mesh");
+    expect(anonymous.status, anonymous.text).toBe(401);
+
+    const token = readFileSync(join(project, ".dev.vars"), "utf8").match(/^WEFT_ADMIN_TOKEN=(.+)$/m)?.[1] ?? "";
+    const minted = await send(port, "POST", "/.weft/api/v1/tokens", "127.0.0.1", { authorization: `Bearer ${token}`, "content-type": "application/json" }, JSON.stringify({ service: "users" }));
+    expect(minted.status, minted.text).toBe(200);
+    const svid = (JSON.parse(minted.text) as { token: string }).token;
+    const notAllowed = await send(port, "GET", "/users/1", "users.mesh", { authorization: `Bearer ${svid}` });
+    expect(notAllowed.status, notAllowed.text).toBe(403);
+
+    console.log(`from an empty folder to billing → users answering 200: ${(tookMs / 1000).toFixed(1)} s, ${steps.length} steps:\n  ${steps.join("\n  ")}`);
+  }, 200_000);
+});
