@@ -51,9 +51,10 @@ describe("the deploy plan", () => {
     expect(steps.filter((step) => step.kind === "deploy").map((step) => step.config.name)).toEqual(["acme-gateway", "users"]);
   });
 
-  it("reads a wrangler.jsonc with comments and trailing commas, and refuses TOML and configs without a name", () => {
+  it("reads a wrangler.jsonc with comments and trailing commas or a wrangler.toml, and refuses configs without a name", () => {
     expect(readWorkerConfig("wrangler.jsonc", GATEWAY_JSONC)).toEqual({ path: "wrangler.jsonc", name: "acme-gateway", services: gateway.services });
-    expect(() => readWorkerConfig("wrangler.toml", 'name = "x"')).toThrow(/wrangler.jsonc or wrangler.json/);
+    expect(readWorkerConfig("wrangler.toml", 'name = "x"\n\n[[services]]\nbinding = "WEFT"\nservice = "g"\n')).toEqual({ path: "wrangler.toml", name: "x", services: [{ binding: "WEFT", service: "g" }] });
+    expect(() => readWorkerConfig("wrangler.toml", "name = ")).toThrow(/not valid TOML/);
     expect(() => readWorkerConfig("w.jsonc", "{}")).toThrow(/no "name"/);
     expect(() => readWorkerConfig("w.jsonc", "{ nope")).toThrow(/not valid JSONC/);
   });

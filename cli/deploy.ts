@@ -12,6 +12,7 @@
  */
 import { Command } from "commander";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { parse as parseToml } from "smol-toml";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { parseConfigText } from "@weft/sdk/config";
 import type { CliIO } from "./program.js";
@@ -32,13 +33,21 @@ export type DeployStep =
   | { kind: "apply"; meshFile: string; why: string }
   | { kind: "credential"; config: WorkerConfig; service: string; why: string };
 
-/** Reads the part of a wrangler.jsonc / wrangler.json the plan needs, with clear errors. */
+/** Reads the part of a wrangler config (wrangler.jsonc, wrangler.json or wrangler.toml) the plan needs, with clear errors. */
 export function readWorkerConfig(path: string, text: string): WorkerConfig {
-  if (/\.toml$/i.test(path)) throw new CliFailure(`${path}: weft deploy reads wrangler.jsonc or wrangler.json configs; convert this one (wrangler accepts either)`);
-  const errors: ParseError[] = [];
-  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
-  const first = errors[0];
-  if (first) throw new CliFailure(`${path}: not valid JSONC (${printParseErrorCode(first.error)} at offset ${first.offset})`);
+  let value: unknown;
+  if (/\.toml$/i.test(path)) {
+    try {
+      value = parseToml(text);
+    } catch (error) {
+      throw new CliFailure(`${path}: not valid TOML (${(error as Error).message.split("\n")[0]})`);
+    }
+  } else {
+    const errors: ParseError[] = [];
+    value = parseJsonc(text, errors, { allowTrailingComma: true });
+    const first = errors[0];
+    if (first) throw new CliFailure(`${path}: not valid JSONC (${printParseErrorCode(first.error)} at offset ${first.offset})`);
+  }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CliFailure(`${path}: expected a JSON object`);
   const config = value as { name?: unknown; services?: unknown };
   if (typeof config.name !== "string" || config.name === "") throw new CliFailure(`${path}: the config has no "name"`);
@@ -126,7 +135,7 @@ export function registerDeploy(program: Command, io: CliIO, apply: (meshFile: st
     .command("deploy")
     .description("deploy the gateway and your Workers in the order that avoids their binding cycle, apply the mesh, and give each caller its credential")
     .option("--gateway <config>", "the gateway's wrangler config", "wrangler.jsonc")
-    .requiredOption("-c, --config <config...>", "each function's wrangler config (jsonc or json)")
+    .requiredOption("-c, --config <config...>", "each function's wrangler config (jsonc, json or toml)")
     .requiredOption("-f, --file <file>", "the mesh's YAML file")
     .option("--dry-run", "print the plan and run `wrangler deploy --dry-run` for every config in it; deploys nothing")
     .option("--outdir <dir>", "where dry runs write their bundles", ".wrangler/weft-dry-run")

@@ -34,6 +34,18 @@ export function describeDevMesh(cwd: string, gateway: WorkerConfig, workers: rea
   };
 }
 
+/**
+ * Reads the configs and the mesh file and describes the local mesh: the gateway's config first,
+ * callers (Workers that bind the gateway) credentialed as the mesh service whose endpoint names them.
+ */
+export async function loadDevMesh(cwd: string, read: (path: string) => Promise<string>, gatewayPath: string, workerPaths: readonly string[], meshFile: string, wranglerBin: string): Promise<{ mesh: DevMesh; services: string[] }> {
+  const gateway = readWorkerConfig(gatewayPath, await read(gatewayPath));
+  const workers = await Promise.all(workerPaths.map(async (path) => readWorkerConfig(path, await read(path))));
+  const services = servicesByWorker(meshFile, await read(meshFile));
+  const mesh = describeDevMesh(cwd, gateway, workers, meshFile, (worker) => services.get(worker) ?? worker, wranglerBin);
+  return { mesh, services: [...new Set(services.values())] };
+}
+
 /** What to try once the mesh is up: the services' mesh hosts, the tools, the dashboard. Never the admin token. */
 export function devBanner(url: string, services: readonly string[], gatewayDevVars: string): string[] {
   const rule = "─".repeat(78);
@@ -60,7 +72,7 @@ export function registerDev(program: Command, io: CliIO): void {
     .command("dev")
     .description("run your gateway and your Workers in one local wrangler dev, apply the mesh, and give each caller a credential")
     .option("--gateway <config>", "the gateway's wrangler config", "wrangler.jsonc")
-    .requiredOption("-c, --config <config...>", "each Worker's wrangler config (jsonc or json)")
+    .requiredOption("-c, --config <config...>", "each Worker's wrangler config (jsonc, json or toml)")
     .requiredOption("-f, --file <file>", "the mesh's YAML file")
     .addOption(new Option("--port <port>", "the port on 127.0.0.1").default(String(DEFAULT_PORT)))
     .option("--reset", "apply the mesh file even when the control plane already has a config")
@@ -76,9 +88,6 @@ export function registerDev(program: Command, io: CliIO): void {
       };
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new CliFailure(`--port must be a TCP port, got "${options.port}"`);
-      const gateway = readWorkerConfig(options.gateway, await read(options.gateway));
-      const workers = await Promise.all(options.config.map(async (path) => readWorkerConfig(path, await read(path))));
-      const services = servicesByWorker(options.file, await read(options.file));
       const gatewayDevVars = relative(cwd, join(dirname(isAbsolute(options.gateway) ? options.gateway : join(cwd, options.gateway)), ".dev.vars")) || ".dev.vars";
       const token = readDevVar(await read(gatewayDevVars).catch(() => ""), "WEFT_ADMIN_TOKEN");
       if (token === undefined) throw new CliFailure(`no WEFT_ADMIN_TOKEN in ${gatewayDevVars}: the gateway's admin API would stay off (weft init writes one)`);
@@ -88,13 +97,13 @@ export function registerDev(program: Command, io: CliIO): void {
       } catch {
         throw new CliFailure("wrangler is not installed in this project: npm install --save-dev wrangler");
       }
-      const mesh = describeDevMesh(cwd, gateway, workers, options.file, (worker) => services.get(worker) ?? worker, wranglerBin);
+      const { mesh, services } = await loadDevMesh(cwd, read, options.gateway, options.config, options.file, wranglerBin);
       const code = await runDevMesh(mesh, {
         port,
         token,
         ...(options.reset ? { reset: true } : {}),
         ...(options.persistTo === undefined ? {} : { persistTo: options.persistTo }),
-        banner: (url) => devBanner(url, [...new Set(services.values())], gatewayDevVars),
+        banner: (url) => devBanner(url, services, gatewayDevVars),
       });
       if (code !== 0) throw new CliFailure(`the local mesh stopped (exit code ${code})`);
     });

@@ -17,9 +17,9 @@ describe("npm run dev options", () => {
     expect(() => parseDevArgs(["--resett"])).toThrow(/unknown argument/);
   });
 
-  it("passes the state folder on to wrangler dev", () => {
-    const args = devWranglerArgs(exampleMesh(), 9000, "/tmp/state");
+  it("passes the state folder on to wrangler dev", async () => {
+    const args = devWranglerArgs(await exampleMesh(), 9000, "/tmp/state");
     expect(args.slice(args.indexOf("--persist-to"), args.indexOf("--persist-to") + 2)).toEqual(["--persist-to", "/tmp/state"]);
-    expect(devWranglerArgs(exampleMesh(), 9000)).not.toContain("--persist-to");
+    expect(devWranglerArgs(await exampleMesh(), 9000)).not.toContain("--persist-to");
   });
 });

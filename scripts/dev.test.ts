@@ -4,14 +4,23 @@ import { banner, exampleMesh, MESH_FILE, parsePort } from "./dev.js";
 import { EXAMPLE_WORKERS } from "./example-workers.js";
 
 describe("npm run dev helpers", () => {
-  it("serves the gateway and every example function from one wrangler dev, on loopback", () => {
-    const args = devWranglerArgs(exampleMesh(), 9000);
+  it("serves the gateway and every example function from one wrangler dev, on loopback", async () => {
+    const args = devWranglerArgs(await exampleMesh(), 9000);
     const configs = args.flatMap((arg, i) => (arg === "-c" ? [args[i + 1]] : []));
     // The gateway's config comes first: the first Worker is the one wrangler dev listens for.
     expect(configs).toEqual(["wrangler.toml", ...EXAMPLE_WORKERS.map((w) => w.wranglerConfig)]);
     expect(args.slice(args.indexOf("--ip"), args.indexOf("--ip") + 2)).toEqual(["--ip", "127.0.0.1"]);
     expect(args.slice(args.indexOf("--port"), args.indexOf("--port") + 2)).toEqual(["--port", "9000"]);
     expect(args[0]).toBe("dev");
+  });
+
+  it("gives a credential to each example Worker that binds the gateway, as the mesh service whose endpoint names it", async () => {
+    const callers = (await exampleMesh()).callers;
+    expect(callers).toEqual([
+      { service: "orders", devVarsFile: "examples/orders/.dev.vars" },
+      { service: "orders", devVarsFile: "examples/orders/.dev.vars" },
+      { service: "frontend", devVarsFile: "examples/frontend/.dev.vars" },
+    ]);
   });
 
   it("takes PORT when it is a port number", () => {

@@ -15,9 +15,11 @@
  * is up (scripts/demo-traffic.ts, as `npm run demo` does), so the telemetry has something to show.
  */
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { DEFAULT_PORT, readDevVar, runDevMesh, type DevMesh } from "../cli/dev-runner.js";
+import { loadDevMesh } from "../cli/dev.js";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_RATE as DEMO_RATE, startDemoTraffic, type DemoTraffic } from "./demo-traffic.js";
 import { EXAMPLE_WORKERS, ROOT } from "./example-workers.js";
@@ -114,23 +116,20 @@ export function banner(base: string, token: string, options: { traffic?: boolean
   ];
 }
 
-/** Directories of example functions that call peers (and so need an identity of their own). */
-export function peerCallerDirs(): string[] {
-  return [...new Set(EXAMPLE_WORKERS.filter((worker) => worker.callsPeers).map((worker) => worker.wranglerConfig.split("/").slice(0, -1).join("/")))];
-}
-
-/** The example shop as a local mesh for the shared runner (cli/dev-runner.ts). */
-export function exampleMesh(): DevMesh {
-  return {
-    cwd: ROOT,
-    wranglerArgs: ["-c", "wrangler.toml", ...EXAMPLE_WORKERS.flatMap((worker) => ["-c", worker.wranglerConfig])],
-    wranglerBin: createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js"),
-    meshFile: MESH_FILE,
-    // An example function's directory is named after its service.
-    callers: peerCallerDirs().map((dir) => ({ service: dir.split("/").at(-1) ?? dir, devVarsFile: `${dir}/.dev.vars` })),
-    actor: "npm-run-dev",
-    resetHint: "npm run dev -- --reset",
-  };
+/**
+ * The example shop as `weft dev` would run it (`weft dev --gateway wrangler.toml -c <each example's
+ * config> -f examples/mesh.yaml`): the same description, with this repository's messages.
+ */
+export async function exampleMesh(): Promise<DevMesh> {
+  const { mesh } = await loadDevMesh(
+    ROOT,
+    (path) => readFile(resolve(ROOT, path), "utf8"),
+    "wrangler.toml",
+    EXAMPLE_WORKERS.map((worker) => worker.wranglerConfig),
+    MESH_FILE,
+    createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js"),
+  );
+  return { ...mesh, actor: "npm-run-dev", resetHint: "npm run dev -- --reset" };
 }
 
 async function main(): Promise<number> {
@@ -160,7 +159,7 @@ async function main(): Promise<number> {
     console.log("[weft dev] no .dev.vars: the gateway's admin API stays off, so the example mesh cannot be applied");
   }
   const token = readDevVar(devVars, "WEFT_ADMIN_TOKEN") ?? DEFAULT_ADMIN_TOKEN;
-  return runDevMesh(exampleMesh(), {
+  return runDevMesh(await exampleMesh(), {
     port,
     token,
     ...(options.reset ? { reset: true } : {}),

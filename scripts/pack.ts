@@ -123,7 +123,7 @@ async function stageCli(dir: string): Promise<void> {
     description: "The weft command: validate, apply, diff, explain and watch a weft mesh.",
     bin: { weft: "./dist/weft.js" },
     files: ["dist"],
-    dependencies: { "@weft/sdk": VERSION, commander: pinned("commander"), "jsonc-parser": pinned("jsonc-parser") },
+    dependencies: { "@weft/sdk": VERSION, commander: pinned("commander"), "jsonc-parser": pinned("jsonc-parser"), "smol-toml": pinned("smol-toml") },
   });
   writeFileSync(join(dir, "README.md"), readFileSync(join(ROOT, "cli/README.md"), "utf8"));
 }
