@@ -137,4 +137,55 @@ describe("weft deploy --dry-run", () => {
     expect(stderr).toContain("step 2 failed: npx wrangler deploy -c users/wrangler.jsonc --dry-run");
     expect(stderr).toContain("Missing entry-point");
   });
+
+  it("without --dry-run runs the plan for real: deploys, applies through the admin API, stores each caller's new credential as its secret (never printed)", async () => {
+    const files: Record<string, string> = {
+      "/p/wrangler.jsonc": GATEWAY_JSONC,
+      "/p/users/wrangler.jsonc": '{ "name": "users", "main": "src/index.ts" }',
+      "/p/billing/wrangler.jsonc": '{ "name": "billing", "main": "src/index.ts", "services": [{ "binding": "WEFT", "service": "acme-gateway" }] }',
+      "/p/mesh.yaml": MESH,
+      // `weft apply` reads the file as given, relative to the process's folder, as a real file system would.
+      "mesh.yaml": MESH,
+    };
+    const runs: { args: readonly string[]; input?: string }[] = [];
+    const posts: { path: string; body: string }[] = [];
+    let stdout = "";
+    const io: CliIO = {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stdout += `[stderr] ${text}`) },
+      fetch: async (input, init) => {
+        const path = new URL(input).pathname;
+        posts.push({ path, body: typeof init.body === "string" ? init.body : "" });
+        if (path.endsWith("/config")) return Response.json({ dryRun: false, changed: true, version: 1, previousVersion: 0, summary: "", diff: { added: [], removed: [], changed: [], unchanged: 0 } });
+        return Response.json({ id: "c1", service: "billing-svc", credential: "wcred_secret_value_123" }, { status: 201 });
+      },
+      env: {},
+      readFile: async (path) => files[path] ?? Promise.reject(new Error("ENOENT")),
+      writeFile: async (path, text) => {
+        files[path] = text;
+      },
+      exists: async () => true,
+      cwd: () => "/p",
+      run: async (_command, args, options) => {
+        runs.push({ args, ...(options.input === undefined ? {} : { input: options.input }) });
+        return { code: 0, stdout: "", stderr: "" };
+      },
+      onInterrupt: () => () => undefined,
+      now: () => new Date(),
+    };
+    const code = await runCli(["--url", "https://mesh.acme.test", "--token", "t".repeat(32), "deploy", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml"], io);
+    expect(code, stdout).toBe(0);
+    expect(runs.map((run) => run.args.join(" "))).toEqual([
+      "wrangler deploy -c /p/.wrangler/weft/wrangler.first-deploy.jsonc",
+      "wrangler deploy -c users/wrangler.jsonc",
+      "wrangler deploy -c billing/wrangler.jsonc",
+      "wrangler deploy -c wrangler.jsonc",
+      "wrangler secret put WEFT_CREDENTIAL -c billing/wrangler.jsonc",
+    ]);
+    expect(runs.at(-1)?.input).toBe("wcred_secret_value_123");
+    expect(posts.map((post) => post.path)).toEqual(["/.weft/api/v1/config", "/.weft/api/v1/credentials"]);
+    expect(JSON.parse(posts[1]?.body ?? "{}")).toEqual({ service: "billing-svc" });
+    expect(stdout).not.toContain("wcred_secret_value_123");
+    expect(stdout).toContain("ok 6: billing has its WEFT_CREDENTIAL secret");
+  });
 });
