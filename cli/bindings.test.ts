@@ -1,42 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { runCli, type CliIO } from "./program.js";
+import { fakeIO } from "./fake-io.js";
 
 /** The program with a fake file system (cwd /work); `written` records what the program wrote. */
 function harness(files: Record<string, string>) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const written: string[] = [];
-  const all: Record<string, string> = { ...files };
-  const io: CliIO = {
-    stdout: { write: (text: string) => out.push(text) },
-    stderr: { write: (text: string) => err.push(text) },
-    env: {},
-    now: () => new Date("2026-07-02T10:00:00Z"),
-    readFile: async (path) => {
-      const text = all[path];
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
-      return text;
-    },
-    async writeFile(path, text, options = {}) {
-      if (options.exclusive && all[path] !== undefined) throw Object.assign(new Error(`EEXIST: file already exists, open '${path}'`), { code: "EEXIST" });
-      written.push(path);
-      all[path] = text;
-    },
-    exists: async (path) => all[path] !== undefined || Object.keys(all).some((name) => name.startsWith(`${path}/`)),
-    cwd: () => "/work",
-    onInterrupt: () => () => undefined,
-    run: async () => {
-      throw new Error("bindings runs no programs");
-    },
-    fetch: async () => {
-      throw new TypeError("bindings never calls the mesh");
-    },
-  };
-  const reset = () => {
-    out.length = 0;
-    err.length = 0;
-  };
-  return { run: (...args: string[]) => runCli(args, io), stdout: () => out.join(""), stderr: () => err.join(""), reset, written, files: all };
+  const fake = fakeIO({ files });
+  return { run: fake.cli, stdout: fake.stdout, stderr: fake.stderr, reset: fake.reset, written: fake.written, files: fake.files };
 }
 
 const MESH = `apiVersion: weft/v1

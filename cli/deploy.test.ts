@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeStep, planDeploy, readWorkerConfig, type WorkerConfig } from "./deploy.js";
-import { runCli, type CliIO } from "./program.js";
+import { fakeIO } from "./fake-io.js";
 
 const gateway: WorkerConfig = { path: "wrangler.jsonc", name: "acme-gateway", services: [{ binding: "USERS", service: "users" }, { binding: "BILLING", service: "billing" }] };
 const users: WorkerConfig = { path: "users/wrangler.jsonc", name: "users", services: [] };
@@ -68,33 +68,12 @@ describe("weft deploy --dry-run", () => {
       "/p/billing/wrangler.jsonc": '{ "name": "billing", "main": "src/index.ts", "services": [{ "binding": "WEFT", "service": "acme-gateway" }] }',
       "/p/mesh.yaml": MESH,
     };
-    const runs: { command: string; args: readonly string[]; input?: string }[] = [];
-    let stdout = "";
-    let stderr = "";
-    const io: CliIO = {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      fetch: () => Promise.reject(new Error("a dry run calls no gateway")),
-      env: {},
-      readFile: async (path) => {
-        const text = files[path];
-        if (text === undefined) throw new Error(`ENOENT ${path}`);
-        return text;
-      },
-      writeFile: async (path, text) => {
-        files[path] = text;
-      },
-      exists: async (path) => files[path] !== undefined,
-      cwd: () => "/p",
-      run: async (command, args, options) => {
-        runs.push({ command, args, ...(options.input === undefined ? {} : { input: options.input }) });
-        return { code: 0, stdout: "", stderr: "" };
-      },
-      onInterrupt: () => () => undefined,
-      now: () => new Date(),
-    };
-    expect(await runCli(["deploy", "--dry-run", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml"], io), stderr).toBe(0);
+    const fake = fakeIO({ files, cwd: "/p" });
+    const runs = fake.runs;
+    expect(await fake.cli("deploy", "--dry-run", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml"), fake.stderr()).toBe(0);
+    const stdout = fake.stdout();
     const lines = stdout.split("\n");
+    expect(fake.fetched).toEqual([]); // a dry run calls no gateway
     expect(lines.slice(0, 7)).toEqual([
       "plan (dry run):",
       "  1. wrangler deploy -c wrangler.jsonc (services removed): the gateway first, without its function bindings, so the functions can bind it",
@@ -111,7 +90,7 @@ describe("weft deploy --dry-run", () => {
       "wrangler deploy -c wrangler.jsonc",
     ]);
     expect(runs.every((run) => run.args.includes("--dry-run"))).toBe(true);
-    const firstDeploy = JSON.parse(files["/p/.wrangler/weft/wrangler.first-deploy.jsonc"] ?? "{}") as { services?: unknown; main: string };
+    const firstDeploy = JSON.parse(fake.files["/p/.wrangler/weft/wrangler.first-deploy.jsonc"] ?? "{}") as { services?: unknown; main: string };
     expect(firstDeploy.services).toBeUndefined();
     expect(firstDeploy.main).toBe("/p/node_modules/@weft/gateway/dist/index.js");
     expect(stdout).toContain("dry run passed");
@@ -119,21 +98,13 @@ describe("weft deploy --dry-run", () => {
 
   it("stops at the first config whose dry run fails, saying which", async () => {
     const files: Record<string, string> = { "/p/wrangler.jsonc": '{ "name": "g", "main": "x.js" }', "/p/users/wrangler.jsonc": '{ "name": "users" }', "/p/mesh.yaml": MESH };
-    let stderr = "";
-    const io: CliIO = {
-      stdout: { write: () => undefined },
-      stderr: { write: (text: string) => (stderr += text) },
-      fetch: () => Promise.reject(new Error("no")),
-      env: {},
-      readFile: async (path) => files[path] ?? Promise.reject(new Error("ENOENT")),
-      writeFile: async () => undefined,
-      exists: async () => true,
-      cwd: () => "/p",
-      run: async (_command, args) => (args.includes("users/wrangler.jsonc") ? { code: 1, stdout: "", stderr: "✘ [ERROR] Missing entry-point" } : { code: 0, stdout: "", stderr: "" }),
-      onInterrupt: () => () => undefined,
-      now: () => new Date(),
-    };
-    expect(await runCli(["deploy", "--dry-run", "-c", "users/wrangler.jsonc", "-f", "mesh.yaml"], io)).toBe(1);
+    const fake = fakeIO({
+      files,
+      cwd: "/p",
+      run: (_command, args) => (args.includes("users/wrangler.jsonc") ? { code: 1, stdout: "", stderr: "✘ [ERROR] Missing entry-point" } : { code: 0, stdout: "", stderr: "" }),
+    });
+    expect(await fake.cli("deploy", "--dry-run", "-c", "users/wrangler.jsonc", "-f", "mesh.yaml")).toBe(1);
+    const stderr = fake.stderr();
     expect(stderr).toContain("step 2 failed: npx wrangler deploy -c users/wrangler.jsonc --dry-run");
     expect(stderr).toContain("Missing entry-point");
   });
@@ -147,34 +118,21 @@ describe("weft deploy --dry-run", () => {
       // `weft apply` reads the file as given, relative to the process's folder, as a real file system would.
       "mesh.yaml": MESH,
     };
-    const runs: { args: readonly string[]; input?: string }[] = [];
     const posts: { path: string; body: string }[] = [];
-    let stdout = "";
-    const io: CliIO = {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stdout += `[stderr] ${text}`) },
+    const fake = fakeIO({
+      files,
+      cwd: "/p",
       fetch: async (input, init) => {
         const path = new URL(input).pathname;
         posts.push({ path, body: typeof init.body === "string" ? init.body : "" });
         if (path.endsWith("/config")) return Response.json({ dryRun: false, changed: true, version: 1, previousVersion: 0, summary: "", diff: { added: [], removed: [], changed: [], unchanged: 0 } });
         return Response.json({ id: "c1", service: "billing-svc", credential: "wcred_secret_value_123" }, { status: 201 });
       },
-      env: {},
-      readFile: async (path) => files[path] ?? Promise.reject(new Error("ENOENT")),
-      writeFile: async (path, text) => {
-        files[path] = text;
-      },
-      exists: async () => true,
-      cwd: () => "/p",
-      run: async (_command, args, options) => {
-        runs.push({ args, ...(options.input === undefined ? {} : { input: options.input }) });
-        return { code: 0, stdout: "", stderr: "" };
-      },
-      onInterrupt: () => () => undefined,
-      now: () => new Date(),
-    };
-    const code = await runCli(["--url", "https://mesh.acme.test", "--token", "t".repeat(32), "deploy", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml"], io);
-    expect(code, stdout).toBe(0);
+    });
+    const runs = fake.runs;
+    const code = await fake.cli("--url", "https://mesh.acme.test", "--token", "t".repeat(32), "deploy", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml");
+    const stdout = fake.stdout();
+    expect(code, `${stdout}${fake.stderr()}`).toBe(0);
     expect(runs.map((run) => run.args.join(" "))).toEqual([
       "wrangler deploy -c /p/.wrangler/weft/wrangler.first-deploy.jsonc",
       "wrangler deploy -c users/wrangler.jsonc",

@@ -4,48 +4,15 @@ import { parse as parseJsonc, type ParseError } from "jsonc-parser";
 import { parseConfigText } from "@weft/sdk/config";
 import { describe, expect, it } from "vitest";
 import { COMPATIBILITY_DATE, EXAMPLE_DOCUMENTS, GATEWAY_MIGRATIONS, WEFT_VERSION, WRANGLER_VERSION, mergeGitignore, workerNameFrom } from "./init.js";
-import { runCli, type CliIO } from "./program.js";
+import { fakeIO } from "./fake-io.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 
 /** The program with a fake file system rooted at /work; it returns what the program wrote. */
 function harness(options: { files?: Record<string, string> } = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const files: Record<string, string> = { ...options.files };
-  const base: Omit<CliIO, "run"> = {
-    stdout: { write: (text: string) => out.push(text) },
-    stderr: { write: (text: string) => err.push(text) },
-    env: {},
-    now: () => new Date("2026-07-02T10:00:00Z"),
-    fetch: async () => {
-      throw new Error("weft init must not call the network");
-    },
-    readFile: async (path) => {
-      const text = files[path];
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
-      return text;
-    },
-    async writeFile(path, text, writeOptions = {}) {
-      if (writeOptions.exclusive && files[path] !== undefined) throw Object.assign(new Error(`EEXIST: file already exists, open '${path}'`), { code: "EEXIST" });
-      files[path] = text;
-    },
-    exists: async (path) => files[path] !== undefined || Object.keys(files).some((name) => name.startsWith(`${path}/`)),
-    cwd: () => "/work",
-    onInterrupt: () => () => undefined,
-  };
-  const io: CliIO = Object.assign(base, {
-    run: async () => {
-      throw new Error("weft init must not run programs");
-    },
-  });
-  return {
-    files,
-    run: (...args: string[]) => runCli(args, io),
-    stdout: () => out.join(""),
-    stderr: () => err.join(""),
-  };
+  const fake = fakeIO(options.files ? { files: options.files } : {});
+  return { files: fake.files, run: fake.cli, stdout: fake.stdout, stderr: fake.stderr, fetched: fake.fetched, runs: fake.runs };
 }
 
 function parseWranglerJsonc(text: string): Record<string, unknown> {
@@ -81,6 +48,9 @@ describe("weft init", () => {
     const cli = harness();
     expect(await cli.run("init", "shop-gateway")).toBe(0);
     expect(Object.keys(cli.files).sort()).toEqual(FILES.map((file) => `/work/shop-gateway/${file}`).sort());
+    // Scaffolding is local: no network, no other program.
+    expect(cli.fetched).toEqual([]);
+    expect(cli.runs).toEqual([]);
     expect(cli.stderr()).toBe("");
     for (const file of FILES) expect(cli.stdout()).toContain(`  ${file}`);
     expect(cli.stdout()).toContain("cd shop-gateway\n");

@@ -1,38 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { runCli, type CliIO } from "./program.js";
+import { fakeIO } from "./fake-io.js";
 
-/** The program with a fake file system (cwd /work) and a fetch that records every call. */
+/** The program with a fake file system (cwd /work); validate must never call the network. */
 function harness(files: Record<string, string>) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const fetched: string[] = [];
-  const written: Record<string, string> = {};
-  const all: Record<string, string> = { ...files };
-  const io: CliIO = {
-    stdout: { write: (text: string) => out.push(text) },
-    stderr: { write: (text: string) => err.push(text) },
-    env: {},
-    now: () => new Date("2026-07-02T10:00:00Z"),
-    readFile: async (path) => {
-      const text = all[path];
-      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
-      return text;
-    },
-    async writeFile(path, text) {
-      all[path] = written[path] = text;
-    },
-    exists: async (path) => all[path] !== undefined,
-    cwd: () => "/work",
-    onInterrupt: () => () => undefined,
-    run: async () => {
-      throw new Error("validate and bindings run no programs");
-    },
-    fetch: async (input) => {
-      fetched.push(String(input));
-      throw new TypeError("fetch failed");
-    },
-  };
-  return { run: (...args: string[]) => runCli(args, io), stdout: () => out.join(""), stderr: () => err.join(""), fetched, written, files: all };
+  const fake = fakeIO({ files });
+  return { run: fake.cli, stdout: fake.stdout, stderr: fake.stderr, fetched: fake.fetched, files: fake.files };
 }
 
 // Line numbers below are the fixture's: keep them in step when editing it.

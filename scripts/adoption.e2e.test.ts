@@ -7,17 +7,16 @@
  * anonymous mesh call is refused 401, and a caller no AuthorizationPolicy allows is refused 403.
  * Nothing in the project is copied from the repository. It prints the steps and the time taken.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./example-workers.js";
+import { E2E_ENV, freePort, runCommand } from "./e2e-support.js";
 import { packAll, type PackedPackage } from "./pack.js";
 
-const ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", npm_config_update_notifier: "false" };
 const rootManifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const versionOf = (name: string) => rootManifest.dependencies[name] ?? rootManifest.devDependencies[name];
 
@@ -26,15 +25,7 @@ const steps: string[] = [];
 
 function run(command: string, args: string[], cwd: string, options: { expectCode?: number } = {}): string {
   steps.push(`${command} ${args.join(" ")}`);
-  try {
-    const out = execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: ENV, timeout: 240_000 });
-    if (options.expectCode !== undefined && options.expectCode !== 0) throw new Error(`${command} ${args.join(" ")} exited 0, expected ${options.expectCode}:\n${out}`);
-    return out;
-  } catch (error) {
-    const failed = error as { stdout?: string; stderr?: string; status?: number };
-    if (options.expectCode !== undefined && failed.status === options.expectCode) return `${failed.stdout ?? ""}${failed.stderr ?? ""}`;
-    throw new Error(`${command} ${args.join(" ")} exited ${failed.status}:\n${failed.stdout ?? ""}\n${failed.stderr ?? ""}`);
-  }
+  return runCommand(command, args, cwd, options);
 }
 
 function write(path: string, text: string): void {
@@ -54,17 +45,6 @@ function send(port: number, method: string, path: string, host: string, headers:
     });
     req.on("error", reject);
     req.end(body);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
-    });
   });
 }
 
@@ -219,7 +199,7 @@ describe("weft for one's own Workers, from an empty folder to a working mesh cal
     port = await freePort();
     const args = ["weft", "dev", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml", "--port", String(port), "--persist-to", join(work, "state")];
     steps.push(`npx ${args.join(" ")}`);
-    dev = spawn("npx", args, { cwd: project, env: ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    dev = spawn("npx", args, { cwd: project, env: E2E_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     dev.stdout?.on("data", (chunk: Buffer) => (devOutput += chunk.toString("utf8")));
     dev.stderr?.on("data", (chunk: Buffer) => (devOutput += chunk.toString("utf8")));
     const deadline = Date.now() + 150_000;

@@ -13,20 +13,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "./e2e-support.js";
 import { ROOT } from "./example-workers.js";
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** GET with an explicit Host header (fetch may not set one). */
 function get(port: number, path: string, host = `127.0.0.1:${port}`, extraHeaders: Record<string, string> = {}): Promise<{ status: number; body: string }> {

@@ -2,7 +2,7 @@
  * The example mesh's functions as one list, bundled with esbuild for Miniflare (tests, bench).
  * `npm run dev` uses their wrangler configs instead; the names here match those configs.
  */
-import { build } from "esbuild";
+import { build, type BuildOptions } from "esbuild";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,24 +35,25 @@ export const COMPATIBILITY_DATE = "2026-04-20";
 /** As in the functions' wrangler configs. */
 export const FUNCTION_COMPATIBILITY_FLAGS = ["nodejs_compat"] as const;
 
+/** How a Worker is bundled for workerd: one ES module, `cloudflare:*` left to the runtime, Hono's JSX. */
+export const WORKER_BUILD_OPTIONS = {
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  conditions: ["workerd", "worker", "browser"],
+  target: "es2022",
+  logLevel: "warning",
+  external: ["cloudflare:*"],
+  jsx: "automatic",
+  jsxImportSource: "hono/jsx",
+} satisfies BuildOptions;
+
 /** Bundles one entry module into a single ES module file for workerd; returns its path. */
 export async function bundleWorker(entry: string, outDir: string, name: string): Promise<string> {
   // `cloudflare:*` modules are provided by workerd itself.
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `${name}.mjs`);
-  await build({
-    entryPoints: [join(ROOT, entry)],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    target: "es2022",
-    logLevel: "warning",
-    external: ["cloudflare:*"],
-    jsx: "automatic",
-    jsxImportSource: "hono/jsx",
-  });
+  await build({ ...WORKER_BUILD_OPTIONS, entryPoints: [join(ROOT, entry)], outfile });
   return outfile;
 }
 

@@ -5,35 +5,19 @@
  * Durable Objects) and runs (`wrangler dev`, with the config applied using the admin token from
  * the project's own .dev.vars). The packed `weft` bin scaffolds the same project as the repo's.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./example-workers.js";
+import { E2E_ENV, freePort, runCommand } from "./e2e-support.js";
 import { packAll, type PackedPackage } from "./pack.js";
 
-const ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", npm_config_update_notifier: "false" };
+const ENV = { ...E2E_ENV, CI: "true" };
 
 function run(command: string, args: string[], cwd: string): string {
-  try {
-    return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: ENV, timeout: 240_000 });
-  } catch (error) {
-    const failed = error as { stdout?: string; stderr?: string; status?: number };
-    throw new Error(`${command} ${args.join(" ")} exited ${failed.status}:\n${failed.stdout ?? ""}\n${failed.stderr ?? ""}`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
-    });
-  });
+  return runCommand(command, args, cwd, { env: ENV });
 }
 
 describe("weft init: a gateway project of one's own that deploys and runs", () => {

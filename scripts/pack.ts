@@ -14,6 +14,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { WORKER_BUILD_OPTIONS } from "./example-workers.js";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const rootManifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; license: string; dependencies: Record<string, string> };
@@ -74,20 +75,7 @@ async function stageSdk(dir: string): Promise<void> {
 }
 
 async function stageGateway(dir: string): Promise<void> {
-  await build({
-    entryPoints: [join(ROOT, "gateway-worker/src/index.ts")],
-    outfile: join(dir, "dist/index.js"),
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    target: "es2022",
-    logLevel: "warning",
-    external: ["cloudflare:*"],
-    jsx: "automatic",
-    jsxImportSource: "hono/jsx",
-    legalComments: "none",
-  });
+  await build({ ...WORKER_BUILD_OPTIONS, entryPoints: [join(ROOT, "gateway-worker/src/index.ts")], outfile: join(dir, "dist/index.js"), legalComments: "none" });
   copyFileSync(join(ROOT, "gateway-worker/package/index.d.ts"), join(dir, "dist/index.d.ts"));
   writeManifest(dir, {
     name: "@weft/gateway",

@@ -5,13 +5,13 @@
  * plain `billing` that calls users through the mesh). The project type-checks under `--strict`,
  * the `weft` bin runs without tsx, and a Worker that only calls peers bundles no config schema.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "./e2e-support.js";
 import { packAll, type PackedPackage } from "./pack.js";
 import { ROOT } from "./example-workers.js";
 
@@ -20,15 +20,6 @@ const PEER_CALLER_BUDGET_BYTES = 20 * 1024;
 
 const rootManifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const versionOf = (name: string) => rootManifest.dependencies[name] ?? rootManifest.devDependencies[name];
-
-function run(command: string, args: string[], cwd: string): string {
-  try {
-    return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_update_notifier: "false" } });
-  } catch (error) {
-    const failed = error as { stdout?: string; stderr?: string; status?: number };
-    throw new Error(`${command} ${args.join(" ")} exited ${failed.status}:\n${failed.stdout ?? ""}\n${failed.stderr ?? ""}`);
-  }
-}
 
 const USERS_WORKER = `import { Hono } from "hono";
 import { weftIdentity, type WeftVariables } from "@weft/sdk/hono";
@@ -74,7 +65,7 @@ describe("weft's packages, installed from tarballs into a project of one's own",
     writeFileSync(join(project, "users/src/index.ts"), USERS_WORKER);
     writeFileSync(join(project, "billing/src/index.ts"), BILLING_WORKER);
     const thirdParty = ["hono", "typescript", "@cloudflare/workers-types", "esbuild"].map((name) => `${name}@${versionOf(name)}`);
-    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...packed.map((p) => p.tarball), ...thirdParty], project);
+    runCommand("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...packed.map((p) => p.tarball), ...thirdParty], project);
   }, 300_000);
 
   afterAll(() => {
@@ -84,7 +75,7 @@ describe("weft's packages, installed from tarballs into a project of one's own",
   it("packs built JavaScript and declarations only: no TypeScript sources, no tests", () => {
     expect(packed.map((p) => p.name)).toEqual(["@weft/sdk", "@weft/gateway", "@weft/cli"]);
     for (const { name, tarball } of packed) {
-      const files = run("tar", ["-tzf", tarball], work).trim().split("\n");
+      const files = runCommand("tar", ["-tzf", tarball], work).trim().split("\n");
       expect(files.filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts")), name).toEqual([]);
       expect(files.filter((file) => /test/.test(file)), name).toEqual([]);
       expect(files, name).toContain("package/package.json");
@@ -93,17 +84,17 @@ describe("weft's packages, installed from tarballs into a project of one's own",
 
   it("passes publint and attw (ESM-only profile) for every package", () => {
     for (const { tarball } of packed) {
-      run(process.execPath, [join(ROOT, "node_modules/publint/src/cli.js"), tarball, "--strict"], work);
-      run(process.execPath, [join(ROOT, "node_modules/@arethetypeswrong/cli/dist/index.js"), tarball, "--profile", "esm-only"], work);
+      runCommand(process.execPath, [join(ROOT, "node_modules/publint/src/cli.js"), tarball, "--strict"], work);
+      runCommand(process.execPath, [join(ROOT, "node_modules/@arethetypeswrong/cli/dist/index.js"), tarball, "--profile", "esm-only"], work);
     }
   });
 
   it("type-checks two Workers written against the installed packages with tsc --strict", () => {
-    run(process.execPath, [join(project, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], project);
+    runCommand(process.execPath, [join(project, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], project);
   });
 
   it("runs the weft bin without tsx", () => {
-    expect(run(join(project, "node_modules/.bin/weft"), ["--help"], project)).toContain("Usage: weft");
+    expect(runCommand(join(project, "node_modules/.bin/weft"), ["--help"], project)).toContain("Usage: weft");
     expect(JSON.parse(readFileSync(join(project, "node_modules/@weft/cli/package.json"), "utf8")).dependencies).not.toHaveProperty("tsx");
   });
 
