@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./example-workers.js";
 import { E2E_ENV, freePort, runCommand } from "./e2e-support.js";
 import { packAll, type PackedPackage } from "./pack.js";
+import { readmeWorkers } from "./readme-workers.js";
 
 const rootManifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const versionOf = (name: string) => rootManifest.dependencies[name] ?? rootManifest.devDependencies[name];
@@ -48,32 +49,8 @@ function send(port: number, method: string, path: string, host: string, headers:
   });
 }
 
-// ---- the user's own code, as the README shows it ------------------------------------------------
-
-const USERS_WORKER = `import { Hono } from "hono";
-import { weftIdentity, type WeftVariables } from "@weft/sdk/hono";
-
-const app = new Hono<{ Bindings: { WEFT: Fetcher }; Variables: WeftVariables }>();
-app.use("*", weftIdentity({ service: "users", trustDomain: "acme.weft" }));
-app.get("/users/:id", (c) => c.json({ id: c.req.param("id"), caller: c.get("weftCaller")?.service ?? null }));
-export default app;
-`;
-
-const BILLING_WORKER = `import { meshClient, MeshError } from "@weft/sdk";
-
-export default {
-  async fetch(request: Request, env: { WEFT: Fetcher; WEFT_CREDENTIAL?: string }): Promise<Response> {
-    const mesh = meshClient(env.WEFT, { credential: env.WEFT_CREDENTIAL });
-    try {
-      const user = await mesh.fetch("users", "/users/42");
-      return new Response(user.body, user);
-    } catch (error) {
-      if (error instanceof MeshError) return Response.json({ code: error.code }, { status: error.status });
-      throw error;
-    }
-  },
-};
-`;
+// The user's own code, exactly as the README shows it.
+const { users: USERS_WORKER, billing: BILLING_WORKER } = readmeWorkers();
 
 const workerConfig = (name: string, bindsGateway: boolean) =>
   `${JSON.stringify(
