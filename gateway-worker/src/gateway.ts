@@ -12,7 +12,7 @@ import { JwksCache } from "./identity/jwks-cache.js";
 import { VerifiedTokens } from "./identity/verified-tokens.js";
 import { HopTokens } from "./identity/hop-tokens.js";
 import type { JWK } from "jose";
-import { ConfigCache, DEFAULT_REFRESH_INTERVAL_MS, type ConfigSource } from "./config-cache.js";
+import { ConfigCache, type ConfigSource } from "./config-cache.js";
 import { coloCachedSource, forgetColoSnapshot, type RejectedEntry, type SnapshotCache } from "./colo-cache.js";
 import type { GatewayEnv } from "./env.js";
 import { buildPipeline } from "./pipeline.js";
@@ -22,12 +22,13 @@ import type { IsolateState, MeshRequest } from "./stage.js";
 import type { RequestLocation } from "./routing/balance.js";
 import { ResilienceState, serviceKey } from "./resilience/state.js";
 import { GlobalLimiter } from "./resilience/global-limit.js";
-import { DEFAULT_FLUSH_INTERVAL_MS, TelemetryState, UNROUTED_SHARD, type TelemetrySink } from "./telemetry/state.js";
+import { TelemetryState, UNROUTED_SHARD, type TelemetrySink } from "./telemetry/state.js";
 import type { RecorderOptions } from "./telemetry/recorder.js";
 import { OTLP_TRACES_PATH, otlpHttpSender, SpanExporter } from "./telemetry/otlp.js";
 import { bindingNamed } from "./bindings.js";
 import { createDashboard, DASHBOARD_BASE } from "./dashboard/dashboard.js";
-import { adminHostOf, isAdminHost } from "./env.js";
+import { isAdminHost } from "./env.js";
+import { settingsOf } from "./settings.js";
 
 export interface GatewayOptions {
   /** Where snapshots come from; default: the control plane Durable Object. */
@@ -84,21 +85,12 @@ function meshIdentity(env: GatewayEnv): string {
   return env.CONTROL.idFromName(CONTROL_PLANE_NAME).toString();
 }
 
-/** The key colo-cache entries are authenticated with; none disables the colo cache. */
-function coloCacheSecret(env: GatewayEnv): string | undefined {
-  const secret = env.WEFT_CONFIG_CACHE_SECRET ?? env.WEFT_ADMIN_TOKEN;
-  return secret === undefined || secret === "" ? undefined : secret;
-}
 
 /** The colo's Cache API, where the runtime has one. */
 function coloCache(): SnapshotCache | undefined {
   return typeof caches === "undefined" ? undefined : caches.default;
 }
 
-function flushIntervalMs(env: GatewayEnv): number {
-  const configured = Number(env.WEFT_TELEMETRY_FLUSH_MS);
-  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_FLUSH_INTERVAL_MS;
-}
 
 export function telemetryShard(env: GatewayEnv, shard: string): TelemetrySink {
   return env.TELEMETRY.get(env.TELEMETRY.idFromName(shard));
@@ -148,10 +140,10 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
 
   const configCache = (env: GatewayEnv): ConfigCache => {
     if (!cache) {
-      const configured = Number(env.WEFT_CONFIG_REFRESH_MS);
-      const interval = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_REFRESH_INTERVAL_MS;
+      const settings = settingsOf(env);
+      const interval = settings.configRefreshMs;
       const shared = coloCache();
-      const secret = coloCacheSecret(env);
+      const secret = settings.configCacheSecret;
       const source = options.configSource
         ? options.configSource(env)
         : shared && secret !== undefined
@@ -343,13 +335,14 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       const url = new URL(request.url);
       // --- operator origin: the dashboard answers only on the admin host, and the admin host
       // answers only the mesh's own paths, so no destination's answer shares the dashboard's origin.
-      const adminHost = adminHostOf(env);
+      const settings = settingsOf(env);
+      const adminHost = settings.adminHost;
       const onAdminHost = isAdminHost(url, adminHost);
       // --- end operator origin
       if (url.pathname.startsWith("/.weft/") || url.pathname === "/.weft" || url.pathname === "/.well-known/jwks.json") {
         if (url.pathname === "/.weft/healthz") {
           // Health checks keep an otherwise idle isolate's telemetry moving.
-          isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
+          isolate.telemetry.maybeFlush(now(), settings.telemetryFlushMs, (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
           return healthz(env, ctx);
         }
         if (url.pathname === "/.weft/metrics" && request.method === "GET") return metrics(request, env, ctx);
@@ -365,7 +358,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
             return new MeshError("not_found", message).toResponse({ "cache-control": "no-store" });
           }
           // A dashboard left open keeps this isolate's own figures flowing to the telemetry objects.
-          isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
+          isolate.telemetry.maybeFlush(now(), settings.telemetryFlushMs, (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
           return dashboard.fetch(request, env, ctx);
         }
         return new MeshError("not_found", `${url.pathname} is reserved by the mesh and not served by this release`).toResponse();
@@ -397,9 +390,10 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         receivedAt: now(),
         location: location(request),
         path: url.pathname,
+        settings,
       };
       const response = await pipeline(meshRequest);
-      isolate.telemetry.maybeFlush(now(), flushIntervalMs(env), (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
+      isolate.telemetry.maybeFlush(now(), settings.telemetryFlushMs, (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
       return response;
     },
   };

@@ -60,7 +60,7 @@ export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
       }
     }
     // Telemetry sees every answer, the mesh's own included, once it is known (in-isolate, O(1)).
-    if (request.env.WEFT_TELEMETRY !== "off") observeRequest(request, response);
+    if (request.settings.telemetryOn) observeRequest(request, response);
     return response;
   };
 }

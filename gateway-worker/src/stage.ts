@@ -3,6 +3,7 @@
  * otherwise hands the request to `next(request)` (tower's Service/Layer; Hono's middleware shape).
  * Stages are assembled in pipeline.ts in the order of the request path.
  */
+import type { GatewaySettings } from "./settings.js";
 import type { CompiledDestination, CompiledEndpoint, CompiledService, Snapshot } from "./routing/snapshot.js";
 import type { RouteMatch } from "./routing/lookup.js";
 import type { BalancerCounters } from "./routing/balance.js";
@@ -62,6 +63,8 @@ export interface MeshRequest {
   requestId: string;
   /** When the gateway received the request (isolate clock, ms): the caller's budget counts from here. */
   readonly receivedAt: number;
+  /** The Worker's settings, parsed once per isolate (settings.ts). */
+  readonly settings: GatewaySettings;
   /** Where the request came from (request.cf), for locality-aware balancing. */
   readonly location: RequestLocation | undefined;
   /** The caller's remaining time budget (x-weft-deadline-ms), which may only shorten the timeout. */
