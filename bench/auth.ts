@@ -1,7 +1,7 @@
 /**
  * What authentication costs per request: a full SVID verification (ES256 signature and claim
  * checks) against a hit in the isolate's verified-token cache. Node's WebCrypto, not workerd's:
- * the ratio is the point (DESIGN.md §7 measured 60–90 µs per ES256 verify in workerd).
+ * the ratio is the point (docs/architecture.md#measured-costs: 60–90 µs per ES256 verify in workerd).
  */
 import { generateKeyPair, SignJWT } from "jose";
 import { VerifiedTokens } from "../gateway-worker/src/identity/verified-tokens.js";

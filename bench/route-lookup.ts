@@ -1,7 +1,7 @@
 /**
  * Micro-benchmark of the gateway's route lookup (`findRoute`) as the rule count grows.
  *
- * DESIGN §6 asks that per-request cost not depend on the number of routes: the compiled snapshot
+ * Per-request cost must not depend on the number of routes (docs/scale-model.md): the compiled snapshot
  * indexes exact paths in a map and prefixes by length, so a lookup should cost the same with 10
  * rules as with 10,000. This measures it in plain Node (V8, as in workerd) with the same snapshot
  * builder the routing tests use (`manyRoutes(n)`: n prefix rules and n exact rules on host `*`).

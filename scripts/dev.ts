@@ -25,7 +25,7 @@ import { DEFAULT_RATE as DEMO_RATE, startDemoTraffic, type DemoTraffic } from ".
 import { EXAMPLE_WORKERS, ROOT } from "./example-workers.js";
 
 export const MESH_FILE = "examples/mesh.yaml";
-/** Used when .dev.vars has no WEFT_ADMIN_TOKEN (it ships with this value; DESIGN §4). */
+/** Used when .dev.vars has no WEFT_ADMIN_TOKEN (it ships with this value; README, Quick start). */
 export const DEFAULT_ADMIN_TOKEN = "dev-admin-token";
 
 

@@ -11,7 +11,7 @@ import { ADMIN_TOKEN, applyMesh, send, startMesh, type BenchMesh } from "../benc
 import { checkMetrics, findPromtool, PROMTOOL_INSTALL } from "./promtool.js";
 
 const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
-/** DESIGN §4 names the histogram `weft_request_duration_ms`; promtool's linter prefers base units. */
+/** The histogram's published name is `weft_request_duration_ms` (README, Observability); promtool's linter prefers base units. */
 const CONTRACT_LINT_EXCEPTIONS = [{ metric: "weft_request_duration_ms", text: "metric names should not contain abbreviated units" }];
 
 const promtool = findPromtool();

@@ -33,7 +33,7 @@ spec:
     - destinations: ${destinations}
 `;
 
-/** Every admin route of DESIGN.md §4 that exists in this release, plus ones that do not. */
+/** Every admin route of the README's Admin API table that exists in this release, plus ones that do not. */
 const ADMIN_ROUTES: [string, string][] = [
   ["GET", "/config"],
   ["POST", "/config"],

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { applyExampleMesh, gateway, sendMany } from "./helpers.js";
 
-/** The httpbin test function's contract (DESIGN.md §4), exercised through the gateway. */
+/** The httpbin test function's contract (docs/architecture.md#the-httpbin-test-function), exercised through the gateway. */
 describe("httpbin through the mesh", () => {
   beforeAll(async () => {
     await applyExampleMesh();

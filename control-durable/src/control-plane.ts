@@ -28,7 +28,7 @@ export interface ApplyOptions {
 }
 
 const MAX_LIST = 500;
-/** Clock skew tolerated on token times (RFC 8725 practice; DESIGN.md §5). */
+/** Clock skew tolerated on token times (RFC 8725 practice; docs/architecture.md#token-rules). */
 export const CLOCK_SKEW_MS = 60_000;
 
 /** Rotation timing from the Mesh document: a new key is published well before it signs. */

@@ -1,5 +1,5 @@
 /**
- * Signing-key rotation as a pure plan (SPIRE's phases, DESIGN.md §5): a key is published before it
+ * Signing-key rotation as a pure plan (SPIRE's phases, docs/architecture.md#signing-keys): a key is published before it
  * signs (prepared), signs while active, stays published after it stops signing (retired) until
  * every token it signed has expired plus clock skew, then is removed. The Durable Object executes
  * the plan from its alarm; planning again at the same instant yields no actions, so an alarm that

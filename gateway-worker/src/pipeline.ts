@@ -1,5 +1,5 @@
 /**
- * The request path through the gateway, top to bottom as in DESIGN.md §1; telemetry observes the
+ * The request path through the gateway, top to bottom as in docs/architecture.md#request-path; telemetry observes the
  * answer at the end, whoever produced it.
  */
 import { MeshError } from "@weft/sdk";

@@ -1,5 +1,5 @@
 /**
- * httpbin: the mesh's test function (DESIGN §4). One script deployed twice (subsets v1 and v2,
+ * httpbin: the mesh's test function (docs/architecture.md#the-httpbin-test-function). One script deployed twice (subsets v1 and v2,
  * told apart by the VERSION var), so every answer carries "version" and a traffic split, retry or
  * mirror can be seen from the outside with curl.
  *

@@ -1,5 +1,5 @@
 /**
- * The decision trace behind `POST /.weft/api/v1/explain` (DESIGN.md §4): what the gateway would do
+ * The decision trace behind `POST /.weft/api/v1/explain` (README, Admin API): what the gateway would do
  * with one request against the snapshot it serves, step by step in the order of the pipeline
  * (sanitize ▸ normalize ▸ authenticate ▸ route ▸ authorize ▸ fault ▸ split ▸ balance, plus the
  * settings the attempts run under). Every decision comes from the gateway's own pure modules:

@@ -1,5 +1,5 @@
 /**
- * Verifies a caller's SVID (SPIFFE JWT-SVID, RFC 8725 practice, DESIGN.md §5): compact JWS only,
+ * Verifies a caller's SVID (SPIFFE JWT-SVID, RFC 8725 practice, docs/architecture.md#token-rules): compact JWS only,
  * ES256 only, no key-bearing or key-locating headers, a known `kid`, then jose's signature and
  * claim checks (iss, aud, exp, nbf with ≤ 60 s skew, unknown `crit` refused), plus `iat` not in
  * the future, a lifetime of at most 15 minutes, and a SPIFFE `sub` in this trust domain.

@@ -1,5 +1,5 @@
 /**
- * Authorization decisions, Istio's order (DESIGN.md §5): a matching DENY denies; with no ALLOW
+ * Authorization decisions, Istio's order (docs/architecture.md#authorization-order): a matching DENY denies; with no ALLOW
  * policy for the target, PERMISSIVE allows and STRICT denies; a matching ALLOW allows; otherwise
  * deny. AUDIT policies never change the decision; their matches are reported for logging.
  * Pure: policies are compiled once per config version; the decision takes the caller, method and

@@ -2,7 +2,7 @@
  * The isolate side of a global rate limit (docs/rate-limits.md). Each limit key has a token bucket
  * in a `RateLimiter` Durable Object; an isolate leases tokens from it a batch at a time
  * (≈ 50 ms of the rate) and spends them locally, so a request costs a Durable Object call only
- * when it finds the isolate's lease spent, never one per request (DESIGN.md §1, §6).
+ * when it finds the isolate's lease spent, never one per request (docs/architecture.md#hot-path-rule).
  *
  * Leased tokens are taken out of the global bucket when granted, so however the isolates spend them
  * the fleet admits at most burst + rate × time. What they cost is accuracy on the low side: tokens

@@ -282,7 +282,7 @@ function realisticInput(): MetricsInput {
 }
 
 /**
- * The one lint problem the contract brings: DESIGN.md §4 names the histogram
+ * The one lint problem the contract brings: the histogram's published name (README, Observability) is
  * `weft_request_duration_ms`, and promtool's linter wants base units (seconds) spelled out.
  * Anything else it reports fails the test.
  */
