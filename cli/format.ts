@@ -2,6 +2,7 @@
  * Pure formatting for the `weft` CLI: tables, durations, rates, config issues, document
  * summaries and diffs. No I/O here, so every shape the CLI prints is table-tested.
  */
+import { isRecord } from "@weft/sdk";
 import type { ConfigIssue } from "@weft/sdk/errors";
 
 /** Column alignment: numbers read best right-aligned. */
@@ -309,8 +310,4 @@ function arrayOf(value: unknown): unknown[] {
 
 function stringOr(value: unknown, fallback: string): string {
   return typeof value === "string" ? value : fallback;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { formatPath, parseJsonDocuments, parseYamlDocuments, validateDocuments, type LineLocator, type ValidConfigSet } from "@weft/sdk/config";
+import { isRecord } from "@weft/sdk";
 import type { ConfigIssue } from "@weft/sdk/errors";
 import { formatIssue, plural } from "./format.js";
 import { findGatewayConfig, readGatewayConfig, type GatewayConfig } from "./gateway-config.js";
@@ -198,10 +199,6 @@ export function validSummary(report: ValidateReport): string {
   const counts = `${plural(report.documents, "document")} (${plural(report.services, "service")}, ${plural(report.routes, "route")}, ${report.policies} ${report.policies === 1 ? "policy" : "policies"})`;
   const bindings = report.gateway === undefined ? "" : `; ${plural(report.bindings, "binding")} match ${report.gateway}`;
   return `${report.file} is valid: ${counts}${bindings}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 // ---- the command ------------------------------------------------------------------------------

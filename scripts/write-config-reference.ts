@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import { ConfigDocument, DOCUMENT_KINDS, Duration } from "../sdk/src/config/schema.js";
+import { isRecord } from "../sdk/src/is-record.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -26,9 +27,8 @@ const ZOD_ONLY_FORMATS = new Set(["starts_with", "ends_with", "includes"]);
 
 type Schema = Record<string, unknown>;
 
-function isSchema(value: unknown): value is Schema {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+/** A JSON Schema node is any JSON object. */
+const isSchema: (value: unknown) => value is Schema = isRecord;
 
 /**
  * The JSON Schema of one weft document, generated with the options scripts/write-schema.ts uses

@@ -2,6 +2,7 @@
  * Document-set diff keyed by kind and name: what an apply would add, remove and change, down to
  * the changed field paths. Pure; used for dry-runs, history summaries and audit entries.
  */
+import { isRecord } from "@weft/sdk";
 import type { ConfigDiff, DocumentChange, DocumentRef } from "./types.js";
 
 export function documentKey(doc: unknown): DocumentRef {
@@ -59,14 +60,10 @@ function collectChanges(a: unknown, b: unknown, path: string, out: string[]): vo
     for (let i = 0; i < length; i++) collectChanges(a[i], b[i], `${path}[${i}]`, out);
     return;
   }
-  if (isPlainObject(a) && isPlainObject(b)) {
+  if (isRecord(a) && isRecord(b)) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     for (const key of [...keys].sort()) collectChanges(a[key], b[key], path ? `${path}.${key}` : key, out);
     return;
   }
   out.push(path || "(document)");
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -5,7 +5,9 @@
  *
  * Gateways take tokens in leases (many at a time) rather than one per request, so the object sees
  * a lease call per ~50 ms of the rate per busy isolate, not a call per request (docs/rate-limits.md).
+ * The refill arithmetic is shared with the gateway's local bucket (wire/src/token-bucket.ts).
  */
+import { msUntilWholeToken, refill } from "../../wire/src/token-bucket.js";
 
 /** What a gateway asks for: the limit's settings as it knows them, and how many tokens it wants. */
 export interface LeaseRequest {
@@ -84,13 +86,12 @@ export class LeaseBucket {
 
   private msUntilWholeToken(): number {
     if (this.tokens + EPSILON >= 1) return 0;
-    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond));
+    return Math.max(1, msUntilWholeToken(this.tokens, this.ratePerSecond));
   }
 
   private refill(now: number): void {
-    // A clock that steps back adds nothing and does not move the reference point back.
-    if (now <= this.updatedAt) return;
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.ratePerSecond) / 1000);
-    this.updatedAt = now;
+    const level = refill({ tokens: this.tokens, at: this.updatedAt }, now, this.ratePerSecond, this.burst);
+    this.tokens = level.tokens;
+    this.updatedAt = level.at;
   }
 }

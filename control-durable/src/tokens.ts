@@ -2,6 +2,7 @@
  * Service identity tokens (SPIFFE JWT-SVIDs): ES256, signed inside the control plane with the
  * active key. `sub` is the SPIFFE ID, `aud` the gateway, lifetime from the Mesh (at most 15 min).
  */
+import { formatSpiffeId } from "@weft/sdk";
 import { SignJWT } from "jose";
 import type { MeshDoc } from "@weft/sdk/config";
 import { SIGNING_ALG } from "./keys.js";
@@ -13,8 +14,9 @@ export function meshIssuer(mesh: MeshDoc): string {
   return `weft://${mesh.spec.trustDomain}`;
 }
 
+/** The SPIFFE ID of `service` in `namespace` of this mesh's trust domain. */
 export function spiffeId(mesh: MeshDoc, namespace: string, service: string): string {
-  return `spiffe://${mesh.spec.trustDomain}/ns/${namespace}/sa/${service}`;
+  return formatSpiffeId({ trustDomain: mesh.spec.trustDomain, namespace, service });
 }
 
 export interface IssuedToken {

@@ -10,6 +10,7 @@
  */
 import { applyInboundDefaults, currentInbound } from "./context.js";
 import { DEADLINE_HEADER, parseDeadlineHeader } from "./deadline.js";
+import { NAME_PATTERN } from "./identity.js";
 import { MeshError, meshErrorFromResponse } from "./errors.js";
 import { ServiceToken } from "./service-token.js";
 
@@ -48,7 +49,7 @@ export const MESH_HOST_SUFFIX = ".mesh";
 
 /** The URL the gateway understands as a mesh call to `service`. */
 export function meshUrl(service: string, path = "/"): string {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(service)) throw new TypeError(`"${service}" is not a valid service name`);
+  if (!NAME_PATTERN.test(service)) throw new TypeError(`"${service}" is not a valid service name`);
   const suffix = path.startsWith("/") ? path : `/${path}`;
   return `http://${service}${MESH_HOST_SUFFIX}${suffix}`;
 }

@@ -9,6 +9,7 @@ import type { MeshBinding } from "./client.js";
 import { runWithInbound } from "./context.js";
 import { inboundDeadline } from "./deadline.js";
 import { MeshError } from "./errors.js";
+import { CLOCK_SKEW_SECONDS, formatSpiffeId, identityInTrustDomain, type MeshIdentity } from "./identity.js";
 
 export const IDENTITY_HEADER = "x-weft-identity";
 
@@ -26,11 +27,7 @@ export interface InboundOptions {
 }
 
 /** Who called, as the mesh vouches for it. */
-export interface InboundCaller {
-  service: string;
-  namespace: string;
-  spiffeId: string;
-}
+export type InboundCaller = MeshIdentity;
 
 const keySets = new WeakMap<MeshBinding, JWTVerifyGetKey>();
 
@@ -62,13 +59,13 @@ export async function verifyInbound(request: Request, options: InboundOptions): 
     const { payload } = await jwtVerify(token, keySetFor(options.binding), {
       algorithms: ["ES256"],
       issuer: `weft://${options.trustDomain}`,
-      audience: `spiffe://${options.trustDomain}/ns/${namespace}/sa/${options.service}`,
-      clockTolerance: 60,
+      audience: formatSpiffeId({ trustDomain: options.trustDomain, namespace, service: options.service }),
+      clockTolerance: CLOCK_SKEW_SECONDS,
       requiredClaims: ["exp", "iat", "sub"],
     });
-    const found = /^spiffe:\/\/([^/]+)\/ns\/([a-z0-9-]+)\/sa\/([a-z0-9-]+)$/.exec(String(payload.sub));
-    if (!found || found[1] !== options.trustDomain) throw new MeshError("unauthenticated", "the caller identity is outside this mesh");
-    return { spiffeId: String(payload.sub), namespace: found[2] as string, service: found[3] as string };
+    const caller = identityInTrustDomain(String(payload.sub), options.trustDomain);
+    if (!caller) throw new MeshError("unauthenticated", "the caller identity is outside this mesh");
+    return caller;
   } catch (error) {
     if (error instanceof MeshError) throw error;
     const reason = error instanceof errors.JOSEError ? error.code : "invalid token";

@@ -27,6 +27,24 @@ export { ServiceToken, type ServiceTokenOptions } from "./service-token.js";
 export { currentInbound, inboundPropagationAvailable, runWithInbound, withWeftContext, type InboundContext } from "./context.js";
 /** The Hono middleware `weftIdentity` lives in `@weft/sdk/hono`, so only Hono apps need Hono. */
 export { verifyInbound, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, type InboundOptions } from "./inbound.js";
+/**
+ * Names and identities as the mesh reads them: the service-name rule, SPIFFE IDs and the clock
+ * skew token checks tolerate.
+ * @example
+ * formatSpiffeId({ trustDomain: "shop.weft", namespace: "default", service: "orders" });
+ */
+export {
+  CLOCK_SKEW_SECONDS,
+  formatSpiffeId,
+  identityInTrustDomain,
+  isServiceName,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  parseSpiffeId,
+  type MeshIdentity,
+  type SpiffeIdentity,
+} from "./identity.js";
+export { isRecord } from "./is-record.js";
 export {
   MeshError,
   MESH_ERROR_STATUS,

@@ -3,6 +3,7 @@
  * token. The HMAC key is derived from the admin token (HKDF), so no session state is stored
  * anywhere, and rotating the token ends every session at once.
  */
+import { CLOCK_SKEW_SECONDS } from "@weft/sdk";
 
 /** Cookie name of a dashboard session on plain http (local dev), where browsers refuse `__Host-`. */
 export const SESSION_COOKIE = "weft_session";
@@ -42,8 +43,8 @@ export function cookieValues(header: string | undefined | null, name: string): s
 /** How long a session lasts after signing in: 8 hours. */
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 
-/** Tolerated clock difference between isolates when checking an expiry that looks too far ahead. */
-const CLOCK_SKEW_MS = 60_000;
+/** Tolerated clock difference between isolates when checking an expiry that looks too far ahead: the mesh's one skew. */
+const CLOCK_SKEW_MS = CLOCK_SKEW_SECONDS * 1000;
 
 /** `v1.<expiry in epoch ms>.<base64url HMAC>`; anything else is refused before any crypto. */
 const SESSION_FORMAT = /^v1\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/;

@@ -8,7 +8,7 @@
  * answers into data, and a few lines of text for the CLI. Pure: no I/O, no clock, no randomness.
  */
 import { QUERY_TOKEN_PARAMETERS } from "../stages/authenticate.js";
-import { MeshError, type MeshErrorCode } from "@weft/sdk";
+import { formatSpiffeId, isRecord, isServiceName, MeshError, parseSpiffeId, type MeshErrorCode } from "@weft/sdk";
 import { CONFIG_DEFAULTS, formatDuration, type HashOnConfig } from "@weft/sdk/config";
 import { ANONYMOUS, authorize, type AuthorizationDecision, type Caller, type IdentityMode } from "../policy/authorize.js";
 import { explainRoute, type ConditionMiss, type HostTableKind, type RouteExplanation, type RuleTrace } from "../routing/explain-route.js";
@@ -45,15 +45,9 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 
 const BODY_FIELDS: ReadonlySet<string> = new Set(["from", "method", "url", "headers"]);
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const SPIFFE_ID = /^spiffe:\/\/([^/]+)\/ns\/([a-z0-9-]+)\/sa\/([a-z0-9-]+)$/;
 const BODY_SHAPE = '{"from"?: "<service>", "method": "GET", "url": "http://<service>.mesh/<path>", "headers"?: {"name": "value"}}';
 
 const fail = (message: string): { ok: false; message: string } => ({ ok: false, message });
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Parses and validates the explain API's JSON body; the message says what to fix. */
 export function parseExplainBody(text: string): Parsed<ExplainInput> {
@@ -104,14 +98,14 @@ export function parseExplainBody(text: string): Parsed<ExplainInput> {
 export function callerFrom(snapshot: Snapshot, from: string | undefined): Parsed<Caller> {
   if (from === undefined || from === "anonymous") return { ok: true, value: ANONYMOUS };
   const trustDomain = snapshot.mesh.spec.trustDomain;
-  const spiffe = SPIFFE_ID.exec(from);
+  const spiffe = parseSpiffeId(from);
   if (spiffe) {
-    if (spiffe[1] !== trustDomain) return fail(`"from": ${from} is not in this mesh's trust domain "${trustDomain}"; the gateway would refuse its token (401)`);
-    return { ok: true, value: { authenticated: true, service: spiffe[3] as string, spiffeId: from } };
+    if (spiffe.trustDomain !== trustDomain) return fail(`"from": ${from} is not in this mesh's trust domain "${trustDomain}"; the gateway would refuse its token (401)`);
+    return { ok: true, value: { authenticated: true, service: spiffe.service, spiffeId: from } };
   }
-  if (!SERVICE_NAME.test(from) || from.length > 63) return fail('"from" must be a service name (lowercase letters, digits and -), a SPIFFE ID, or "anonymous"');
+  if (!isServiceName(from)) return fail('"from" must be a service name (lowercase letters, digits and -), a SPIFFE ID, or "anonymous"');
   const namespace = snapshot.services.get(from)?.namespace ?? CONFIG_DEFAULTS.namespace;
-  return { ok: true, value: { authenticated: true, service: from, spiffeId: `spiffe://${trustDomain}/ns/${namespace}/sa/${from}` } };
+  return { ok: true, value: { authenticated: true, service: from, spiffeId: formatSpiffeId({ trustDomain, namespace, service: from }) } };
 }
 
 /** What the gateway knows about a request once sanitize and normalize have run. */

@@ -3,8 +3,8 @@
  * of a signature check. Bounded: the oldest entries go first. An entry is used only while the token
  * is unexpired and its key is still published (a removed key's tokens stop working at once).
  */
+import { CLOCK_SKEW_SECONDS } from "@weft/sdk";
 import type { VerifiedCaller } from "./verify-svid.js";
-import { CLOCK_SKEW_SECONDS } from "./verify-svid.js";
 
 export interface VerifiedEntry {
   caller: VerifiedCaller;

@@ -4,16 +4,12 @@
  * claim checks (iss, aud, exp, nbf with ≤ 60 s skew, unknown `crit` refused), plus `iat` not in
  * the future, a lifetime of at most 15 minutes, and a SPIFFE `sub` in this trust domain.
  */
+import { CLOCK_SKEW_SECONDS, identityInTrustDomain, type MeshIdentity } from "@weft/sdk";
 import { decodeProtectedHeader, errors, jwtVerify } from "jose";
 
-export const CLOCK_SKEW_SECONDS = 60;
 export const MAX_TOKEN_LIFETIME_SECONDS = 15 * 60;
 
-export interface VerifiedCaller {
-  service: string;
-  namespace: string;
-  spiffeId: string;
-}
+export type VerifiedCaller = MeshIdentity;
 
 export type SvidVerification = { ok: true; caller: VerifiedCaller; kid: string; exp: number } | { ok: false; reason: string };
 
@@ -56,17 +52,11 @@ export async function verifySvid(token: string, expect: SvidExpectations): Promi
     const exp = payload.exp as number;
     if (iat > expect.nowSeconds + CLOCK_SKEW_SECONDS) return { ok: false, reason: "issued in the future" };
     if (exp - iat > MAX_TOKEN_LIFETIME_SECONDS) return { ok: false, reason: "lifetime over the cap" };
-    const caller = parseSpiffeId(payload.sub as string, expect.trustDomain);
+    const caller = identityInTrustDomain(payload.sub as string, expect.trustDomain);
     if (!caller) return { ok: false, reason: "subject outside the trust domain" };
     return { ok: true, caller, kid: header.kid, exp };
   } catch (error) {
     if (error instanceof errors.JOSEError) return { ok: false, reason: error.code };
     return { ok: false, reason: "invalid token" };
   }
-}
-
-export function parseSpiffeId(sub: string, trustDomain: string): VerifiedCaller | undefined {
-  const found = /^spiffe:\/\/([^/]+)\/ns\/([a-z0-9-]+)\/sa\/([a-z0-9-]+)$/.exec(sub);
-  if (!found || found[1] !== trustDomain) return undefined;
-  return { spiffeId: sub, namespace: found[2] as string, service: found[3] as string };
 }

@@ -5,6 +5,7 @@
  * Pure: policies are compiled once per config version; the decision takes the caller, method and
  * the already-normalized path.
  */
+import { formatSpiffeId } from "@weft/sdk";
 import type { AuthorizationPolicyDoc } from "@weft/sdk/config";
 
 export type Caller = { readonly authenticated: false } | { readonly authenticated: true; readonly service: string; readonly spiffeId: string };
@@ -87,7 +88,7 @@ function compileSource(source: string, identities: PolicyIdentities): SourceMatc
   if (source === "*") return { kind: "any-authenticated" };
   if (source === "unauthenticated") return { kind: "unauthenticated" };
   if (source.startsWith("spiffe://")) return { kind: "spiffe", id: source };
-  return { kind: "spiffe", id: `spiffe://${identities.trustDomain}/ns/${identities.namespaceOf(source)}/sa/${source}` };
+  return { kind: "spiffe", id: formatSpiffeId({ trustDomain: identities.trustDomain, namespace: identities.namespaceOf(source), service: source }) };
 }
 
 /** `*` any path; `/x/*` the subtree under /x (and /x itself); anything else exact (a trailing slash is ignored). */

@@ -1,8 +1,10 @@
 /**
  * Local (per-isolate) rate limiting, Envoy's local_ratelimit filter: a token bucket refilled at
  * `ratePerSecond` up to `burst`, so short bursts pass and the long-run rate is capped. Refill is
- * computed from elapsed time on each call (no timers), which keeps it pure and cheap.
+ * computed from elapsed time on each call (no timers), which keeps it pure and cheap; the refill
+ * arithmetic is the global limit's too (wire/src/token-bucket.ts).
  */
+import { msUntilWholeToken, refill } from "../../../wire/src/token-bucket.js";
 
 export type TakeResult = { admitted: true } | { admitted: false; retryAfterMs: number };
 
@@ -32,15 +34,13 @@ export class TokenBucket {
       return { admitted: true };
     }
     if (this.ratePerSecond <= 0 || this.burst < 1) return { admitted: false, retryAfterMs: Number.POSITIVE_INFINITY };
-    return { admitted: false, retryAfterMs: Math.ceil(((1 - tokens) * 1_000) / this.ratePerSecond) };
+    return { admitted: false, retryAfterMs: msUntilWholeToken(tokens, this.ratePerSecond) };
   }
 
   tokens(now: number): number {
-    // A clock that steps back must not mint tokens later for time already counted.
-    if (now > this.refilledAt) {
-      this.available = Math.min(this.burst, this.available + ((now - this.refilledAt) * this.ratePerSecond) / 1_000);
-      this.refilledAt = now;
-    }
+    const level = refill({ tokens: this.available, at: this.refilledAt }, now, this.ratePerSecond, this.burst);
+    this.available = level.tokens;
+    this.refilledAt = level.at;
     return this.available;
   }
 }

@@ -7,6 +7,7 @@
  * names, weights) live in `validate.ts`.
  */
 import { z } from "zod";
+import { NAME_MAX_LENGTH, NAME_PATTERN } from "../identity.js";
 import { DURATION_PATTERN, parseDuration } from "./duration.js";
 import { routeRegexProblem } from "./regex.js";
 
@@ -49,14 +50,13 @@ export const CONFIG_DEFAULTS = {
 
 export const API_VERSION = "weft/v1";
 
-const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const name = (what: string) =>
   z
     .string()
     .min(1)
-    .max(63)
+    .max(NAME_MAX_LENGTH)
     .regex(NAME_PATTERN, `${what} must be lowercase letters, digits and '-', starting and ending with a letter or digit`);
 
 /** Durations are strings such as `250ms`, `5s`, `10m`, `1h`; parsed to milliseconds. */

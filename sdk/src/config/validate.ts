@@ -7,6 +7,7 @@
 import { Composer, isMap, isScalar, isSeq, LineCounter, Parser, type CST, type Document } from "yaml";
 import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
+import { isRecord } from "../is-record.js";
 import {
   CONFIG_DEFAULTS,
   DOCUMENT_KINDS,
@@ -201,10 +202,6 @@ export function parseJsonDocuments(text: string): Result<ParsedInput> {
   const deep = nestingIssues(documents);
   if (deep.length > 0) return { ok: false, issues: deep };
   return { ok: true, value: { documents } };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function zodIssues(error: z.ZodError, base: Omit<ConfigIssue, "path" | "message">): ConfigIssue[] {
