@@ -1,7 +1,7 @@
 /**
  * Tells the destination who is calling: a hop token for this caller and this destination in
- * `x-weft-identity` (never the caller's own SVID, which stays at the gateway). Runs last before
- * forwarding, once the destination service is chosen. Anonymous callers get no header; a caller
+ * `x-weft-identity` (never the caller's own SVID, which stays at the gateway). Runs once the
+ * destination service is chosen, before the circuit breaker and the attempts. Anonymous callers get no header; a caller
  * the gateway cannot vouch for right now is refused rather than passed on without identity.
  */
 import { MeshError } from "@weft/sdk";
