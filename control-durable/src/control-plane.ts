@@ -4,7 +4,7 @@
  * snapshots from it in the background and never call it on the request path.
  */
 import { DurableObject } from "cloudflare:workers";
-import { CONFIG_DEFAULTS, defaultMesh, validateDocuments, type MeshDoc } from "@weft/sdk/config";
+import { CONFIG_DEFAULTS, defaultMesh, type MeshDoc, type ValidConfigSet } from "@weft/sdk/config";
 import { AuditLog } from "./audit.js";
 import { ConfigStore } from "./config-store.js";
 import { diffDocumentSets, isEmptyDiff, summarizeDiff } from "./diff.js";
@@ -16,6 +16,12 @@ import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
 import type { ApplyOutcome, AuditEntry, RegistryView, VersionRecord } from "./types.js";
 import type { SnapshotAnswer, SnapshotPayload } from "../../wire/src/snapshot.js";
+
+/**
+ * An apply's outcome. An accepted set rides along as validated (defaults applied), so the admin
+ * API can check it against its gateway's bindings without validating it a second time.
+ */
+export type ApplyConfigOutcome = Exclude<ApplyOutcome, { ok: true }> | (Extract<ApplyOutcome, { ok: true }> & { accepted: ValidConfigSet });
 
 /** Name of the single control-plane instance. */
 export const CONTROL_PLANE_NAME = "control";
@@ -56,26 +62,47 @@ export class ControlPlane extends DurableObject {
   getSnapshot(knownVersion: number | null = null): SnapshotAnswer {
     const version = this.store.currentVersion();
     if (knownVersion === version) return { changed: false, version };
-    return { changed: true, snapshot: this.store.current() };
+    // Normalized form included: gateways compile it without validating the set again.
+    return { changed: true, snapshot: this.store.currentConfig().payload };
   }
 
-  /** The current set, or a given version of it. */
-  getConfig(version?: number): SnapshotPayload | null {
-    return version === undefined ? this.store.current() : (this.store.get(version) ?? null);
+  /**
+   * The current set, or a given version of it, as applied (raw documents). `normalized` adds the
+   * validated form to the current version, for a gateway installing what it just applied.
+   */
+  getConfig(version?: number, options: { normalized?: boolean } = {}): SnapshotPayload | null {
+    if (version !== undefined) return this.store.get(version) ?? null;
+    const { normalized, ...raw } = this.store.currentConfig().payload;
+    return options.normalized === true && normalized ? { ...raw, normalized } : raw;
   }
 
-  /** Validates `documents` as a whole set and, unless dry-run, stores it as a new version. */
-  applyConfig(documents: unknown[], options: ApplyOptions): ApplyOutcome {
-    const validation = validateDocuments(documents);
-    if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
-    const current = this.store.current();
-    const diff = diffDocumentSets(current.documents, documents);
-    const summary = summarizeDiff(diff);
-    if (options.dryRun || isEmptyDiff(diff)) {
-      return { ok: true, dryRun: options.dryRun === true, changed: !isEmptyDiff(diff), version: current.version, previousVersion: current.version, summary, diff };
+  /**
+   * Validates `documents` as a whole set and, unless dry-run, stores it as a new version. This is
+   * the apply's one validation: the control plane is the source of truth and its RPC may be
+   * reached by callers other than the admin API, so it trusts no one else's check; what it
+   * validated becomes the version's cached config, and gateways compile its normalized form.
+   */
+  applyConfig(documents: unknown[], options: ApplyOptions): ApplyConfigOutcome {
+    // Validate exactly what is stored (JSON): RPC input may hold values JSON drops or changes.
+    let text: string;
+    try {
+      if (!Array.isArray(documents)) throw new TypeError("not an array");
+      text = JSON.stringify(documents);
+    } catch {
+      return { ok: false, reason: "invalid_config", issues: [{ document: 1, path: "", message: "the documents must be an array of JSON values" }] };
     }
-    const version = this.commit(documents, { actor: options.actor, source: "apply", rollbackOf: null, summary });
-    return { ok: true, dryRun: false, changed: true, version, previousVersion: current.version, summary, diff };
+    const stored = JSON.parse(text) as unknown[];
+    const validation = this.store.validate(stored, "apply");
+    if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
+    const current = this.store.currentConfig().payload;
+    const diff = diffDocumentSets(current.documents, stored);
+    const summary = summarizeDiff(diff);
+    const accepted = validation.value;
+    if (options.dryRun || isEmptyDiff(diff)) {
+      return { ok: true, dryRun: options.dryRun === true, changed: !isEmptyDiff(diff), version: current.version, previousVersion: current.version, summary, diff, accepted };
+    }
+    const version = this.commit(text, stored, accepted, { actor: options.actor, source: "apply", rollbackOf: null, summary });
+    return { ok: true, dryRun: false, changed: true, version, previousVersion: current.version, summary, diff, accepted };
   }
 
   /** Makes a new version whose content is that of `version`. */
@@ -83,12 +110,13 @@ export class ControlPlane extends DurableObject {
     const target = this.store.get(version);
     if (!target || version === 0) return { ok: false, reason: "not_found", message: `no config version ${version}` };
     // Re-validate: an old version must still satisfy today's schema before it serves traffic again.
-    const validation = validateDocuments(target.documents);
+    // Counted apart from applies; its result becomes the new version's cached config.
+    const validation = this.store.validate(target.documents, "rollback");
     if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
-    const current = this.store.current();
+    const current = this.store.currentConfig().payload;
     const diff = diffDocumentSets(current.documents, target.documents);
     const summary = `rollback to version ${version}: ${summarizeDiff(diff)}`;
-    const created = this.commit(target.documents, { actor, source: "rollback", rollbackOf: version, summary });
+    const created = this.commit(JSON.stringify(target.documents), target.documents, validation.value, { actor, source: "rollback", rollbackOf: version, summary });
     return { ok: true, dryRun: false, changed: true, version: created, previousVersion: current.version, summary, diff };
   }
 
@@ -101,10 +129,8 @@ export class ControlPlane extends DurableObject {
   }
 
   services(): RegistryView {
-    const current = this.store.current();
-    const validation = validateDocuments(current.documents);
-    if (!validation.ok) return { version: current.version, services: [] };
-    return buildRegistry(validation.value, current.version);
+    const { payload, set } = this.store.currentConfig();
+    return set ? buildRegistry(set, payload.version) : { version: payload.version, services: [] };
   }
 
   /** Public signing keys (prepared, active, retired). Creates the first key on a fresh mesh. */
@@ -192,10 +218,9 @@ export class ControlPlane extends DurableObject {
   }
 
   private findService(service: string): { mesh: MeshDoc; namespace: string } | undefined {
-    const validation = validateDocuments(this.store.current().documents);
-    if (!validation.ok) return undefined;
-    const doc = validation.value.services.find((candidate) => candidate.metadata.name === service);
-    return doc ? { mesh: validation.value.mesh, namespace: doc.metadata.namespace } : undefined;
+    const { set, namespaces } = this.store.currentConfig();
+    const namespace = namespaces.get(service);
+    return set && namespace !== undefined ? { mesh: set.mesh, namespace } : undefined;
   }
 
   private async advanceKeys(rotateNow = false): Promise<void> {
@@ -205,18 +230,27 @@ export class ControlPlane extends DurableObject {
   }
 
   private currentMesh(): MeshDoc {
-    const validation = validateDocuments(this.store.current().documents);
-    return validation.ok ? validation.value.mesh : defaultMesh();
+    return this.store.currentConfig().set?.mesh ?? defaultMesh();
   }
 
-  /** One transaction: the version and its audit entry are stored together or not at all. */
-  private commit(documents: readonly unknown[], record: Omit<VersionRecord, "version" | "createdAt">): number {
+  /**
+   * One transaction: the version and its audit entry are stored together or not at all. Only
+   * once it committed does `set` become the cached config of the new version.
+   */
+  private commit(text: string, documents: unknown[], set: ValidConfigSet, record: Omit<VersionRecord, "version" | "createdAt">): number {
     const createdAt = new Date().toISOString();
-    return this.ctx.storage.transactionSync(() => {
-      const version = this.store.append({ ...record, createdAt }, documents);
-      this.audit.record({ at: createdAt, actor: record.actor, action: record.source, version, summary: record.summary });
-      return version;
+    const version = this.ctx.storage.transactionSync(() => {
+      const created = this.store.append({ ...record, createdAt }, text);
+      this.audit.record({ at: createdAt, actor: record.actor, action: record.source, version: created, summary: record.summary });
+      return created;
     });
+    this.store.remember(version, createdAt, documents, set);
+    return version;
+  }
+
+  /** Whole-set validations since this object started, by reason (apply, rollback, first read of a version). */
+  validationCounts(): Record<"apply" | "rollback" | "load", number> {
+    return { ...this.store.validations };
   }
 }
 

@@ -4,8 +4,8 @@
  * Config bodies are parsed here, at the boundary; the control plane validates and stores them.
  */
 import { Hono } from "hono";
-import { isRecord, MeshError, type ConfigIssue } from "@weft/sdk";
-import { parseJsonDocuments, parseYamlDocuments, validateDocuments } from "@weft/sdk/config";
+import { MeshError, type ConfigIssue } from "@weft/sdk";
+import { parseJsonDocuments, parseYamlDocuments, type LineLocator, type ValidConfigSet } from "@weft/sdk/config";
 import { missingBindingWarnings } from "./binding-warnings.js";
 import type { ApplyOutcome, RegistryView } from "../../../control-durable/src/types.js";
 import type { SnapshotPayload } from "../../../wire/src/snapshot.js";
@@ -56,8 +56,10 @@ export interface LiveHealth {
 
 /** The control-plane calls the admin API makes (the Durable Object's RPC surface). */
 export interface ControlPlaneApi {
-  getConfig(version?: number): Promise<SnapshotPayload | null>;
-  applyConfig(documents: unknown[], options: { actor: string; dryRun?: boolean }): Promise<ApplyOutcome>;
+  /** `normalized`: include the validated form of the current version (what gateways compile). */
+  getConfig(version?: number, options?: { normalized?: boolean }): Promise<SnapshotPayload | null>;
+  /** The one validation of an apply; an accepted set comes back as validated. */
+  applyConfig(documents: unknown[], options: { actor: string; dryRun?: boolean }): Promise<ApplyOutcome | (Extract<ApplyOutcome, { ok: true }> & { accepted?: ValidConfigSet })>;
   rollback(version: number, actor: string): Promise<ApplyOutcome>;
   history(limit?: number): Promise<unknown>;
   auditLog(limit?: number): Promise<unknown>;
@@ -127,14 +129,16 @@ export function createAdminApi(deps: AdminDependencies) {
         issues: [{ document: 1, path: "", message: 'the body holds no documents; to remove every document send {"documents": []} as JSON' }],
       });
     }
-    // Validate here too: the YAML source gives issues line numbers the control plane cannot know.
-    const local = validateDocuments(parsed.value.documents, parsed.value.locate);
-    if (!local.ok) return outcomeResponse({ ok: false, reason: "invalid_config", issues: local.issues });
     const dryRun = ["1", "true"].includes(c.req.query("dryRun") ?? "");
+    // The control plane's validation is the apply's only one (it cannot trust callers to have
+    // checked); the YAML line numbers it cannot know are added here, from this body's source map.
+    const answer = await deps.control(c.env).applyConfig(parsed.value.documents, { actor: actorOf(c.req.raw), dryRun });
+    const locate = parsed.value.locate;
+    if (!answer.ok) return outcomeResponse(answer.reason === "invalid_config" && locate ? { ...answer, issues: withLines(answer.issues, locate) } : answer);
+    const { accepted, ...outcome } = "accepted" in answer ? answer : { ...answer, accepted: undefined };
     // This gateway knows its own env: endpoints it has no binding for would answer 503.
-    const warnings = missingBindingWarnings(local.value, (name) => bindingNamed(c.env, name) !== undefined, parsed.value.locate);
-    const outcome = await deps.control(c.env).applyConfig(parsed.value.documents, { actor: actorOf(c.req.raw), dryRun });
-    if (outcome.ok && outcome.changed && !outcome.dryRun) await installCurrent(deps, c.env);
+    const warnings = accepted ? missingBindingWarnings(accepted, (name) => bindingNamed(c.env, name) !== undefined, locate) : [];
+    if (outcome.changed && !outcome.dryRun) await installCurrent(deps, c.env);
     return outcomeResponse(outcome, warnings);
   });
 
@@ -277,7 +281,7 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
   const text = await readBodyText(request, 4096);
   try {
     const body = JSON.parse(text) as unknown;
-    if (isRecord(body)) return body;
+    if (typeof body === "object" && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
   } catch {
     // Answered below.
   }
@@ -285,6 +289,21 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
 }
 
 async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise<void> {
-  const current = await deps.control(env).getConfig();
+  // Normalized: the isolate compiles what the control plane validated, without validating again.
+  const current = await deps.control(env).getConfig(undefined, { normalized: true });
   if (current) await deps.onApplied(current, env);
+}
+
+/** Issues from the control plane, with the line each one points at in the uploaded YAML. */
+function withLines(issues: readonly ConfigIssue[], locate: LineLocator): ConfigIssue[] {
+  return issues.map((issue) => {
+    if (issue.line !== undefined) return issue;
+    const line = locate(issue.document - 1, pathParts(issue.path));
+    return line === undefined ? issue : { ...issue, line };
+  });
+}
+
+/** `spec.http[0].match` → ["spec", "http", 0, "match"], the form a line locator takes. */
+function pathParts(path: string): (string | number)[] {
+  return (path.match(/[^.[\]]+|\[\d+\]/g) ?? []).map((token) => (token.startsWith("[") ? Number(token.slice(1, -1)) : token));
 }
