@@ -8,6 +8,7 @@ import { formatRegexBench, runRegexBench } from "./regex.js";
 import { loadMain } from "./load.js";
 import { formatAuth, runAuthBench } from "./auth.js";
 import { formatTelemetry, runTelemetryBench } from "./telemetry.js";
+import { formatApplyBench, runApplyBench } from "./apply.js";
 
 console.log(formatRouteLookup(runRouteLookupBench()));
 console.log("");
@@ -16,6 +17,8 @@ console.log("");
 console.log(formatAuth(await runAuthBench()));
 console.log("");
 console.log(formatTelemetry(runTelemetryBench()));
+console.log("");
+console.log(formatApplyBench(runApplyBench()));
 console.log("");
 // exitCode, not exit(): output piped to a file must drain first.
 process.exitCode = await loadMain(process.argv.slice(2));
