@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { isRecord } from "@weft/sdk";
 
 /** Loopback only: the dev admin token is no secret, so the mesh must not be reachable from the network. */
 export const HOST = "127.0.0.1";
@@ -73,10 +74,6 @@ export function readDevVar(text: string, key: string): string | undefined {
     return quoted ? value.slice(1, -1) : value;
   }
   return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

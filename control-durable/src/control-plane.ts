@@ -4,6 +4,7 @@
  * snapshots from it in the background and never call it on the request path.
  */
 import { DurableObject } from "cloudflare:workers";
+import { CLOCK_SKEW_SECONDS } from "@weft/sdk";
 import { CONFIG_DEFAULTS, defaultMesh, type MeshDoc, type ValidConfigSet } from "@weft/sdk/config";
 import { AuditLog } from "./audit.js";
 import { ConfigStore } from "./config-store.js";
@@ -35,7 +36,7 @@ export interface ApplyOptions {
 
 const MAX_LIST = 500;
 /** Clock skew tolerated on token times (RFC 8725 practice; docs/architecture.md#token-rules). */
-export const CLOCK_SKEW_MS = 60_000;
+export const CLOCK_SKEW_MS = CLOCK_SKEW_SECONDS * 1000;
 
 /** Rotation timing from the Mesh document: a new key is published well before it signs. */
 export function rotationPolicy(mesh: MeshDoc): RotationPolicy {

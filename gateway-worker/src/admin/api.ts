@@ -4,7 +4,7 @@
  * Config bodies are parsed here, at the boundary; the control plane validates and stores them.
  */
 import { Hono } from "hono";
-import { MeshError, type ConfigIssue } from "@weft/sdk";
+import { isRecord, MeshError, type ConfigIssue } from "@weft/sdk";
 import { parseJsonDocuments, parseYamlDocuments, type LineLocator, type ValidConfigSet } from "@weft/sdk/config";
 import { missingBindingWarnings } from "./binding-warnings.js";
 import type { ApplyOutcome, RegistryView } from "../../../control-durable/src/types.js";
@@ -281,7 +281,7 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
   const text = await readBodyText(request, 4096);
   try {
     const body = JSON.parse(text) as unknown;
-    if (typeof body === "object" && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+    if (isRecord(body)) return body;
   } catch {
     // Answered below.
   }
