@@ -8,6 +8,7 @@
  */
 import { basename, join, relative, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { WORKER_NAME } from "@weft/sdk";
 import { parseConfigText } from "@weft/sdk/config";
 import { formatIssue } from "./format.js";
 import { CliFailure, type CliIO } from "./program.js";
@@ -56,7 +57,6 @@ export interface ProjectFile {
   readonly text: string;
 }
 
-const WORKER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** A Worker name from a folder name (`My Gateway` → `my-gateway`), or the default when nothing usable is left. */
 export function workerNameFrom(folder: string): string {

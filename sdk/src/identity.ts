@@ -91,3 +91,9 @@ export function identityInTrustDomain(id: string, trustDomain: string): MeshIden
   if (!parts || parts.trustDomain !== trustDomain) return undefined;
   return { spiffeId: id, namespace: parts.namespace, service: parts.service };
 }
+
+/** An HTTP token (RFC 9110 §5.6.2): what method and header names are made of. */
+export const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** A Worker's name as wrangler and Cloudflare accept it: lowercase letters, digits and '-', at most 63 characters. */
+export const WORKER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

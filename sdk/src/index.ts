@@ -35,6 +35,8 @@ export { verifyInbound, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, t
  */
 export {
   CLOCK_SKEW_SECONDS,
+  HTTP_TOKEN,
+  WORKER_NAME,
   formatSpiffeId,
   identityInTrustDomain,
   isServiceName,

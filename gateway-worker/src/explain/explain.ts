@@ -8,7 +8,7 @@
  * answers into data, and a few lines of text for the CLI. Pure: no I/O, no clock, no randomness.
  */
 import { QUERY_TOKEN_PARAMETERS } from "../stages/authenticate.js";
-import { formatSpiffeId, isRecord, isServiceName, MeshError, parseSpiffeId, type MeshErrorCode } from "@weft/sdk";
+import { formatSpiffeId, HTTP_TOKEN, isRecord, isServiceName, MeshError, parseSpiffeId, type MeshErrorCode } from "@weft/sdk";
 import { CONFIG_DEFAULTS, formatDuration, type HashOnConfig } from "@weft/sdk/config";
 import { ANONYMOUS, authorize, type AuthorizationDecision, type Caller, type IdentityMode } from "../policy/authorize.js";
 import { explainRoute, type ConditionMiss, type HostTableKind, type RouteExplanation, type RuleTrace } from "../routing/explain-route.js";
@@ -44,7 +44,6 @@ export interface ExplainInput {
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
 const BODY_FIELDS: ReadonlySet<string> = new Set(["from", "method", "url", "headers"]);
-const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BODY_SHAPE = '{"from"?: "<service>", "method": "GET", "url": "http://<service>.mesh/<path>", "headers"?: {"name": "value"}}';
 
 const fail = (message: string): { ok: false; message: string } => ({ ok: false, message });

@@ -7,7 +7,7 @@
  * names, weights) live in `validate.ts`.
  */
 import { z } from "zod";
-import { NAME_MAX_LENGTH, NAME_PATTERN } from "../identity.js";
+import { HTTP_TOKEN, NAME_MAX_LENGTH, NAME_PATTERN, WORKER_NAME } from "../identity.js";
 import { DURATION_PATTERN, parseDuration } from "./duration.js";
 import { routeRegexProblem } from "./regex.js";
 
@@ -50,7 +50,6 @@ export const CONFIG_DEFAULTS = {
 
 export const API_VERSION = "weft/v1";
 
-const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const name = (what: string) =>
   z
@@ -191,7 +190,7 @@ export const Endpoint = z
       .describe("Name of a service binding on the gateway Worker that reaches this endpoint. Exactly one of binding or url."),
     worker: z
       .string()
-      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "worker must be a Worker name: lowercase letters, digits and '-', at most 63 characters")
+      .regex(WORKER_NAME, "worker must be a Worker name: lowercase letters, digits and '-', at most 63 characters")
       .optional()
       .describe("The Worker (its wrangler `name`) the binding reaches; `weft bindings` writes the gateway's service binding from it. Only with binding."),
     url: z
