@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { applyEdits, createScanner, findNodeAtLocation, format, getNodeValue, modify, parseTree, printParseErrorCode, type Edit, type FormattingOptions, type Node, type ParseError } from "jsonc-parser";
-import { CliFailure, type CliIO } from "./program.js";
+import { CliFailure, readFileOrFail, type CliIO } from "./program.js";
 
 /** The names `weft` looks for in the current folder, in order (wrangler's own JSON config names). */
 export const GATEWAY_CONFIG_NAMES = ["wrangler.jsonc", "wrangler.json"] as const;
@@ -51,13 +51,7 @@ export async function findGatewayConfig(io: CliIO): Promise<{ file: string; path
 /** Reads and parses a gateway config; `path` is where to read it, `file` how to name it. */
 export async function readGatewayConfig(io: CliIO, file: string, path: string = file): Promise<GatewayConfig> {
   checkGatewayConfigName(file);
-  let text: string;
-  try {
-    text = await io.readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliFailure(`cannot read ${file}: ${code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error)}`);
-  }
+  const text = await readFileOrFail(io, path, file);
   return parseGatewayConfig(file, text);
 }
 

@@ -463,15 +463,19 @@ interface LocalFile {
   body: { text: string; contentType: string };
 }
 
-/** Reads and validates a config file with the mesh's own schemas; nothing is sent if it fails. */
-async function loadLocal(io: CliIO, file: string): Promise<LocalFile> {
-  let text: string;
+/** A file's text, or a one-line CliFailure naming it (`file`) and why it cannot be read from `path`. */
+export async function readFileOrFail(io: CliIO, path: string, file: string = path): Promise<string> {
   try {
-    text = await io.readFile(file);
+    return await io.readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new CliFailure(`cannot read ${file}: ${code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** Reads and validates a config file with the mesh's own schemas; nothing is sent if it fails. */
+async function loadLocal(io: CliIO, file: string): Promise<LocalFile> {
+  const text = await readFileOrFail(io, file);
   const format = /\.json$/i.test(file) ? "json" : "yaml";
   const result = parseConfigText(text, format);
   if (!result.ok) {

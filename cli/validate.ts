@@ -10,7 +10,7 @@ import { isRecord } from "@weft/sdk";
 import type { ConfigIssue } from "@weft/sdk/errors";
 import { formatIssue, plural } from "./format.js";
 import { findGatewayConfig, readGatewayConfig, type GatewayConfig } from "./gateway-config.js";
-import { CliFailure, type CliIO } from "./program.js";
+import { CliFailure, readFileOrFail, type CliIO } from "./program.js";
 
 /** A problem in one of the files: a config issue (document, path) or one about the file as a whole. */
 export interface Problem {
@@ -67,13 +67,7 @@ export function checkMeshText(file: string, text: string): MeshFile {
 }
 
 export async function readMeshFile(io: CliIO, file: string): Promise<MeshFile> {
-  let text: string;
-  try {
-    text = await io.readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliFailure(`cannot read ${file}: ${code === "ENOENT" ? "no such file" : error instanceof Error ? error.message : String(error)}`);
-  }
+  const text = await readFileOrFail(io, file);
   return checkMeshText(file, text);
 }
 
