@@ -1,6 +1,6 @@
 /**
  * `npm run bench` runs end to end and prints its figures: the route-lookup table and the
- * direct / passthrough / gateway load table. A short run: this checks the harness, not the speed.
+ * direct / passthrough / gateway / full / ablation load table. A short run: this checks the harness, not the speed.
  */
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ const mustRun = process.env.CI === "true";
 describe("npm run bench", () => {
   if (!hasWrk && !mustRun) console.warn("skipping the npm run bench smoke test: wrk is missing (apt-get install -y wrk)");
 
-  it.skipIf(!hasWrk && !mustRun)("prints route-lookup figures and the three-way load table", { timeout: 180_000 }, async () => {
+  it.skipIf(!hasWrk && !mustRun)("prints route-lookup figures and the five-way load table", { timeout: 180_000 }, async () => {
     expect(hasWrk, "wrk is needed: apt-get install -y wrk").toBe(true);
     const child = spawn("npm", ["run", "bench", "--", "--duration", "1s", "--warmup", "0s"], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -23,12 +23,14 @@ describe("npm run bench", () => {
     expect(code, output.slice(-3000)).toBe(0);
 
     for (const rules of ["10", "100", "1,000", "10,000"]) expect(output).toMatch(new RegExp(`^\\s*${rules}\\s+[\\d,]+\\s+\\d+\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+×`, "m"));
-    for (const way of ["direct", "passthrough", "gateway"]) {
+    for (const way of ["direct", "passthrough", "gateway", "full", "ablation"]) {
       const row = new RegExp(`^${way}\\s+(\\d+)\\s+[\\d.]+\\s+[\\d.]+\\s+\\d+\\s+0\\s`, "m").exec(output);
       expect(row, `${way} row in:\n${output.slice(-2000)}`).not.toBeNull();
       expect(Number(row?.[1])).toBeGreaterThan(0);
     }
     expect(output).toMatch(/^gateway \/ passthrough\s+[\d.]+×/m);
+    expect(output).toMatch(/^full pipeline \/ passthrough\s+[\d.]+×/m);
+    expect(output).toMatch(/^full pipeline \/ ablation\s+[\d.]+×/m);
     expect(output).toMatch(/record one request into the aggregates: \d+ ns/);
   });
 });

@@ -1,19 +1,26 @@
 /**
- * Load benchmark: the same request to httpbin v1 three ways, side by side, on local workerd.
+ * Load benchmark: the same request to httpbin v1 five ways, side by side, on local workerd.
  *
  *   direct       wrk → httpbin v1
  *   passthrough  wrk → a bare Worker forwarding to httpbin v1 over a service binding
- *   gateway      wrk → weft gateway (mesh call `Host: httpbin.mesh`, route → subset v1) → httpbin v1
+ *   gateway      wrk → weft gateway (anonymous mesh call `Host: httpbin.mesh`, PERMISSIVE, route → v1) → httpbin v1
+ *   full         wrk → a second weft gateway, STRICT: the caller's SVID verified (cached), an ALLOW
+ *                policy, telemetry, a hop token in `x-weft-identity` → httpbin v1
+ *   ablation     wrk → a Worker doing only what any forwarding gateway must (identity header,
+ *                traceparent, one timeout) → httpbin v1
  *
- * All three live in ONE Miniflare instance (one workerd process) on 127.0.0.1, so they share the
+ * All live in ONE Miniflare instance (one workerd process) on 127.0.0.1, so they share the
  * runtime and the machine: the differences between rows are the extra Worker hop and weft's own work.
+ * The two gateways run the same bundle with their own control plane each (so two configs).
  *
  * How wrk reaches them (`--listen`):
- *   worker (default)  each of the three Workers on its own loopback port (Miniflare
+ *   worker (default)  each of the five Workers on its own loopback port (Miniflare
  *                     `unsafeDirectSockets`), as on Cloudflare where a request lands on the Worker.
  *   entry             Miniflare's one shared port, routed by Host header (`routes`), as
  *                     `wrangler dev` serves. Its entry Worker adds a hop of its own (~0.25 ms of CPU
- *                     here) to all three ways, which dilutes the ratios.
+ *                     here) to every way, which dilutes the ratios. `full` is left out: its
+ *                     Host, httpbin.mesh, is the other gateway's route.
+ * `--telemetry` switches the `gateway` row's recording only; the `full` row always records.
  *
  * `npx tsx bench/load.ts [--duration 10s] [--connections 16] [--threads 1] [--warmup 5s] [--rounds 1] [--listen worker|entry] [--telemetry on|off]`
  * Needs `wrk` (apt-get install -y wrk).
@@ -34,23 +41,47 @@ export const ADMIN_TOKEN = "bench-admin-token";
 const MESH_FILE = "examples/mesh.yaml";
 const DIRECT_WORKER = "weft-httpbin-v1";
 const PASSTHROUGH_WORKER = "bench-passthrough";
+const ABLATION_WORKER = "bench-ablation";
+/** The STRICT gateway of the `full` row: the same code as GATEWAY_NAME, its own control plane. */
+const FULL_GATEWAY = "bench-gateway-full";
+/** The caller the `full` row presents an SVID for, and the header the gateway forwards its hop token in. */
+const FULL_CALLER = "frontend";
+const IDENTITY_HEADER = "x-weft-identity";
 const REQUEST_PATH = "/anything";
 
 export interface Target {
   /** Row label. */
-  name: "direct" | "passthrough" | "gateway";
+  name: "direct" | "passthrough" | "gateway" | "full" | "ablation";
   /** The Miniflare worker wrk talks to. */
   worker: string;
   /** Host header wrk sends: Miniflare's entry routes on it, and the gateway routes `httpbin.mesh` on it. */
   host: string;
   what: string;
+  /** Sends the minted SVID as `authorization: Bearer …` (the `full` row). */
+  authenticated?: boolean;
+  /** Needs its own port: its Host is another Worker's route, so Miniflare's entry cannot reach it. */
+  ownPortOnly?: boolean;
 }
 
 export const TARGETS: readonly Target[] = [
   { name: "direct", worker: DIRECT_WORKER, host: "direct.bench", what: `httpbin v1 itself` },
   { name: "passthrough", worker: PASSTHROUGH_WORKER, host: "passthrough.bench", what: "bare Worker → service binding → httpbin v1" },
-  { name: "gateway", worker: GATEWAY_NAME, host: "httpbin.mesh", what: "weft gateway (mesh call, route → v1) → httpbin v1" },
+  { name: "gateway", worker: GATEWAY_NAME, host: "httpbin.mesh", what: "weft gateway (anonymous mesh call, PERMISSIVE, route → v1) → httpbin v1" },
+  {
+    name: "full",
+    worker: FULL_GATEWAY,
+    host: "httpbin.mesh",
+    what: `weft gateway, STRICT: ${FULL_CALLER}'s SVID, ALLOW policy, telemetry, hop token → httpbin v1`,
+    authenticated: true,
+    ownPortOnly: true,
+  },
+  { name: "ablation", worker: ABLATION_WORKER, host: "ablation.bench", what: "bare forwarder: identity header, traceparent, timeout → httpbin v1" },
 ];
+
+/** The ways measured with `listen`: the `full` row shares its Host with `gateway`, so it needs its own port. */
+export function targetsFor(listen: Listen): Target[] {
+  return TARGETS.filter((target) => listen === "worker" || !target.ownPortOnly);
+}
 
 export type Listen = "worker" | "entry";
 
@@ -61,7 +92,7 @@ export interface LoadOptions {
   threads: number;
   /** Unmeasured seconds per target first (JIT, isolate caches, connection setup). */
   warmupSeconds: number;
-  /** Measured passes over the three ways; each figure is the median over them. */
+  /** Measured passes over the ways; each figure is the median over them. */
   rounds: number;
   /** Which socket wrk connects to (see the file comment). */
   listen: Listen;
@@ -210,12 +241,13 @@ function portFor(mesh: BenchMesh, target: Target, listen: Listen): number {
   return port;
 }
 
-/** The three entry Workers, the gateway's control plane and every function it binds, in one workerd. */
+/** The five entry Workers, the two gateways' control planes and every function it binds, in one workerd. */
 export async function startMesh(outDir: string, gatewayVars: Record<string, string> = {}): Promise<BenchMesh> {
-  const [functions, gatewayScript, passthroughScript] = await Promise.all([
+  const [functions, gatewayScript, passthroughScript, ablationScript] = await Promise.all([
     exampleWorkerOptions(outDir, GATEWAY_NAME),
     bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
     bundleWorker("bench/passthrough-worker.ts", outDir, PASSTHROUGH_WORKER),
+    bundleWorker("bench/ablation-worker.ts", outDir, ABLATION_WORKER),
   ]);
   const gateway: WorkerOptions = {
     name: GATEWAY_NAME,
@@ -226,6 +258,22 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
     durableObjects: { CONTROL: { className: "ControlPlane", useSQLite: true }, RATE_LIMITER: { className: "RateLimiter" }, TELEMETRY: { className: "TelemetryShard", useSQLite: true } },
     serviceBindings: GATEWAY_SERVICE_BINDINGS,
     routes: [`httpbin.mesh/*`, "gateway.bench/*"],
+  };
+  // The same gateway code again, with its own Durable Objects (so its own control plane and config:
+  // the STRICT mesh) and telemetry always on, as production runs it. Reached on its own port only.
+  const fullGateway: WorkerOptions = {
+    ...gateway,
+    name: FULL_GATEWAY,
+    bindings: { WEFT_ADMIN_TOKEN: ADMIN_TOKEN, WEFT_ENV: "dev", ...gatewayVars, WEFT_TELEMETRY: "on" },
+    routes: ["full.bench/*"],
+  };
+  const ablation: WorkerOptions = {
+    name: ABLATION_WORKER,
+    modules: true,
+    scriptPath: ablationScript,
+    compatibilityDate: COMPATIBILITY_DATE,
+    serviceBindings: { TARGET: DIRECT_WORKER },
+    routes: ["ablation.bench/*"],
   };
   const passthrough: WorkerOptions = {
     name: PASSTHROUGH_WORKER,
@@ -239,13 +287,15 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
     // First: Miniflare sends requests that match no route to the first worker, as `npm run dev` does.
     gateway,
     passthrough,
+    fullGateway,
+    ablation,
     ...functions.map((worker): WorkerOptions => (worker.name === DIRECT_WORKER ? { ...worker, routes: ["direct.bench/*"] } : worker)),
   ].map((worker) => ({
     ...worker,
     // Bundles sit in a temp dir; module names are resolved against modulesRoot (default: cwd),
     // and workerd refuses names that climb out of it with "..".
     modulesRoot: outDir,
-    // The three targets also get a loopback port of their own (port 0: workerd picks a free one).
+    // The targets also get a loopback port of their own (port 0: workerd picks a free one).
     ...(TARGETS.some((t) => t.worker === worker.name) ? { unsafeDirectSockets: [{ host: HOST, port: 0 }] } : {}),
   }));
   // cf: false: no internet here, and no Worker under test reads request.cf.
@@ -261,14 +311,36 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
   }
 }
 
-/** Applies examples/mesh.yaml through the gateway's admin API, as an operator would. */
-export async function applyMesh(port: number): Promise<number> {
-  const answer = await send(port, "gateway.bench", "/.weft/api/v1/config", {
+/** The example mesh without its access log: a console line per request would measure the log pipe, not the gateway. */
+function benchMeshYaml(): string {
+  return readFileSync(resolve(ROOT, MESH_FILE), "utf8").replace(/^  telemetry: .*$/m, "");
+}
+
+/** The `gateway` row's mesh: PERMISSIVE, so it measures the routing path with anonymous calls. */
+export function permissiveMeshYaml(): string {
+  return benchMeshYaml().replace("mode: STRICT", "mode: PERMISSIVE");
+}
+
+/**
+ * The `full` row's mesh: STRICT as shipped, with httpbin's allow-anyone policy replaced by one that
+ * lets only FULL_CALLER in, so the policy is evaluated against a named caller.
+ */
+export function strictMeshYaml(): string {
+  const documents = benchMeshYaml().split(/\n---\n/);
+  const kept = documents.filter((document) => !/^metadata: \{ name: httpbin-public \}$/m.test(document));
+  if (kept.length !== documents.length - 1 || !/mode: STRICT/.test(benchMeshYaml())) throw new Error(`${MESH_FILE} changed: no STRICT mode or no httpbin-public policy to replace`);
+  kept.push(
+    ["apiVersion: weft/v1", "kind: AuthorizationPolicy", "metadata: { name: httpbin-from-caller }", "spec:", "  target: httpbin", "  action: ALLOW", `  rules: [{ from: [${FULL_CALLER}] }]`, ""].join("\n"),
+  );
+  return kept.join("\n---\n");
+}
+
+/** Applies a variant of examples/mesh.yaml through a gateway's admin API, as an operator would. */
+export async function applyMesh(port: number, yaml: string = permissiveMeshYaml(), host = "gateway.bench"): Promise<number> {
+  const answer = await send(port, host, "/.weft/api/v1/config", {
     method: "POST",
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/yaml" },
-    // PERMISSIVE: this measures the routing path with anonymous calls; identity costs are in auth.ts.
-    // No access log: a console line per request would measure the log pipe, not the gateway.
-    body: readFileSync(resolve(ROOT, MESH_FILE), "utf8").replace("mode: STRICT", "mode: PERMISSIVE").replace(/^  telemetry: .*$/m, ""),
+    body: yaml,
   });
   if (answer.status !== 200) throw new Error(`applying ${MESH_FILE} failed: HTTP ${answer.status} ${answer.body}`);
   const parsed: unknown = JSON.parse(answer.body);
@@ -276,27 +348,72 @@ export async function applyMesh(port: number): Promise<number> {
   return typeof version === "number" ? version : -1;
 }
 
-/** Each way must reach httpbin v1 with a 200 before load numbers about it mean anything. */
-async function checkTargets(mesh: BenchMesh, listen: Listen): Promise<void> {
-  for (const target of TARGETS) {
-    const answer = await send(portFor(mesh, target, listen), target.host, REQUEST_PATH);
-    let version: unknown;
-    try {
-      const parsed: unknown = JSON.parse(answer.body);
-      version = typeof parsed === "object" && parsed !== null && "version" in parsed ? parsed.version : undefined;
-    } catch {
-      version = undefined;
-    }
-    if (answer.status !== 200 || version !== "v1") {
-      throw new Error(`${target.name} (Host: ${target.host}) did not reach httpbin v1: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
+/** An SVID for `service`, minted by a gateway's control plane through its admin API. */
+export async function mintSvid(port: number, service: string, host = "full.bench"): Promise<string> {
+  const answer = await send(port, host, "/.weft/api/v1/tokens", {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ service, ttlSeconds: 900 }),
+  });
+  let token: unknown;
+  try {
+    const parsed: unknown = JSON.parse(answer.body);
+    token = typeof parsed === "object" && parsed !== null && "token" in parsed ? parsed.token : undefined;
+  } catch {
+    token = undefined;
+  }
+  if (answer.status !== 200 || typeof token !== "string" || token === "") throw new Error(`minting an SVID for ${service} failed: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
+  return token;
+}
+
+/** Request headers wrk (and the checks) send to a target, besides Host. */
+function headersFor(target: Target, svid: string | undefined): Record<string, string> {
+  if (!target.authenticated) return {};
+  if (svid === undefined) throw new Error(`${target.name} needs an SVID`);
+  return { authorization: `Bearer ${svid}` };
+}
+
+function parseJson(body: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each way must reach httpbin v1 with a 200 before load numbers about it mean anything; the ways
+ * that vouch for a caller (full, ablation) must also have delivered `x-weft-identity` to httpbin,
+ * which echoes the request headers it saw on /headers. Returns the identity header's size per way.
+ */
+async function checkTargets(mesh: BenchMesh, targets: readonly Target[], listen: Listen, svid: string | undefined): Promise<Map<string, number>> {
+  const identitySizes = new Map<string, number>();
+  for (const target of targets) {
+    const port = portFor(mesh, target, listen);
+    const headers = headersFor(target, svid);
+    for (const path of [REQUEST_PATH, "/headers"]) {
+      const answer = await send(port, target.host, path, { headers });
+      const parsed = parseJson(answer.body);
+      if (answer.status !== 200 || parsed?.version !== "v1") {
+        throw new Error(`${target.name} (Host: ${target.host}) did not reach httpbin v1 at ${path}: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
+      }
+      if (path !== "/headers" || (target.name !== "full" && target.name !== "ablation")) continue;
+      const seen = parsed.headers as Record<string, unknown> | undefined;
+      const identity = seen?.[IDENTITY_HEADER];
+      if (typeof identity !== "string" || identity === "") {
+        throw new Error(`${target.name} (Host: ${target.host}) reached httpbin v1 without an ${IDENTITY_HEADER} header: ${answer.body.slice(0, 500)}`);
+      }
+      identitySizes.set(target.name, identity.length);
     }
   }
+  return identitySizes;
 }
 
 /** The wrk child currently running, so a signal handler can stop it. */
 let runningWrk: ChildProcess | undefined;
 
-function runWrk(port: number, target: Target, seconds: number, options: LoadOptions): Promise<WrkResult> {
+function runWrk(port: number, target: Target, seconds: number, options: LoadOptions, headers: Record<string, string> = {}): Promise<WrkResult> {
   const args = [
     `-t${options.threads}`,
     `-c${options.connections}`,
@@ -307,6 +424,7 @@ function runWrk(port: number, target: Target, seconds: number, options: LoadOpti
     "10s",
     "-H",
     `Host: ${target.host}`,
+    ...Object.entries(headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]),
     `http://${HOST}:${port}${REQUEST_PATH}`,
   ];
   return new Promise((done, fail) => {
@@ -335,7 +453,7 @@ function runWrk(port: number, target: Target, seconds: number, options: LoadOpti
   });
 }
 
-/** Starts the mesh, measures the three ways one after the other, and always tears everything down. */
+/** Starts the mesh, measures the ways one after the other, and always tears everything down. */
 export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS, progress: (line: string) => void = () => {}): Promise<LoadResult> {
   if (!wrkInstalled()) throw new WrkNotFoundError();
   const outDir = mkdtempSync(join(tmpdir(), "weft-bench-"));
@@ -370,26 +488,37 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS, 
     progress("bundling workers and starting workerd…");
     const mesh = await startMesh(outDir, { WEFT_TELEMETRY: options.telemetry });
     mf = mesh.mf;
+    const targets = targetsFor(options.listen);
     const version = await applyMesh(mesh.entryPort);
-    progress(`applied ${MESH_FILE} as config version ${version}; checking each way reaches httpbin v1`);
-    await checkTargets(mesh, options.listen);
-    // Warm all three up before measuring any: workerd's heap grows under load for a while, and
+    progress(`applied ${MESH_FILE} (PERMISSIVE) to ${GATEWAY_NAME} as config version ${version}`);
+    let svid: string | undefined;
+    if (targets.some((target) => target.authenticated)) {
+      const fullPort = mesh.workerPorts.get(FULL_GATEWAY);
+      if (fullPort === undefined) throw new Error(`no socket for worker ${FULL_GATEWAY}`);
+      const fullVersion = await applyMesh(fullPort, strictMeshYaml(), "full.bench");
+      svid = await mintSvid(fullPort, FULL_CALLER);
+      progress(`applied ${MESH_FILE} (STRICT, httpbin allows ${FULL_CALLER}) to ${FULL_GATEWAY} as config version ${fullVersion}; minted an SVID for ${FULL_CALLER}`);
+    } else progress(`--listen entry: no full row (its Host, httpbin.mesh, is the other gateway's route on the shared port)`);
+    progress("checking each way reaches httpbin v1");
+    const identitySizes = await checkTargets(mesh, targets, options.listen, svid);
+    if (identitySizes.size > 0) progress(`${IDENTITY_HEADER} as httpbin saw it: ${[...identitySizes].map(([name, size]) => `${name} ${size} bytes`).join(", ")}`);
+    // Warm every way up before measuring any: workerd's heap grows under load for a while, and
     // whichever way ran first against a fresh process would look better than it is.
     if (options.warmupSeconds > 0) {
       progress(`warming up each way for ${options.warmupSeconds}s`);
-      for (const target of TARGETS) await runWrk(portFor(mesh, target, options.listen), target, options.warmupSeconds, options);
+      for (const target of targets) await runWrk(portFor(mesh, target, options.listen), target, options.warmupSeconds, options, headersFor(target, svid));
     }
-    const samples = TARGETS.map((): WrkResult[] => []);
-    // Rounds interleave the three ways, so drift on a shared machine spreads over all of them.
+    const samples = targets.map((): WrkResult[] => []);
+    // Rounds interleave the ways, so drift on a shared machine spreads over all of them.
     for (let round = 1; round <= options.rounds; round++) {
-      for (const [i, target] of TARGETS.entries()) {
+      for (const [i, target] of targets.entries()) {
         const port = portFor(mesh, target, options.listen);
         const of = options.rounds > 1 ? ` [round ${round}/${options.rounds}]` : "";
         progress(`${target.name}: ${options.durationSeconds}s with ${options.connections} connections to :${port} (Host: ${target.host})${of}`);
-        samples[i]?.push(await runWrk(port, target, options.durationSeconds, options));
+        samples[i]?.push(await runWrk(port, target, options.durationSeconds, options, headersFor(target, svid)));
       }
     }
-    return { options, rows: TARGETS.map((target, i) => ({ target, ...combine(samples[i] ?? []) })) };
+    return { options, rows: targets.map((target, i) => ({ target, ...combine(samples[i] ?? []) })) };
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
@@ -422,7 +551,7 @@ export function formatLoad(result: LoadResult): string {
   const lines = [
     `load (wrk -t${options.threads} -c${options.connections} -d${options.durationSeconds}s, GET ${REQUEST_PATH}, after ${options.warmupSeconds}s warm-up of each` +
       `${options.rounds > 1 ? `; median of ${options.rounds} interleaved rounds` : ""}; one workerd on ${HOST}, ` +
-      `${options.listen === "worker" ? "each Worker on its own port" : "through Miniflare's entry Worker"}; gateway telemetry ${options.telemetry})`,
+      `${options.listen === "worker" ? "each Worker on its own port" : "through Miniflare's entry Worker"}; gateway telemetry ${options.telemetry}, full: on)`,
     table(
       ["way", "requests/s", "p50 ms", "p99 ms", "requests", "errors", "path"],
       rows.map((row) => [
@@ -437,17 +566,23 @@ export function formatLoad(result: LoadResult): string {
       [0, 6],
     ),
   ];
-  const gateway = byName.get("gateway");
   const ratios: string[][] = [];
-  for (const base of ["direct", "passthrough"] as const) {
+  const pairs = [
+    ["gateway", "gateway", "direct"],
+    ["gateway", "gateway", "passthrough"],
+    ["full pipeline", "full", "passthrough"],
+    ["full pipeline", "full", "ablation"],
+  ] as const;
+  for (const [label, name, base] of pairs) {
+    const row = byName.get(name);
     const other = byName.get(base);
-    if (!gateway || !other) continue;
+    if (!row || !other) continue;
     ratios.push([
-      `gateway / ${base}`,
-      `${fmt(gateway.requestsPerSecond / other.requestsPerSecond, 2)}×`,
-      `${fmt(gateway.p50Ms / other.p50Ms, 2)}×`,
-      `${fmt(gateway.p99Ms / other.p99Ms, 2)}×`,
-      `${fmt(gateway.p50Ms - other.p50Ms, 2)} ms`,
+      `${label} / ${base}`,
+      `${fmt(row.requestsPerSecond / other.requestsPerSecond, 2)}×`,
+      `${fmt(row.p50Ms / other.p50Ms, 2)}×`,
+      `${fmt(row.p99Ms / other.p99Ms, 2)}×`,
+      `${fmt(row.p50Ms - other.p50Ms, 2)} ms`,
     ]);
   }
   if (ratios.length > 0) lines.push("", table(["ratio", "requests/s", "p50", "p99", "p50 added"], ratios, [0]));
