@@ -1,8 +1,6 @@
-import { runInDurableObject } from "cloudflare:test";
 import { CompactSign, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
-import { admin, applyExampleMesh, gateway, gatewayEnv } from "./helpers.js";
+import { activeSigningKey, admin, applyExampleMesh, gateway, gatewayEnv } from "./helpers.js";
 
 /**
  * The bad-token table through the real gateway: each token is answered 401 and no call reaches the
@@ -33,14 +31,7 @@ describe("bad tokens at the gateway", () => {
 
   beforeAll(async () => {
     await applyExampleMesh();
-    const stub = gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
-    await stub.jwks();
-    const active = await runInDurableObject(stub, (_instance: ControlPlane, state) =>
-      state.storage.sql.exec<{ kid: string; private_jwk: string; public_jwk: string }>("SELECT kid, private_jwk, public_jwk FROM signing_keys WHERE state = 'active'").one(),
-    );
-    kid = active.kid;
-    key = (await importJWK(JSON.parse(active.private_jwk) as JWK, "ES256")) as CryptoKey;
-    publicJwkText = active.public_jwk;
+    ({ kid, key, publicJwk: publicJwkText } = await activeSigningKey());
     good = await sign(claims());
     // A credential revoked before use cannot produce a token at all:
     const created = (await (await admin("/credentials", { method: "POST", body: JSON.stringify({ service: "frontend" }) })).json()) as { id: string; credential: string };

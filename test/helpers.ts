@@ -1,5 +1,7 @@
 /** Shared helpers for integration tests that run inside workerd against the gateway. */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { importJWK, type JWK } from "jose";
+import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
 import meshYaml from "../examples/mesh.yaml?raw";
 import worker from "../gateway-worker/src/index.js";
 import type { GatewayEnv } from "../gateway-worker/src/env.js";
@@ -118,4 +120,17 @@ export async function sendMany<T>(count: number, concurrency: number, send: (i: 
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return results;
+}
+
+/**
+ * The control plane's active signing key, read inside its Durable Object: tests sign tokens with
+ * it when the flaw they test is not the signature. Never leaves the test.
+ */
+export async function activeSigningKey(): Promise<{ kid: string; key: CryptoKey; publicJwk: string }> {
+  const stub = gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
+  await stub.jwks(); // creates the first key on a fresh mesh
+  const active = await runInDurableObject(stub, (_instance: ControlPlane, state) =>
+    state.storage.sql.exec<{ kid: string; private_jwk: string; public_jwk: string }>("SELECT kid, private_jwk, public_jwk FROM signing_keys WHERE state = 'active'").one(),
+  );
+  return { kid: active.kid, key: (await importJWK(JSON.parse(active.private_jwk) as JWK, "ES256")) as CryptoKey, publicJwk: active.public_jwk };
 }

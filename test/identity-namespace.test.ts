@@ -3,11 +3,9 @@
  * `spiffe://shop.weft/ns/evil/sa/frontend` is not the `frontend` a policy names (that one lives in
  * the namespace its Service declares, `default` here).
  */
-import { runInDurableObject } from "cloudflare:test";
-import { importJWK, SignJWT, type JWK } from "jose";
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
-import { applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gateway, gatewayEnv } from "./helpers.js";
+import { activeSigningKey, applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gateway } from "./helpers.js";
 
 const STRICT_MESH = `${EXAMPLE_MESH_YAML.replace("mode: PERMISSIVE", "mode: STRICT")}
 ---
@@ -24,12 +22,8 @@ describe("identities match in full", () => {
   let signAs: (subject: string) => Promise<string>;
   beforeAll(async () => {
     await applyOk(STRICT_MESH);
-    const stub = gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
-    await stub.jwks();
-    const active = await runInDurableObject(stub, (_instance: ControlPlane, state) =>
-      state.storage.sql.exec<{ kid: string; private_jwk: string }>("SELECT kid, private_jwk FROM signing_keys WHERE state = 'active'").one(),
-    );
-    const key = (await importJWK(JSON.parse(active.private_jwk) as JWK, "ES256")) as CryptoKey;
+    const active = await activeSigningKey();
+    const key = active.key;
     const now = Math.floor(Date.now() / 1000);
     signAs = (subject) =>
       new SignJWT({ jti: crypto.randomUUID() })

@@ -7,16 +7,10 @@ import { describe, expect, it } from "vitest";
 import type { TelemetrySink } from "../gateway-worker/src/telemetry/state.js";
 import { telemetryShard } from "../gateway-worker/src/gateway.js";
 import { applyOk, gatewayEnv } from "./helpers.js";
+import type { GoldenMetrics } from "../wire/src/telemetry.js";
 import { fakeEndpoint, manualClock, poolMesh, testGateway } from "./resilience-helpers.js";
 
-interface Golden {
-  requests: number;
-  requestsPerSecond: number;
-  successRate: number | null;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-}
+type Golden = GoldenMetrics;
 interface ServiceTelemetry {
   service: string;
   golden: Golden;
