@@ -1,4 +1,4 @@
-import { CompactSign, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
+import { CompactSign, generateKeyPair, SignJWT, type JWTPayload } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { activeSigningKey, admin, applyExampleMesh, gateway, gatewayEnv } from "./helpers.js";
 
