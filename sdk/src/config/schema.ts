@@ -6,7 +6,7 @@
  * Documents are validated here one by one; checks that need the whole set (references, duplicate
  * names, weights) live in `validate.ts`.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { HTTP_TOKEN, NAME_MAX_LENGTH, NAME_PATTERN, WORKER_NAME } from "../identity.js";
 import { DURATION_PATTERN, parseDuration } from "./duration.js";
 import { routeRegexProblem } from "./regex.js";
