@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMeshClient, MeshError, verifyInbound } from "@weft/sdk";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import { admin, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, functionsGatewayServes, gateway, gatewayEnv, tokenFor } from "./helpers.js";
 
 const STRICT_MESH = `${EXAMPLE_MESH_YAML.replace("mode: PERMISSIVE", "mode: STRICT")}
@@ -83,6 +84,9 @@ describe("authentication and authorization at the gateway (STRICT mode)", () => 
     expect(first).toEqual(expect.any(String));
     expect((await echoHeaders())["x-weft-identity"]).toBe(first); // cached per caller→destination: no signing per request
     const hop = first ?? "";
+    // Compact: it rides on every forwarded request, so it carries the claims a destination checks and nothing more.
+    expect(Object.keys(decodeProtectedHeader(hop)).sort()).toEqual(["alg", "kid"]);
+    expect(Object.keys(decodeJwt(hop)).sort()).toEqual(["aud", "exp", "iat", "iss", "sub"]);
 
     const asDestination = (token: string | undefined, service = "httpbin") =>
       verifyInbound(new Request("http://httpbin.mesh/x", { headers: token === undefined ? {} : { "x-weft-identity": token } }), { binding: jwksBinding, service, trustDomain: "shop.weft" });
