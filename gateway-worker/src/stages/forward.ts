@@ -27,27 +27,16 @@ export type SendResult =
 
 /** Sends one attempt. Never throws: failures come back as connect-failure or reset outcomes. */
 export async function sendAttempt(request: MeshRequest, endpoint: CompiledEndpoint, body: PreparedBody, signal: AbortSignal): Promise<SendResult> {
-  const path = request.upstreamPath ?? request.path;
   let target: Fetcherish;
-  let upstreamUrl: string;
   if (endpoint.target.kind === "binding") {
     const binding = bindingNamed(request.env, endpoint.target.binding);
     if (!binding) return { outcome: { kind: "connect-failure" }, error: `the gateway has no service binding named ${endpoint.target.binding}` };
     target = binding;
-    upstreamUrl = `${request.url.protocol}//${request.url.host}${path}${request.url.search}`;
   } else {
     target = { fetch: (r) => fetch(r) };
-    upstreamUrl = `${endpoint.target.baseUrl}${path}${request.url.search}`;
   }
   try {
-    const upstream = new Request(upstreamUrl, {
-      method: request.method,
-      headers: request.headers,
-      body: attemptBody(body),
-      redirect: "manual",
-      signal,
-    });
-    const response = await target.fetch(upstream);
+    const response = await target.fetch(upstreamRequest(request, endpoint, body, signal));
     return { outcome: { kind: "response", status: response.status, ...retryAfter(response) }, response: withoutMeshHeaders(response) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -55,6 +44,24 @@ export async function sendAttempt(request: MeshRequest, endpoint: CompiledEndpoi
     const kind = /reset|disconnect|closed|terminated/i.test(message) ? "reset" : "connect-failure";
     return { outcome: { kind }, error: message };
   }
+}
+
+/**
+ * The request one attempt sends. A service binding gets the incoming request itself, with the
+ * gateway's headers and signal, whenever the path it is to receive is the one it came with (no
+ * rewrite, nothing normalized): deriving keeps the parsed URL instead of building and parsing a
+ * new one. A rewritten path, or a URL endpoint, gets a URL of its own.
+ */
+function upstreamRequest(request: MeshRequest, endpoint: CompiledEndpoint, body: PreparedBody, signal: AbortSignal): Request {
+  const path = request.upstreamPath ?? request.path;
+  const init: RequestInit = { headers: request.headers, redirect: "manual", signal };
+  // A stream is the incoming body itself; replayable bytes were read from it and go again each time.
+  if (body.kind !== "stream") init.body = attemptBody(body);
+  if (endpoint.target.kind === "binding" && path === request.url.pathname && request.original.url === request.url.href) {
+    return new Request(request.original, init);
+  }
+  const base = endpoint.target.kind === "binding" ? `${request.url.protocol}//${request.url.host}` : endpoint.target.baseUrl;
+  return new Request(`${base}${path}${request.url.search}`, { ...init, method: request.method, body: attemptBody(body) });
 }
 
 /** Retry-After in ms, from seconds or an HTTP date, when the destination sent one. */
@@ -103,10 +110,10 @@ export function setCookieTargetsMesh(setCookie: string): boolean {
 export function withoutMeshHeaders(response: Response): Response {
   let spoofed = false;
   let cookies = false;
+  // Header names come out of a Headers object in lower case.
   response.headers.forEach((_value, name) => {
-    const lower = name.toLowerCase();
-    if (lower.startsWith(MESH_HEADER_PREFIX)) spoofed = true;
-    else if (lower === "set-cookie") cookies = true;
+    if (name.startsWith(MESH_HEADER_PREFIX)) spoofed = true;
+    else if (name === "set-cookie") cookies = true;
   });
   let kept: string[] | undefined;
   if (cookies) {

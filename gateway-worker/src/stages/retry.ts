@@ -133,7 +133,12 @@ export async function forwardWithRetries(request: MeshRequest): Promise<Response
 
 type Event = { kind: "settled"; attempt: RunningAttempt; result: AttemptResult } | { kind: "hedge" };
 
-function nextEvent(running: ReadonlySet<RunningAttempt>, hedgeAfterMs: number | undefined): Promise<Event> {
+async function nextEvent(running: ReadonlySet<RunningAttempt>, hedgeAfterMs: number | undefined): Promise<Event> {
+  if (hedgeAfterMs === undefined && running.size === 1) {
+    // The common case (one attempt out, no hedge to start): wait on it alone, no race to build.
+    const attempt = running.values().next().value;
+    if (attempt) return { kind: "settled", attempt, result: await attempt.result };
+  }
   const settled = [...running].map((attempt) => attempt.result.then((result): Event => ({ kind: "settled", attempt, result })));
   if (hedgeAfterMs === undefined) return Promise.race(settled);
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -173,31 +178,36 @@ function startAttempt(
 
   const inFlightKey = endpointKey(endpoint.id);
   isolate.resilience.inFlight.acquire(inFlightKey);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<AttemptResult>((resolve) => {
-    timer = setTimeout(() => {
+  // One timer per attempt, cleared when the answer's headers arrive: the limit bounds the wait for
+  // an answer, never a body still streaming after it (a native AbortSignal.timeout would cut that
+  // body too). The attempt settles by whichever comes first, the answer or the timer, even when a
+  // target ignores the abort.
+  const result = new Promise<AttemptResult>((settle) => {
+    let settled = false;
+    const finish = (first: AttemptResult): void => {
+      if (settled) return;
+      settled = true;
+      isolate.resilience.inFlight.release(inFlightKey);
+      const cancelled = controller.signal.aborted && first.outcome.kind !== "per-try-timeout";
+      if (trace && attemptSpanId && recordsSpans(request)) recordAttemptSpan(request, trace, attemptSpanId, endpoint, attempt, startedAt, first, cancelled);
+      // Cancelled because another attempt won: not the endpoint's fault.
+      if (!cancelled) recordOutlier(request, service, endpoint, first.outcome);
+      settle(first);
+    };
+    const timer = setTimeout(() => {
+      finish({ endpoint, outcome: { kind: "per-try-timeout" }, error: `no answer within ${Math.floor(limitMs)} ms`, deadlineExceeded: limitedByDeadline });
       controller.abort();
-      resolve({ endpoint, outcome: { kind: "per-try-timeout" }, error: `no answer within ${Math.floor(limitMs)} ms`, deadlineExceeded: limitedByDeadline });
     }, limitMs);
-  });
-  const sent = sendAttempt(request, endpoint, body, controller.signal).then(
-    (sendResult): AttemptResult =>
-      "response" in sendResult
-        ? { endpoint, outcome: sendResult.outcome, response: sendResult.response, deadlineExceeded: false }
-        : { endpoint, outcome: sendResult.outcome, error: sendResult.error, deadlineExceeded: false },
-  );
-  const result = Promise.race([sent, expired]).then((first) => {
-    if (timer !== undefined) clearTimeout(timer);
-    isolate.resilience.inFlight.release(inFlightKey);
-    // An answer that lost the race to a timer or a cancellation is not read by anyone.
-    void sent.then((late) => {
-      if (late !== first) discard(late);
+    void sendAttempt(request, endpoint, body, controller.signal).then((sent) => {
+      clearTimeout(timer);
+      const answer: AttemptResult =
+        "response" in sent
+          ? { endpoint, outcome: sent.outcome, response: sent.response, deadlineExceeded: false }
+          : { endpoint, outcome: sent.outcome, error: sent.error, deadlineExceeded: false };
+      // An answer that lost to the timer or a cancellation is not read by anyone.
+      if (settled) discard(answer);
+      else finish(answer);
     });
-    const cancelled = controller.signal.aborted && first.outcome.kind !== "per-try-timeout";
-    if (trace && attemptSpanId && recordsSpans(request)) recordAttemptSpan(request, trace, attemptSpanId, endpoint, attempt, startedAt, first, cancelled);
-    // Cancelled because another attempt won: not the endpoint's fault.
-    if (!cancelled) recordOutlier(request, service, endpoint, first.outcome);
-    return first;
   });
   return { controller, result };
 }

@@ -35,34 +35,35 @@ export function readAuthorization(value: string): { token: string } | { malforme
 }
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "authorization"]);
 
+// Header names come out of a Headers object in lower case, so the passes below compare them as they are.
+
 export function stripMeshHeaders(headers: Headers): void {
   const names: string[] = [];
   headers.forEach((_value, name) => {
-    if (name.toLowerCase().startsWith(MESH_HEADER_PREFIX)) names.push(name);
+    if (name.startsWith(MESH_HEADER_PREFIX)) names.push(name);
   });
   for (const name of names) headers.delete(name);
 }
 
-/** Removes what must not cross the gateway; throws 431 for oversized header sets. */
+/** Removes what must not cross the gateway; throws 431 for oversized header sets. One pass over the headers. */
 export function sanitizeRequestHeaders(headers: Headers): void {
   let count = 0;
   let bytes = 0;
-  const drop = new Set<string>();
+  let drop: string[] | undefined;
   headers.forEach((value, name) => {
     count++;
     bytes += name.length + value.length + 4; // "name: value\r\n"
-    const lower = name.toLowerCase();
-    if (lower.startsWith(MESH_HEADER_PREFIX) || lower.startsWith("proxy-") || HOP_BY_HOP.has(lower)) drop.add(lower);
-    if (lower === "connection") {
+    if (name.startsWith(MESH_HEADER_PREFIX) || name.startsWith("proxy-") || HOP_BY_HOP.has(name)) (drop ??= []).push(name);
+    if (name === "connection") {
       for (const listed of value.split(",")) {
         const token = listed.trim().toLowerCase();
-        if (token) drop.add(token);
+        if (token) (drop ??= []).push(token);
       }
     }
   });
   if (count > MAX_REQUEST_HEADERS) throw new MeshError("headers_too_large", `the request has ${count} headers; at most ${MAX_REQUEST_HEADERS} are accepted`);
   if (bytes > MAX_REQUEST_HEADER_BYTES) throw new MeshError("headers_too_large", `the request headers take ${bytes} bytes; at most ${MAX_REQUEST_HEADER_BYTES} are accepted`);
-  for (const name of drop) headers.delete(name);
+  if (drop) for (const name of drop) headers.delete(name);
 }
 
 export function sanitizeStage(): Stage {
