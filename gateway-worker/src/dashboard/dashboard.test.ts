@@ -7,7 +7,7 @@ import type { TelemetryView } from "../../../control-durable/src/telemetry-store
 import type { GoldenMetrics } from "../../../wire/src/telemetry.js";
 import { CONTENT_SECURITY_POLICY, createDashboard } from "./dashboard.js";
 import type { DashboardData } from "./data.js";
-import { DASHBOARD_SCRIPT } from "./client-script.js";
+import { DASHBOARD_SCRIPT, DASHBOARD_STYLE } from "./assets.generated.js";
 
 const TOKEN = "dev-admin-token";
 const ENV = { WEFT_ADMIN_TOKEN: TOKEN, WEFT_ENV: "dev" } as unknown as GatewayEnv;
@@ -298,6 +298,7 @@ describe("dashboard pages and data behind the session", () => {
     expect(await js.text()).toBe(DASHBOARD_SCRIPT);
     const css = await app.request(`${LOCAL}/.weft/dashboard/app.css`, {}, ENV);
     expect(css.headers.get("content-type")).toContain("text/css");
+    expect(await css.text()).toBe(DASHBOARD_STYLE);
   });
 
   it("ships a script that parses", () => {

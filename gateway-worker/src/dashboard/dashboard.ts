@@ -15,8 +15,7 @@ import { readBodyText } from "../admin/body.js";
 import { dashboardReader, type DashboardDependencies } from "./data.js";
 import { dashboardPage, DASHBOARD_BASE, signInPage } from "./pages.js";
 import { cookieValues, issueSession, sessionCookieName, SESSION_TTL_SECONDS, sessionKey, verifySession } from "./session.js";
-import { DASHBOARD_SCRIPT } from "./client-script.js";
-import { DASHBOARD_STYLE } from "./client-style.js";
+import { DASHBOARD_SCRIPT, DASHBOARD_STYLE } from "./assets.generated.js";
 
 export { DASHBOARD_BASE } from "./pages.js";
 export type { DashboardDependencies } from "./data.js";
@@ -149,7 +148,8 @@ export function createDashboard(deps: DashboardDependencies) {
     return c.json(await read(c.env));
   });
 
-  // The page's own script and stylesheet: public (nothing secret in them), revalidated each load.
+  // The page's own script and stylesheet (client/, built into assets.generated.ts): public (nothing
+  // secret in them), revalidated each load.
   app.get("/app.js", (c) => c.body(DASHBOARD_SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }));
   app.get("/app.css", (c) => c.body(DASHBOARD_STYLE, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "no-cache" }));
 

@@ -7,11 +7,13 @@
 import type { GatewayEnv } from "../env.js";
 import type { ControlPlaneApi, LiveHealth, TelemetryAccess } from "../admin/api.js";
 import { bindingNamed } from "../bindings.js";
-import type { ConfigDiff, RegistryEndpoint, RegistryService, VersionRecord } from "../../../control-durable/src/types.js";
+import type { ConfigDiff, RegistryService, VersionRecord } from "../../../control-durable/src/types.js";
 import { diffDocumentSets } from "../../../control-durable/src/diff.js";
 import type { CounterView, TelemetryView } from "../../../control-durable/src/telemetry-store.js";
-import type { GoldenMetrics } from "../../../wire/src/telemetry.js";
 import type { EndpointHealthView } from "../resilience/state.js";
+import type { CounterTotals, DashboardData, Denial, EndpointView, HistoryEntry, ServiceView } from "./data-shape.js";
+
+export type { CounterTotals, DashboardData, Denial, EdgeTelemetry, EndpointView, HistoryEntry, ServiceTelemetry, ServiceView } from "./data-shape.js";
 
 /** The dashboard's window over the telemetry objects, as the admin API's default. */
 export const DASHBOARD_WINDOW_MS = 5 * 60_000;
@@ -26,70 +28,6 @@ export interface DashboardDependencies {
   telemetry?(env: GatewayEnv): TelemetryAccess;
   liveHealth?(env: GatewayEnv): LiveHealth | undefined;
   now?: () => number;
-}
-
-export interface HistoryEntry extends VersionRecord {
-  /** What changed from the version before (from nothing for version 1); null when unreadable. */
-  diff: ConfigDiff | null;
-}
-
-export interface EndpointView extends RegistryEndpoint {
-  /** As the admin API reports it: healthy, ejected, probing, configured or missing-binding. */
-  status: string;
-  consecutiveFailures?: number;
-  timesEjected?: number;
-  ejectedUntil?: string | null;
-  inFlight?: number;
-}
-
-export interface ServiceView extends Omit<RegistryService, "subsets"> {
-  subsets: { name: string; endpoints: EndpointView[] }[];
-  inFlight?: number;
-  retryBudget?: { requests: number; retries: number; allowance: number };
-}
-
-/** Event counters of one destination over the window, summed over their labels. */
-export interface CounterTotals {
-  retries: number;
-  hedges: number;
-  ejections: number;
-  rateLimited: number;
-  authnFailures: number;
-  authzDenials: number;
-}
-
-export interface ServiceTelemetry {
-  service: string;
-  golden: GoldenMetrics;
-  bySubset: { subset: string; golden: GoldenMetrics }[];
-  counters: CounterTotals;
-}
-
-export interface EdgeTelemetry {
-  source: string;
-  destination: string;
-  golden: GoldenMetrics;
-  /** Requests on this edge refused by an authorization policy in the window. */
-  denials: number;
-}
-
-export interface Denial {
-  source: string;
-  destination: string;
-  count: number;
-}
-
-export interface DashboardData {
-  generatedAt: string;
-  config: { version: number | null; createdAt: string | null; history: HistoryEntry[] };
-  /** Health is what this gateway isolate has seen; other isolates keep their own view. */
-  healthScope: "isolate";
-  services: ServiceView[];
-  telemetry: { windowMs: number; services: ServiceTelemetry[]; edges: EdgeTelemetry[] };
-  /** Authorization denials in the telemetry window, most first. */
-  denials: Denial[];
-  /** Parts that could not be read this time, in words. */
-  problems: string[];
 }
 
 /** Reads everything the page shows. Diffs of past versions are cached in the returned closure. */
