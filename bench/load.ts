@@ -231,6 +231,8 @@ export interface BenchMesh {
   entryPort: number;
   /** Each target Worker's own port. */
   workerPorts: ReadonlyMap<string, number>;
+  /** Each Worker's bundle as workerd loaded it (bench/profile.ts maps profile lines to source files with it). */
+  scripts: ReadonlyMap<string, string>;
 }
 
 /** Where wrk (and the checks) connect for a target. */
@@ -241,8 +243,14 @@ function portFor(mesh: BenchMesh, target: Target, listen: Listen): number {
   return port;
 }
 
+/** What a caller other than the load benchmark may add to the one workerd (bench/profile.ts: its inspector). */
+export interface StartMeshOptions {
+  /** Opens workerd's DevTools inspector on this port (0: any free one); `mf.getInspectorURL()` says where. */
+  inspectorPort?: number;
+}
+
 /** The five entry Workers, the two gateways' control planes and every function it binds, in one workerd. */
-export async function startMesh(outDir: string, gatewayVars: Record<string, string> = {}): Promise<BenchMesh> {
+export async function startMesh(outDir: string, gatewayVars: Record<string, string> = {}, extra: StartMeshOptions = {}): Promise<BenchMesh> {
   const [functions, gatewayScript, passthroughScript, ablationScript] = await Promise.all([
     exampleWorkerOptions(outDir, GATEWAY_NAME),
     bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
@@ -299,12 +307,13 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
     ...(TARGETS.some((t) => t.worker === worker.name) ? { unsafeDirectSockets: [{ host: HOST, port: 0 }] } : {}),
   }));
   // cf: false: no internet here, and no Worker under test reads request.cf.
-  const mf = new Miniflare({ host: HOST, port: 0, cf: false, log: new Log(LogLevel.WARN), workers });
+  const mf = new Miniflare({ host: HOST, port: 0, cf: false, log: new Log(LogLevel.WARN), workers, ...(extra.inspectorPort !== undefined ? { inspectorPort: extra.inspectorPort } : {}) });
   try {
     const url = await mf.ready;
     const workerPorts = new Map<string, number>();
     for (const target of TARGETS) workerPorts.set(target.worker, Number((await mf.unsafeGetDirectURL(target.worker)).port));
-    return { mf, entryPort: Number(url.port), workerPorts };
+    const scripts = new Map(workers.flatMap((worker) => ("scriptPath" in worker && typeof worker.scriptPath === "string" && worker.name !== undefined ? [[worker.name, worker.scriptPath] as const] : [])));
+    return { mf, entryPort: Number(url.port), workerPorts, scripts };
   } catch (error) {
     await mf.dispose().catch(() => undefined);
     throw error;
@@ -367,7 +376,7 @@ export async function mintSvid(port: number, service: string, host = "full.bench
 }
 
 /** Request headers wrk (and the checks) send to a target, besides Host. */
-function headersFor(target: Target, svid: string | undefined): Record<string, string> {
+export function headersFor(target: Target, svid: string | undefined): Record<string, string> {
   if (!target.authenticated) return {};
   if (svid === undefined) throw new Error(`${target.name} needs an SVID`);
   return { authorization: `Bearer ${svid}` };
@@ -413,7 +422,8 @@ async function checkTargets(mesh: BenchMesh, targets: readonly Target[], listen:
 /** The wrk child currently running, so a signal handler can stop it. */
 let runningWrk: ChildProcess | undefined;
 
-function runWrk(port: number, target: Target, seconds: number, options: LoadOptions, headers: Record<string, string> = {}): Promise<WrkResult> {
+/** `wrk --latency` against one way for `seconds`; a Ctrl-C during a bench run stops it. */
+export function runWrk(port: number, target: Target, seconds: number, options: Pick<LoadOptions, "threads" | "connections">, headers: Record<string, string> = {}): Promise<WrkResult> {
   const args = [
     `-t${options.threads}`,
     `-c${options.connections}`,
@@ -453,9 +463,13 @@ function runWrk(port: number, target: Target, seconds: number, options: LoadOpti
   });
 }
 
-/** Starts the mesh, measures the ways one after the other, and always tears everything down. */
-export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS, progress: (line: string) => void = () => {}): Promise<LoadResult> {
-  if (!wrkInstalled()) throw new WrkNotFoundError();
+/**
+ * Bundles and starts the bench's workerd (`startMesh`) in a temporary folder, runs `body` against it,
+ * and always tears it down: on return, on error, and on Ctrl-C (which also stops a running wrk).
+ * Every bench that needs the running mesh (load, profile, apply-stall) starts it through here, so a
+ * change of layout is made in `startMesh` once.
+ */
+export async function withBenchMesh<T>(gatewayVars: Record<string, string>, extra: StartMeshOptions, body: (mesh: BenchMesh) => Promise<T>): Promise<T> {
   const outDir = mkdtempSync(join(tmpdir(), "weft-bench-"));
   let mf: Miniflare | undefined;
   const stop = async () => {
@@ -485,9 +499,21 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS, 
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    progress("bundling workers and starting workerd…");
-    const mesh = await startMesh(outDir, { WEFT_TELEMETRY: options.telemetry });
+    const mesh = await startMesh(outDir, gatewayVars, extra);
     mf = mesh.mf;
+    return await body(mesh);
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    await stop();
+  }
+}
+
+/** Starts the mesh, measures the ways one after the other, and always tears everything down. */
+export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS, progress: (line: string) => void = () => {}): Promise<LoadResult> {
+  if (!wrkInstalled()) throw new WrkNotFoundError();
+  progress("bundling workers and starting workerd…");
+  return withBenchMesh({ WEFT_TELEMETRY: options.telemetry }, {}, async (mesh) => {
     const targets = targetsFor(options.listen);
     const version = await applyMesh(mesh.entryPort);
     progress(`applied ${MESH_FILE} (PERMISSIVE) to ${GATEWAY_NAME} as config version ${version}`);
@@ -519,11 +545,7 @@ export async function runLoadBench(options: LoadOptions = DEFAULT_LOAD_OPTIONS, 
       }
     }
     return { options, rows: targets.map((target, i) => ({ target, ...combine(samples[i] ?? []) })) };
-  } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
-    await stop();
-  }
+  });
 }
 
 function median(values: readonly number[]): number {
