@@ -1,0 +1,26 @@
+/**
+ * GET /.well-known/jwks.json: the public signing keys. Public and read by every verifier, so kept
+ * in the isolate for a while, and served from there (stale) if the control plane is unreachable.
+ */
+import { MeshError } from "@weft/sdk";
+import type { IsolateWiring } from "../wiring.js";
+import type { Endpoint } from "./endpoint.js";
+
+/** How long an isolate reuses the JWKS it fetched before asking the control plane again. */
+export const JWKS_ISOLATE_TTL_MS = 30_000;
+
+export function createJwks(wiring: IsolateWiring): Endpoint {
+  const { now } = wiring;
+  let copy: { fetchedAt: number; body: string } | undefined;
+  return async function jwks(_request, env) {
+    if (!copy || now() - copy.fetchedAt >= JWKS_ISOLATE_TTL_MS) {
+      try {
+        copy = { fetchedAt: now(), body: JSON.stringify(await wiring.control(env).jwks()) };
+      } catch (error) {
+        if (!copy) return new MeshError("control_plane_unavailable", "the signing keys are not available yet").toResponse();
+        console.error(JSON.stringify({ level: "warn", msg: "serving a stale JWKS", error: String(error) }));
+      }
+    }
+    return new Response(copy.body, { headers: { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=60" } });
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * What lives as long as a gateway isolate, wired once: the config cache (and the colo cache in
+ * front of the control plane), telemetry and its exporters, the JWKS, verified-token and hop-token
+ * caches, resilience state, and the views the admin API and the dashboard read. The reserved
+ * endpoints (endpoints/) and the pipeline receive this; none of them builds a cache of its own.
+ * docs/architecture.md#hot-path-rule says which cache holds what.
+ */
+import type { JWK } from "jose";
+import { CONTROL_PLANE_NAME } from "../../control-durable/src/control-plane.js";
+import type { ControlPlaneApi, LiveHealth, TelemetryAccess } from "./admin/api.js";
+import { bindingNamed } from "./bindings.js";
+import { coloCachedSource, forgetColoSnapshot, type RejectedEntry, type SnapshotCache } from "./colo-cache.js";
+import { ConfigCache, type ConfigSource } from "./config-cache.js";
+import type { GatewayEnv } from "./env.js";
+import { HopTokens } from "./identity/hop-tokens.js";
+import { JwksCache } from "./identity/jwks-cache.js";
+import { VerifiedTokens } from "./identity/verified-tokens.js";
+import { GlobalLimiter } from "./resilience/global-limit.js";
+import { ResilienceState, serviceKey } from "./resilience/state.js";
+import type { RequestLocation } from "./routing/balance.js";
+import { settingsOf, type GatewaySettings } from "./settings.js";
+import type { IsolateState } from "./stage.js";
+import { OTLP_TRACES_PATH, otlpHttpSender, SpanExporter } from "./telemetry/otlp.js";
+import type { RecorderOptions } from "./telemetry/recorder.js";
+import { TelemetryState, type TelemetrySink } from "./telemetry/state.js";
+import type { SnapshotPayload } from "../../wire/src/snapshot.js";
+
+export interface GatewayOptions {
+  /** Where snapshots come from; default: the control plane Durable Object. */
+  configSource?: (env: GatewayEnv) => ConfigSource;
+  /** The control plane as the admin API sees it; default: the Durable Object's RPC stub. */
+  controlPlane?: (env: GatewayEnv) => ControlPlaneApi;
+  random?: () => number;
+  now?: () => number;
+  /** How the gateway waits between retries and for injected delays; default a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Where a request comes from, for locality-aware balancing; default its `cf` colo and continent. */
+  location?: (request: Request) => RequestLocation | undefined;
+  /** Where telemetry batches go; default: the destination's telemetry Durable Object. */
+  telemetrySink?: (env: GatewayEnv, shard: string) => TelemetrySink;
+  /** Bounds of the isolate's telemetry buffer. */
+  telemetry?: RecorderOptions;
+  /** How long a config pull may take before it counts as failed. */
+  configPullTimeoutMs?: number;
+}
+
+export function controlPlaneStub(env: GatewayEnv): ControlPlaneApi {
+  return env.CONTROL.get(env.CONTROL.idFromName(CONTROL_PLANE_NAME)) as unknown as ControlPlaneApi;
+}
+
+export function controlPlaneSource(env: GatewayEnv): ConfigSource {
+  return { getSnapshot: (knownVersion) => env.CONTROL.get(env.CONTROL.idFromName(CONTROL_PLANE_NAME)).getSnapshot(knownVersion) };
+}
+
+export function telemetryShard(env: GatewayEnv, shard: string): TelemetrySink {
+  return env.TELEMETRY.get(env.TELEMETRY.idFromName(shard));
+}
+
+/**
+ * The mesh's identity for the colo cache: its control-plane object id. Two meshes (say staging and
+ * production gateways on one zone) have different ids, and only Workers bound to the namespace can
+ * derive them.
+ */
+function meshIdentity(env: GatewayEnv): string {
+  return env.CONTROL.idFromName(CONTROL_PLANE_NAME).toString();
+}
+
+/** The colo's Cache API, where the runtime has one. */
+function coloCache(): SnapshotCache | undefined {
+  return typeof caches === "undefined" ? undefined : caches.default;
+}
+
+function timerSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The colo and continent Cloudflare reports for the request (absent locally unless a test sets them). */
+function locationOf(request: Request): RequestLocation | undefined {
+  const cf = (request as { cf?: { colo?: unknown; continent?: unknown } }).cf;
+  if (!cf) return undefined;
+  return {
+    colo: typeof cf.colo === "string" ? cf.colo : undefined,
+    continent: typeof cf.continent === "string" ? cf.continent : undefined,
+  };
+}
+
+/** The isolate's own figures on /.weft/metrics, beside the fleet's series from the telemetry objects. */
+export interface IsolateFigures {
+  jwksRefreshes: number;
+  jwksRefreshFailures: number;
+  telemetryBufferedBatches: number;
+  telemetryFlushFailures: number;
+  /** Colo-cache entries this isolate refused, by reason. */
+  configCacheRejections: Record<string, number>;
+}
+
+export interface IsolateWiring {
+  /** What the pipeline's stages share for the isolate's life. */
+  readonly isolate: IsolateState;
+  readonly now: () => number;
+  /** Where a request comes from, for balancing. */
+  readonly location: (request: Request) => RequestLocation | undefined;
+  /** The isolate's config cache (created on first use). */
+  configCache(env: GatewayEnv): ConfigCache;
+  /** The control plane's RPC surface (admin API, dashboard, JWKS, token exchange). */
+  control(env: GatewayEnv): ControlPlaneApi;
+  /** The telemetry objects, as the admin API and the dashboard read them. */
+  telemetryAccess(env: GatewayEnv): TelemetryAccess;
+  /** What this isolate has seen of each service and endpoint; none before its first snapshot. */
+  liveHealth(): LiveHealth | undefined;
+  /** Installs a version an apply through this gateway just stored, and drops the colo's copy. */
+  onApplied(payload: SnapshotPayload, env: GatewayEnv): Promise<void>;
+  /** Sends this isolate's telemetry in the background when its flush interval has passed. */
+  maybeFlushTelemetry(env: GatewayEnv, ctx: ExecutionContext, settings: GatewaySettings): void;
+  /** Sends this isolate's telemetry now. */
+  flushTelemetry(env: GatewayEnv): Promise<void>;
+  figures(): IsolateFigures;
+}
+
+export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring {
+  const now = options.now ?? Date.now;
+  const control = options.controlPlane ?? controlPlaneStub;
+  const telemetrySink = options.telemetrySink ?? telemetryShard;
+  let jwksCache: JwksCache | undefined;
+  let hopTokens: HopTokens | undefined;
+  let globalLimiter: GlobalLimiter | undefined;
+  let cache: ConfigCache | undefined;
+  const coloCacheRejections = new Map<RejectedEntry, number>();
+
+  const isolate: IsolateState = {
+    counters: new Map(),
+    random: options.random ?? Math.random,
+    now,
+    sleep: options.sleep ?? timerSleep,
+    resilience: new ResilienceState(),
+    telemetry: new TelemetryState(now(), options.telemetry),
+    globalLimiter: (env) =>
+      (globalLimiter ??= new GlobalLimiter(
+        (key, want, ratePerSecond, burst) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key)).lease({ ratePerSecond, burst, want }),
+        { now },
+      )),
+    verifiedTokens: new VerifiedTokens(),
+    hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => control(env).mintHopToken(caller, destination), { now })),
+    jwks: (env) => (jwksCache ??= new JwksCache(async () => (await control(env).jwks()) as { keys: JWK[] }, { now })),
+  };
+
+  function configCache(env: GatewayEnv): ConfigCache {
+    if (!cache) {
+      const settings = settingsOf(env);
+      const interval = settings.configRefreshMs;
+      const shared = coloCache();
+      const secret = settings.configCacheSecret;
+      const source = options.configSource
+        ? options.configSource(env)
+        : shared && secret !== undefined
+          ? coloCachedSource(controlPlaneSource(env), shared, { ttlMs: interval, now, meshId: meshIdentity(env), secret, onRejected: (reason) => coloCacheRejections.set(reason, (coloCacheRejections.get(reason) ?? 0) + 1) })
+          : controlPlaneSource(env);
+      cache = new ConfigCache(source, {
+        refreshIntervalMs: interval,
+        now,
+        ...(options.configPullTimeoutMs !== undefined ? { pullTimeoutMs: options.configPullTimeoutMs } : {}),
+      });
+    }
+    return cache;
+  }
+
+  /** Where spans go, per the config in use: a URL (fetch) or a service binding; none without a collector. */
+  function spanExporter(env: GatewayEnv): SpanExporter | undefined {
+    const collector = cache?.current()?.mesh.spec.telemetry.tracing.collector;
+    if (!collector) return undefined;
+    if (collector.url !== undefined) return new SpanExporter(otlpHttpSender(collector.url, (input, init) => fetch(input, init)));
+    const binding = collector.binding === undefined ? undefined : bindingNamed(env, collector.binding);
+    if (!binding) return undefined;
+    return new SpanExporter(otlpHttpSender(`http://otel-collector${OTLP_TRACES_PATH}`, (input, init) => binding.fetch(new Request(input, init))));
+  }
+
+  return {
+    isolate,
+    now,
+    location: options.location ?? locationOf,
+    configCache,
+    control,
+    telemetryAccess: (env) => ({
+      // The names in the snapshot in use: an operator read never starts a background refresh.
+      services: async () => [...(await configCache(env).currentOrLoad()).services.keys()],
+      // The window ends at this gateway's clock, the one its batches were stamped with.
+      query: (service, windowMs) => env.TELEMETRY.get(env.TELEMETRY.idFromName(service)).query({ windowMs, now: now(), service }),
+    }),
+    liveHealth() {
+      const snapshot = cache?.current();
+      if (!snapshot) return undefined;
+      return {
+        service: (name) => {
+          const service = snapshot.services.get(name);
+          if (!service) return undefined;
+          return { inFlight: isolate.resilience.inFlight.get(serviceKey(name)), retryBudget: isolate.resilience.retryBudgetView(service, now()) };
+        },
+        endpoint: (name, endpointId) => {
+          const service = snapshot.services.get(name);
+          return service && isolate.resilience.endpointView(service, endpointId, now());
+        },
+      };
+    },
+    async onApplied(payload, env) {
+      try {
+        cache?.install(payload);
+      } catch (error) {
+        console.error(JSON.stringify({ level: "error", msg: "could not install applied config", error: String(error) }));
+      }
+      // Other isolates in this colo should not keep reading the superseded version from the cache.
+      const shared = options.configSource ? undefined : coloCache();
+      if (shared) await forgetColoSnapshot(shared, meshIdentity(env));
+    },
+    maybeFlushTelemetry(env, ctx, settings) {
+      isolate.telemetry.maybeFlush(now(), settings.telemetryFlushMs, (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
+    },
+    flushTelemetry: (env) => isolate.telemetry.flush(now(), (shard) => telemetrySink(env, shard), () => spanExporter(env)),
+    figures: () => ({
+      jwksRefreshes: jwksCache?.refreshes ?? 0,
+      jwksRefreshFailures: jwksCache?.refreshFailures ?? 0,
+      telemetryBufferedBatches: isolate.telemetry.recorder.pendingBatches,
+      telemetryFlushFailures: isolate.telemetry.deliveryFailures,
+      configCacheRejections: Object.fromEntries(coloCacheRejections),
+    }),
+  };
+}
