@@ -1,4 +1,5 @@
 /** weft's configuration model: schemas, types, parsing and whole-set validation. */
+export { CONFIG_DEFAULTS } from "./defaults.js";
 export * from "./schema.js";
 export * from "./validate.js";
 export { parseDuration, formatDuration } from "./duration.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CONFIG_DEFAULTS } from "./schema.js";
+import { CONFIG_DEFAULTS } from "./defaults.js";
 import { validateDocuments } from "./validate.js";
 
 const service = (trafficPolicy: Record<string, unknown> = {}, name = "a") => ({

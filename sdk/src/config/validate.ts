@@ -8,8 +8,8 @@ import { Composer, isMap, isScalar, isSeq, LineCounter, Parser, type CST, type D
 import type { z } from "zod";
 import type { ConfigIssue } from "../errors.js";
 import { isRecord } from "../is-record.js";
+import { CONFIG_DEFAULTS } from "./defaults.js";
 import {
-  CONFIG_DEFAULTS,
   DOCUMENT_KINDS,
   DOCUMENT_SCHEMAS,
   MeshDocument,
