@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { join } from "node:path";
 import { defineConfig } from "vitest/config";
-import { bundleWorker, COMPATIBILITY_DATE, exampleWorkerOptions, GATEWAY_NAME, gatewayWorkerOptions, ROOT } from "./scripts/example-workers.js";
+import { bundleWorker, COMPATIBILITY_DATE, CONTROL_DURABLE_OBJECTS, exampleWorkerOptions, GATEWAY_NAME, gatewayWorkerOptions, ROOT } from "./scripts/example-workers.js";
 
 /** The name vitest-pool-workers gives the worker that runs the gateway and the tests. */
 const WORKERS_PROJECT = "workers";
@@ -36,17 +36,21 @@ export default defineConfig({
         },
       },
       {
-        // Integration tests inside workerd: the gateway (with the control plane Durable Object)
-        // is the main worker; the example functions run beside it as auxiliary workers.
+        // Integration tests inside workerd: the gateway and the control Worker's Durable Objects in
+        // one main worker (test/support/mesh-under-test.ts), so tests can reach into the objects
+        // with runInDurableObject; the example functions run beside it as auxiliary workers.
         plugins: [
           cloudflareTest(async () => {
             // WEFT_TEST_OUT_DIR lets two test runs on one checkout bundle into separate folders.
             const outDir = process.env.WEFT_TEST_OUT_DIR ?? join(ROOT, ".wrangler", "test-workers");
             return {
-              main: "./gateway-worker/src/index.ts",
+              main: "./test/support/mesh-under-test.ts",
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
                 bindings: { ...TEST_VARS, WEFT_CONFIG_REFRESH_MS: "5000" },
+                // wrangler.toml binds these in the control Worker (script_name); here the main
+                // worker exports the classes itself. SQLite, as control-durable/wrangler.toml's migrations create them.
+                durableObjects: CONTROL_DURABLE_OBJECTS,
                 // Lets tests ask the functions' gateway which config version it serves.
                 serviceBindings: { FUNCTIONS_GATEWAY: GATEWAY_NAME, OTEL_COLLECTOR: COLLECTOR_NAME },
                 workers: [

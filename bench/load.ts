@@ -32,7 +32,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
-import { bundleWorker, COMPATIBILITY_DATE, exampleWorkerOptions, GATEWAY_NAME, GATEWAY_SERVICE_BINDINGS, ROOT } from "../scripts/example-workers.js";
+import { bundleWorker, COMPATIBILITY_DATE, controlBindings, controlWorkerOptions, exampleWorkerOptions, GATEWAY_NAME, GATEWAY_SERVICE_BINDINGS, ROOT } from "../scripts/example-workers.js";
 import { table } from "./route-lookup.js";
 
 /** Loopback only: the admin token below is no secret, and load must never leave the machine. */
@@ -44,6 +44,9 @@ const PASSTHROUGH_WORKER = "bench-passthrough";
 const ABLATION_WORKER = "bench-ablation";
 /** The STRICT gateway of the `full` row: the same code as GATEWAY_NAME, its own control plane. */
 const FULL_GATEWAY = "bench-gateway-full";
+/** The control Workers (the mesh's Durable Objects) of the two gateways: one each, so two configs. */
+const CONTROL_WORKER = "bench-control";
+const FULL_CONTROL_WORKER = "bench-control-full";
 /** The caller the `full` row presents an SVID for, and the header the gateway forwards its hop token in. */
 const FULL_CALLER = "frontend";
 const IDENTITY_HEADER = "x-weft-identity";
@@ -251,11 +254,13 @@ export interface StartMeshOptions {
 
 /** The five entry Workers, the two gateways' control planes and every function it binds, in one workerd. */
 export async function startMesh(outDir: string, gatewayVars: Record<string, string> = {}, extra: StartMeshOptions = {}): Promise<BenchMesh> {
-  const [functions, gatewayScript, passthroughScript, ablationScript] = await Promise.all([
+  const [functions, gatewayScript, passthroughScript, ablationScript, control, fullControl] = await Promise.all([
     exampleWorkerOptions(outDir, GATEWAY_NAME),
     bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
     bundleWorker("bench/passthrough-worker.ts", outDir, PASSTHROUGH_WORKER),
     bundleWorker("bench/ablation-worker.ts", outDir, ABLATION_WORKER),
+    controlWorkerOptions(outDir, CONTROL_WORKER),
+    controlWorkerOptions(outDir, FULL_CONTROL_WORKER),
   ]);
   const gateway: WorkerOptions = {
     name: GATEWAY_NAME,
@@ -263,7 +268,7 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
     scriptPath: gatewayScript,
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: { WEFT_ADMIN_TOKEN: ADMIN_TOKEN, WEFT_ENV: "dev", ...gatewayVars },
-    durableObjects: { CONTROL: { className: "ControlPlane", useSQLite: true }, RATE_LIMITER: { className: "RateLimiter" }, TELEMETRY: { className: "TelemetryShard", useSQLite: true } },
+    durableObjects: controlBindings(CONTROL_WORKER),
     serviceBindings: GATEWAY_SERVICE_BINDINGS,
     routes: [`httpbin.mesh/*`, "gateway.bench/*"],
   };
@@ -272,6 +277,7 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
   const fullGateway: WorkerOptions = {
     ...gateway,
     name: FULL_GATEWAY,
+    durableObjects: controlBindings(FULL_CONTROL_WORKER),
     bindings: { WEFT_ADMIN_TOKEN: ADMIN_TOKEN, WEFT_ENV: "dev", ...gatewayVars, WEFT_TELEMETRY: "on" },
     routes: ["full.bench/*"],
   };
@@ -297,6 +303,8 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
     passthrough,
     fullGateway,
     ablation,
+    control,
+    fullControl,
     ...functions.map((worker): WorkerOptions => (worker.name === DIRECT_WORKER ? { ...worker, routes: ["direct.bench/*"] } : worker)),
   ].map((worker) => ({
     ...worker,

@@ -1,12 +1,14 @@
 /**
- * `weft deploy`: ships a mesh to Cloudflare as one checked sequence. The gateway binds the
- * functions and the functions that call peers bind the gateway, so neither can be deployed first
- * as it finally is. A first deploy therefore goes:
- *   1. the gateway without its function bindings (so it exists for the functions to bind),
- *   2. every function,
- *   3. the gateway with its bindings,
- *   4. the mesh config applied through the gateway's admin API,
- *   5. a credential for each function that calls peers, stored as its `WEFT_CREDENTIAL` secret.
+ * `weft deploy`: ships a mesh to Cloudflare as one checked sequence. The gateway binds the control
+ * Worker's Durable Objects and the functions, and the functions that call peers bind the gateway,
+ * so the gateway cannot be deployed first as it finally is. A deploy therefore goes:
+ *   1. the control Worker (the mesh's Durable Objects, which the gateway binds by script_name; it
+ *      also goes first on later deploys, so gateways never read a config form newer than theirs),
+ *   2. the gateway without its function bindings (so it exists for the functions to bind),
+ *   3. every function,
+ *   4. the gateway with its bindings,
+ *   5. the mesh config applied through the gateway's admin API,
+ *   6. a credential for each function that calls peers, stored as its `WEFT_CREDENTIAL` secret.
  * `--dry-run` prints that plan and runs `wrangler deploy --dry-run` for every config in it, so a
  * broken config fails here rather than halfway through a real deploy.
  */
@@ -15,6 +17,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc
 import { parse as parseToml } from "smol-toml";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { parseConfigText } from "@weft/sdk/config";
+import { CONTROL_CONFIG_FILE } from "./init.js";
 import type { CliIO } from "./program.js";
 import { CliFailure } from "./program.js";
 
@@ -62,12 +65,14 @@ export function readWorkerConfig(path: string, text: string): WorkerConfig {
 }
 
 /**
- * The first-deploy sequence for a gateway and the functions of its mesh. Pure. `serviceOf` names
- * the mesh service a Worker is (from the endpoints' `worker:`), whose identity its credential carries.
+ * The deploy sequence for a gateway, its control Worker and the functions of its mesh. Pure.
+ * `serviceOf` names the mesh service a Worker is (from the endpoints' `worker:`), whose identity
+ * its credential carries.
  */
-export function planDeploy(gateway: WorkerConfig, functions: readonly WorkerConfig[], meshFile: string, serviceOf: (worker: string) => string): DeployStep[] {
+export function planDeploy(gateway: WorkerConfig, control: WorkerConfig, functions: readonly WorkerConfig[], meshFile: string, serviceOf: (worker: string) => string): DeployStep[] {
   const callers = functions.filter((fn) => fn.services.some((entry) => entry.service === gateway.name));
   const steps: DeployStep[] = [];
+  steps.push({ kind: "deploy", config: control, withoutServices: false, why: "the control Worker first: the gateway binds its Durable Objects" });
   steps.push({
     kind: "deploy",
     config: gateway,
@@ -122,8 +127,18 @@ export function servicesByWorker(file: string, text: string): Map<string, string
   return byWorker;
 }
 
+/** The control Worker's config, with a hint when it is missing (a project from before the control Worker existed has none). */
+export async function readControlConfig(read: (path: string) => Promise<string>, path: string): Promise<string> {
+  try {
+    return await read(path);
+  } catch {
+    throw new CliFailure(`cannot read ${path}: the control Worker's config (the mesh's Durable Objects, which the gateway binds by script_name; weft init writes it, --control names another)`);
+  }
+}
+
 export interface DeployOptions {
   gateway: string;
+  control: string;
   config: string[];
   file: string;
   dryRun?: boolean;
@@ -133,8 +148,9 @@ export interface DeployOptions {
 export function registerDeploy(program: Command, io: CliIO, apply: (meshFile: string, command: Command) => Promise<void>, createCredential: (service: string, command: Command) => Promise<string>): void {
   program
     .command("deploy")
-    .description("deploy the gateway and your Workers in the order that avoids their binding cycle, apply the mesh, and give each caller its credential")
+    .description("deploy the control Worker, the gateway and your Workers in the order that avoids their binding cycle, apply the mesh, and give each caller its credential")
     .option("--gateway <config>", "the gateway's wrangler config", "wrangler.jsonc")
+    .option("--control <config>", "the control Worker's wrangler config (the mesh's Durable Objects)", CONTROL_CONFIG_FILE)
     .requiredOption("-c, --config <config...>", "each function's wrangler config (jsonc, json or toml)")
     .requiredOption("-f, --file <file>", "the mesh's YAML file")
     .option("--dry-run", "print the plan and run `wrangler deploy --dry-run` for every config in it; deploys nothing")
@@ -149,9 +165,10 @@ export function registerDeploy(program: Command, io: CliIO, apply: (meshFile: st
         }
       };
       const gateway = readWorkerConfig(options.gateway, await read(options.gateway));
+      const control = readWorkerConfig(options.control, await readControlConfig(read, options.control));
       const functions = await Promise.all(options.config.map(async (path) => readWorkerConfig(path, await read(path))));
       const services = servicesByWorker(options.file, await read(options.file));
-      const steps = planDeploy(gateway, functions, options.file, (worker) => services.get(worker) ?? worker);
+      const steps = planDeploy(gateway, control, functions, options.file, (worker) => services.get(worker) ?? worker);
       io.stdout.write(`${options.dryRun ? "plan (dry run)" : "plan"}:\n${steps.map((step, i) => `  ${describeStep(step, i)}`).join("\n")}\n`);
 
       for (const [index, step] of steps.entries()) {

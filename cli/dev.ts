@@ -1,18 +1,20 @@
 /**
- * `weft dev`: your gateway and your Workers in one local workerd (`wrangler dev`), the way
- * `npm run dev` runs weft's example shop. The mesh file is applied when the control plane has no
+ * `weft dev`: your gateway, its control Worker and your Workers in one local workerd
+ * (`wrangler dev`), the way `npm run dev` runs weft's example shop. The mesh file is applied when the control plane has no
  * config (or with `--reset`); every Worker that binds the gateway gets a credential for its mesh
  * service in its own .dev.vars, and wrangler restarts once so they read it.
  */
 import { Command, Option } from "commander";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, relative } from "node:path";
-import { readWorkerConfig, servicesByWorker, type WorkerConfig } from "./deploy.js";
+import { CONTROL_CONFIG_FILE } from "./init.js";
+import { readControlConfig, readWorkerConfig, servicesByWorker, type WorkerConfig } from "./deploy.js";
 import { DEFAULT_PORT, readDevVar, runDevMesh, type DevMesh } from "./dev-runner.js";
 import { CliFailure, type CliIO } from "./program.js";
 
 export interface DevCommandOptions {
   gateway: string;
+  control: string;
   config: string[];
   file: string;
   port: string;
@@ -20,12 +22,16 @@ export interface DevCommandOptions {
   persistTo?: string;
 }
 
-/** The local mesh for a gateway config, the Workers' configs and the mesh file. Pure apart from what it is given. */
-export function describeDevMesh(cwd: string, gateway: WorkerConfig, workers: readonly WorkerConfig[], meshFile: string, serviceOf: (worker: string) => string, wranglerBin: string): DevMesh {
+/**
+ * The local mesh for a gateway config, its control Worker's config, the Workers' configs and the
+ * mesh file. Pure apart from what it is given. The gateway's config comes first: its Worker is the
+ * one that listens.
+ */
+export function describeDevMesh(cwd: string, gateway: WorkerConfig, control: WorkerConfig, workers: readonly WorkerConfig[], meshFile: string, serviceOf: (worker: string) => string, wranglerBin: string): DevMesh {
   const callers = workers.filter((worker) => worker.services.some((entry) => entry.service === gateway.name));
   return {
     cwd,
-    wranglerArgs: ["-c", gateway.path, ...workers.flatMap((worker) => ["-c", worker.path])],
+    wranglerArgs: ["-c", gateway.path, "-c", control.path, ...workers.flatMap((worker) => ["-c", worker.path])],
     wranglerBin,
     meshFile,
     callers: callers.map((worker) => ({ service: serviceOf(worker.name), devVarsFile: join(dirname(worker.path), ".dev.vars") })),
@@ -36,13 +42,15 @@ export function describeDevMesh(cwd: string, gateway: WorkerConfig, workers: rea
 
 /**
  * Reads the configs and the mesh file and describes the local mesh: the gateway's config first,
- * callers (Workers that bind the gateway) credentialed as the mesh service whose endpoint names them.
+ * then its control Worker's, callers (Workers that bind the gateway) credentialed as the mesh
+ * service whose endpoint names them.
  */
-export async function loadDevMesh(cwd: string, read: (path: string) => Promise<string>, gatewayPath: string, workerPaths: readonly string[], meshFile: string, wranglerBin: string): Promise<{ mesh: DevMesh; services: string[] }> {
+export async function loadDevMesh(cwd: string, read: (path: string) => Promise<string>, gatewayPath: string, controlPath: string, workerPaths: readonly string[], meshFile: string, wranglerBin: string): Promise<{ mesh: DevMesh; services: string[] }> {
   const gateway = readWorkerConfig(gatewayPath, await read(gatewayPath));
+  const control = readWorkerConfig(controlPath, await readControlConfig(read, controlPath));
   const workers = await Promise.all(workerPaths.map(async (path) => readWorkerConfig(path, await read(path))));
   const services = servicesByWorker(meshFile, await read(meshFile));
-  const mesh = describeDevMesh(cwd, gateway, workers, meshFile, (worker) => services.get(worker) ?? worker, wranglerBin);
+  const mesh = describeDevMesh(cwd, gateway, control, workers, meshFile, (worker) => services.get(worker) ?? worker, wranglerBin);
   return { mesh, services: [...new Set(services.values())] };
 }
 
@@ -70,8 +78,9 @@ export function devBanner(url: string, services: readonly string[], gatewayDevVa
 export function registerDev(program: Command, io: CliIO): void {
   program
     .command("dev")
-    .description("run your gateway and your Workers in one local wrangler dev, apply the mesh, and give each caller a credential")
+    .description("run your gateway, its control Worker and your Workers in one local wrangler dev, apply the mesh, and give each caller a credential")
     .option("--gateway <config>", "the gateway's wrangler config", "wrangler.jsonc")
+    .option("--control <config>", "the control Worker's wrangler config (the mesh's Durable Objects)", CONTROL_CONFIG_FILE)
     .requiredOption("-c, --config <config...>", "each Worker's wrangler config (jsonc, json or toml)")
     .requiredOption("-f, --file <file>", "the mesh's YAML file")
     .addOption(new Option("--port <port>", "the port on 127.0.0.1").default(String(DEFAULT_PORT)))
@@ -97,7 +106,7 @@ export function registerDev(program: Command, io: CliIO): void {
       } catch {
         throw new CliFailure("wrangler is not installed in this project: npm install --save-dev wrangler");
       }
-      const { mesh, services } = await loadDevMesh(cwd, read, options.gateway, options.config, options.file, wranglerBin);
+      const { mesh, services } = await loadDevMesh(cwd, read, options.gateway, options.control, options.config, options.file, wranglerBin);
       const code = await runDevMesh(mesh, {
         port,
         token,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parse as parseJsonc, type ParseError } from "jsonc-parser";
 import { parseConfigText } from "@weft/sdk/config";
 import { describe, expect, it } from "vitest";
-import { COMPATIBILITY_DATE, EXAMPLE_DOCUMENTS, GATEWAY_MIGRATIONS, WEFT_VERSION, WRANGLER_VERSION, mergeGitignore, workerNameFrom } from "./init.js";
+import { COMPATIBILITY_DATE, CONTROL_MIGRATIONS, EXAMPLE_DOCUMENTS, WEFT_VERSION, WRANGLER_VERSION, controlWorkerName, mergeGitignore, workerNameFrom } from "./init.js";
 import { fakeIO } from "./fake-io.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -22,9 +22,9 @@ function parseWranglerJsonc(text: string): Record<string, unknown> {
   return value;
 }
 
-/** wrangler.toml's `[[migrations]]` tables, read with a regex: the repository's own gateway config. */
+/** control-durable/wrangler.toml's `[[migrations]]` tables, read with a regex: the repository's own control Worker config. */
 function repoMigrations(): { tag: string; new_sqlite_classes: string[] }[] {
-  const blocks = read("wrangler.toml").split(/^\[\[migrations\]\]\s*$/m).slice(1);
+  const blocks = read("control-durable/wrangler.toml").split(/^\[\[migrations\]\]\s*$/m).slice(1);
   return blocks.map((block) => {
     const tag = /^tag\s*=\s*"([^"]+)"/m.exec(block)?.[1];
     const classes = /^new_sqlite_classes\s*=\s*\[([^\]]*)\]/m.exec(block)?.[1];
@@ -33,7 +33,7 @@ function repoMigrations(): { tag: string; new_sqlite_classes: string[] }[] {
   });
 }
 
-const FILES = ["package.json", "wrangler.jsonc", ".dev.vars", "mesh.yaml", "README.md", ".gitignore"];
+const FILES = ["package.json", "wrangler.jsonc", "wrangler.control.jsonc", ".dev.vars", "mesh.yaml", "README.md", ".gitignore"];
 
 describe("weft init", () => {
   it("is a command of weft, with help", async () => {
@@ -70,7 +70,7 @@ describe("weft init", () => {
     expect(cli.stdout()).not.toContain("cd ");
   });
 
-  it("writes a wrangler.jsonc that runs @weft/gateway with its three Durable Objects and the repository's migrations", async () => {
+  it("writes a wrangler.jsonc that runs @weft/gateway bound to the control Worker's three Durable Objects, and a wrangler.control.jsonc with the repository's migrations", async () => {
     const cli = harness();
     expect(await cli.run("init", "gw", "--name", "acme-mesh")).toBe(0);
     const text = cli.files["/work/gw/wrangler.jsonc"] ?? "";
@@ -78,19 +78,33 @@ describe("weft init", () => {
     expect(wrangler).toMatchObject({
       name: "acme-mesh",
       main: "node_modules/@weft/gateway/dist/index.js",
+      minify: true,
+      keep_names: false,
       observability: { enabled: true },
       vars: { WEFT_CONFIG_REFRESH_MS: "5000", WEFT_TELEMETRY_FLUSH_MS: "5000", WEFT_ADMIN_HOST: "weft-admin.localhost" },
       services: [],
     });
     expect(wrangler.durable_objects).toEqual({
       bindings: [
-        { name: "CONTROL", class_name: "ControlPlane" },
-        { name: "RATE_LIMITER", class_name: "RateLimiter" },
-        { name: "TELEMETRY", class_name: "TelemetryShard" },
+        { name: "CONTROL", class_name: "ControlPlane", script_name: "acme-mesh-control" },
+        { name: "RATE_LIMITER", class_name: "RateLimiter", script_name: "acme-mesh-control" },
+        { name: "TELEMETRY", class_name: "TelemetryShard", script_name: "acme-mesh-control" },
       ],
     });
-    expect(wrangler.migrations).toEqual(repoMigrations());
-    expect(GATEWAY_MIGRATIONS).toEqual(repoMigrations());
+    // The Durable Objects' storage belongs to the Worker that defines the classes.
+    expect(wrangler).not.toHaveProperty("migrations");
+    const control = parseWranglerJsonc(cli.files["/work/gw/wrangler.control.jsonc"] ?? "");
+    expect(control).toEqual({
+      $schema: "node_modules/wrangler/config-schema.json",
+      name: "acme-mesh-control",
+      main: "node_modules/@weft/gateway/dist/control.js",
+      compatibility_date: COMPATIBILITY_DATE,
+      observability: { enabled: true },
+      workers_dev: false,
+      migrations: repoMigrations(),
+    });
+    expect(CONTROL_MIGRATIONS).toEqual(repoMigrations());
+    expect(repoMigrations().map((m) => m.tag)).toEqual(["v1", "v2", "v3"]);
     // The custom domain is offered, commented out, and valid once uncommented.
     expect(wrangler).not.toHaveProperty("routes");
     const uncommented = parseWranglerJsonc(text.replace(/^(\s*)\/\/ ("routes":)/m, "$1$2"));
@@ -111,7 +125,11 @@ describe("weft init", () => {
       name: "gw",
       private: true,
       type: "module",
-      scripts: { dev: "wrangler dev", deploy: "wrangler deploy", validate: "weft validate -f mesh.yaml" },
+      scripts: {
+        dev: "wrangler dev -c wrangler.jsonc -c wrangler.control.jsonc",
+        deploy: "wrangler deploy -c wrangler.control.jsonc && wrangler deploy -c wrangler.jsonc",
+        validate: "weft validate -f mesh.yaml",
+      },
       dependencies: { "@weft/cli": `^${root.version}`, "@weft/gateway": `^${root.version}`, "@weft/sdk": `^${root.version}` },
       devDependencies: { wrangler: root.devDependencies.wrangler },
     });
@@ -169,9 +187,9 @@ describe("weft init", () => {
       return wanted.map((step) => (at = at < 0 ? -1 : text.indexOf(step, at)));
     };
     const [local = "", deploying = ""] = steps.split("## Deploying");
-    expect(inOrder(local, ["npm install", "npx weft bindings -f mesh.yaml", "npx weft validate -f mesh.yaml", "npx wrangler dev", "npx weft apply -f mesh.yaml", '"binding": "WEFT"', "npx weft credentials create"])).not.toContain(-1);
-    // Gateway without bindings, functions, gateway with bindings, apply, then a credential per caller.
-    expect(inOrder(deploying, ["without function bindings: `npx wrangler deploy`", "wrangler secret put WEFT_ADMIN_TOKEN", "Your functions", "npx weft bindings -f mesh.yaml && npx wrangler deploy", "npx weft apply -f mesh.yaml", "npx wrangler secret put WEFT_CREDENTIAL", "custom domain"])).not.toContain(-1);
+    expect(inOrder(local, ["npm install", "npx weft bindings -f mesh.yaml", "npx weft validate -f mesh.yaml", "npm run dev", "npx weft apply -f mesh.yaml", '"binding": "WEFT"', "npx weft credentials create"])).not.toContain(-1);
+    // Control Worker, gateway without bindings, functions, gateway with bindings, apply, then a credential per caller.
+    expect(inOrder(deploying, ["npx wrangler deploy -c wrangler.control.jsonc", "without function bindings: `npx wrangler deploy`", "wrangler secret put WEFT_ADMIN_TOKEN", "Your functions", "npx weft bindings -f mesh.yaml && npx wrangler deploy", "npx weft apply -f mesh.yaml", "npx wrangler secret put WEFT_CREDENTIAL", "custom domain"])).not.toContain(-1);
     expect(steps).toContain('"service": "gw"');
 
     const cli = harness({ files: { "/work/gw/README.md": "# my project\n" } });
@@ -207,6 +225,13 @@ describe("weft init", () => {
     expect(await cli.run("init", "gw")).toBe(0);
     expect(cli.files["/work/gw/.gitignore"]).toBe(gitignore);
     expect(cli.stdout()).not.toContain(".gitignore");
+  });
+
+  it("names the control Worker <gateway>-control, within 63 characters", () => {
+    expect(controlWorkerName("acme")).toBe("acme-control");
+    expect(controlWorkerName("a".repeat(63))).toBe(`${"a".repeat(55)}-control`);
+    expect(controlWorkerName(`${"a".repeat(54)}-bb`)).toBe(`${"a".repeat(54)}-control`);
+    expect(controlWorkerName(`${"a".repeat(54)}-bb`)).toHaveLength(62);
   });
 
   it.each([

@@ -1,7 +1,8 @@
 /**
  * `weft init [dir]`: scaffolds a user's gateway project (package.json, a commented wrangler.jsonc
- * pointing at @weft/gateway, .dev.vars with a random local admin token, .gitignore, a starter
- * mesh.yaml and a README of next steps). The templates are pure functions of `InitOptions`, so
+ * for the gateway Worker and a wrangler.control.jsonc for the control Worker, both pointing at
+ * @weft/gateway, .dev.vars with a random local admin token, .gitignore, a starter mesh.yaml and a
+ * README of next steps). The templates are pure functions of `InitOptions`, so
  * tests check their content directly; `registerInit` is the thin commander wiring around them.
  * It never overwrites a file: if any it would write exists, it writes nothing (a .gitignore is
  * appended to instead). The generated token is a secret and is never printed.
@@ -20,8 +21,16 @@ export const WRANGLER_VERSION = "4.86.0";
 /** The workerd behaviour weft is built and tested against (a test keeps it equal to the repository's). */
 export const COMPATIBILITY_DATE = "2026-04-20";
 export const DEFAULT_NAME = "weft-gateway";
+/** The control Worker's config, beside the gateway's wrangler.jsonc. */
+export const CONTROL_CONFIG_FILE = "wrangler.control.jsonc";
 
-/** The gateway's Durable Object bindings: @weft/gateway reads them under these names. */
+/** The control Worker's name for a gateway named `gateway`: `<gateway>-control`, within the 63 characters a Worker name may have. */
+export function controlWorkerName(gateway: string): string {
+  const suffix = "-control";
+  return `${gateway.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;
+}
+
+/** The gateway's Durable Object bindings (to classes of the control Worker): @weft/gateway reads them under these names. */
 export const GATEWAY_DURABLE_OBJECTS = [
   { name: "CONTROL", class_name: "ControlPlane", why: "The control plane: config versions, registry, signing keys, credentials, audit log." },
   { name: "RATE_LIMITER", class_name: "RateLimiter", why: "Global rate limits (`rateLimit.scope: global`): one object per limit key." },
@@ -29,10 +38,10 @@ export const GATEWAY_DURABLE_OBJECTS = [
 ] as const;
 
 /**
- * The Durable Object migrations every gateway deployment carries, in order. They match weft's own
- * wrangler.toml, so a project upgrading @weft/gateway only ever appends tags.
+ * The Durable Object migrations every control Worker carries, in order. They match weft's own
+ * control-durable/wrangler.toml, so a project upgrading @weft/gateway only ever appends tags.
  */
-export const GATEWAY_MIGRATIONS: readonly { readonly tag: string; readonly new_sqlite_classes: readonly string[] }[] = [
+export const CONTROL_MIGRATIONS: readonly { readonly tag: string; readonly new_sqlite_classes: readonly string[] }[] = [
   { tag: "v1", new_sqlite_classes: ["ControlPlane"] },
   { tag: "v2", new_sqlite_classes: ["RateLimiter"] },
   { tag: "v3", new_sqlite_classes: ["TelemetryShard"] },
@@ -80,6 +89,7 @@ export function projectFiles(options: InitOptions): ProjectFile[] {
   return [
     { path: "package.json", text: packageJson(options) },
     { path: "wrangler.jsonc", text: wranglerJsonc(options) },
+    { path: CONTROL_CONFIG_FILE, text: controlWranglerJsonc(options) },
     { path: ".dev.vars", text: devVars(options) },
     { path: "mesh.yaml", text: meshYaml(options) },
     { path: options.readme, text: nextSteps(options) },
@@ -105,9 +115,11 @@ export function packageJson(options: InitOptions): string {
     name: options.name,
     private: true,
     type: "module",
+    // Two Workers: the gateway's config first (it is the one that listens), the control Worker's beside it;
+    // the control Worker deploys first, since the gateway binds its Durable Objects.
     scripts: {
-      dev: "wrangler dev",
-      deploy: "wrangler deploy",
+      dev: `wrangler dev -c wrangler.jsonc -c ${CONTROL_CONFIG_FILE}`,
+      deploy: `wrangler deploy -c ${CONTROL_CONFIG_FILE} && wrangler deploy -c wrangler.jsonc`,
       validate: "weft validate -f mesh.yaml",
     },
     // @weft/sdk is listed for its weft.schema.json (mesh.yaml's $schema line), not just hoisted by chance.
@@ -135,18 +147,23 @@ function inline(value: unknown): string {
 }
 
 export function wranglerJsonc(options: InitOptions): string {
-  const bindings = GATEWAY_DURABLE_OBJECTS.map((b, i) => `      // ${b.why}\n      ${inline({ name: b.name, class_name: b.class_name })}${i < GATEWAY_DURABLE_OBJECTS.length - 1 ? "," : ""}`).join("\n");
-  const migrations = GATEWAY_MIGRATIONS.map((m) => `    ${inline(m)}`).join(",\n");
+  const control = controlWorkerName(options.name);
+  const bindings = GATEWAY_DURABLE_OBJECTS.map((b, i) => `      // ${b.why}\n      ${inline({ name: b.name, class_name: b.class_name, script_name: control })}${i < GATEWAY_DURABLE_OBJECTS.length - 1 ? "," : ""}`).join("\n");
   return `// The weft gateway: the Worker every call between your functions goes through (identity, routing,
-// policy, retries, telemetry), with the mesh's control plane in Durable Objects beside it.
+// policy, retries, telemetry). The mesh's control plane lives in Durable Objects of a second Worker,
+// ${control} (${CONTROL_CONFIG_FILE}), so this one stays small and starts fast.
 // Written by \`weft init\`; \`npx weft bindings -f mesh.yaml\` keeps "services" in step with mesh.yaml.
 // Reference: https://developers.cloudflare.com/workers/wrangler/configuration/
 {
   "$schema": "node_modules/wrangler/config-schema.json",
   // The gateway's Worker name: each function that calls peers binds to it as WEFT.
   "name": ${JSON.stringify(options.name)},
-  // The gateway Worker and its Durable Object classes, prebuilt by @weft/gateway.
+  // The gateway Worker, prebuilt (and minified) by @weft/gateway.
   "main": "node_modules/@weft/gateway/dist/index.js",
+  // Every cold gateway isolate loads the whole script before it answers: keep it as small as the
+  // package ships it (no name-keeping wrappers around its functions).
+  "minify": true,
+  "keep_names": false,
   // The workerd behaviour weft is built and tested against.
   "compatibility_date": "${COMPATIBILITY_DATE}",
   // Logs in the Cloudflare dashboard, including weft's access log when mesh.yaml turns it on.
@@ -163,16 +180,12 @@ export function wranglerJsonc(options: InitOptions): string {
     // until you do. weft-admin.localhost works with \`wrangler dev\`.
     "WEFT_ADMIN_HOST": "weft-admin.localhost"
   },
+  // The control Worker's Durable Objects (${CONTROL_CONFIG_FILE}): deploy it before this Worker.
   "durable_objects": {
     "bindings": [
 ${bindings}
     ]
   },
-  // The Durable Object classes' storage, created in order. Never edit or remove a deployed tag;
-  // a newer @weft/gateway may ask you to append one.
-  "migrations": [
-${migrations}
-  ],
   // Serve the gateway on a custom domain of yours: gateways share config snapshots per colo
   // through the Cache API, which does nothing on *.workers.dev (every isolate would then ask the
   // control plane itself). Uncomment and use your own host:
@@ -181,6 +194,32 @@ ${migrations}
   // reaches the Worker "users" bound here as USERS. \`npx weft bindings -f mesh.yaml\` fills this
   // list; deploy the gateway once with it empty first (see the README's deploy order).
   "services": []
+}
+`;
+}
+
+/** The control Worker: the mesh's Durable Objects, and the config parsing and validation they need. */
+export function controlWranglerJsonc(options: InitOptions): string {
+  const migrations = CONTROL_MIGRATIONS.map((m) => `    ${inline(m)}`).join(",\n");
+  return `// The weft control Worker: the mesh's control plane (config versions, registry, signing keys,
+// credentials, audit log), global rate limits and telemetry rollups, as Durable Objects that the
+// gateway (wrangler.jsonc) binds by script_name. It serves no traffic of its own.
+// Written by \`weft init\`. Deploy it before the gateway: \`npx wrangler deploy -c ${CONTROL_CONFIG_FILE}\`.
+{
+  "$schema": "node_modules/wrangler/config-schema.json",
+  // The gateway's durable_objects bindings name this Worker as their script_name.
+  "name": ${JSON.stringify(controlWorkerName(options.name))},
+  // The control Worker, prebuilt by @weft/gateway.
+  "main": "node_modules/@weft/gateway/dist/control.js",
+  "compatibility_date": "${COMPATIBILITY_DATE}",
+  "observability": { "enabled": true },
+  // No public URL: only the gateway talks to its Durable Objects.
+  "workers_dev": false,
+  // The Durable Object classes' storage, created in order. Never edit or remove a deployed tag;
+  // a newer @weft/gateway may ask you to append one.
+  "migrations": [
+${migrations}
+  ]
 }
 `;
 }
@@ -263,11 +302,13 @@ ${examples}
 
 export function nextSteps(options: InitOptions): string {
   const heading = options.readme === "README.md" ? `# ${options.name}` : `# weft gateway: ${options.name}`;
+  const control = controlWorkerName(options.name);
   return `${heading}
 
 The weft gateway for your Workers, written by \`weft init\`: \`wrangler.jsonc\` deploys the
-gateway Worker from \`@weft/gateway\` with its control plane (Durable Objects), and \`mesh.yaml\`
-is the mesh's configuration (services, routes, policies).
+gateway Worker from \`@weft/gateway\`, \`${CONTROL_CONFIG_FILE}\` its control Worker (\`${control}\`:
+the mesh's control plane, rate limits and telemetry, in Durable Objects the gateway binds), and
+\`mesh.yaml\` is the mesh's configuration (services, routes, policies).
 
 ## Next steps
 
@@ -279,8 +320,9 @@ is the mesh's configuration (services, routes, policies).
 3. Add the gateway's service bindings from it: \`npx weft bindings -f mesh.yaml\` (writes the
    \`services\` list of \`wrangler.jsonc\`).
 4. Check it: \`npx weft validate -f mesh.yaml\`.
-5. Run it locally: \`npx wrangler dev\` (the gateway on http://127.0.0.1:8787; run your functions
-   beside it, e.g. \`npx wrangler dev -c wrangler.jsonc -c ../users/wrangler.jsonc\`).
+5. Run it locally: \`npm run dev\` (the gateway on http://127.0.0.1:8787 with its control Worker
+   beside it). With your functions: \`npx weft dev -c ../users/wrangler.jsonc -f mesh.yaml\` runs
+   them in the same \`wrangler dev\`, applies the mesh and gives each caller a credential.
 6. Apply the config to it with the local admin token from \`.dev.vars\`:
    \`export WEFT_ADMIN_TOKEN="$(sed -n 's/^WEFT_ADMIN_TOKEN=//p' .dev.vars)"\`, then
    \`npx weft apply -f mesh.yaml\`.
@@ -292,23 +334,27 @@ is the mesh's configuration (services, routes, policies).
 
 ## Deploying
 
-Functions and gateway bind to each other, and Cloudflare refuses a binding to a Worker that does
-not exist yet, so deploy in this order:
+The gateway binds the control Worker's Durable Objects, the functions, and the functions that
+call peers bind the gateway; Cloudflare refuses a binding to a Worker that does not exist yet, so
+deploy in this order:
 
-1. The gateway, without function bindings: \`npx wrangler deploy\` while \`services\` is empty
+1. The control Worker: \`npx wrangler deploy -c ${CONTROL_CONFIG_FILE}\`.
+2. The gateway, without function bindings: \`npx wrangler deploy\` while \`services\` is empty
    (as \`weft init\` wrote it; empty it for this one deploy if \`weft bindings\` filled it), then
    its admin token: \`npx wrangler secret put WEFT_ADMIN_TOKEN\` (at least 32 characters; a new
    one, not the one in \`.dev.vars\`).
-2. Your functions, each with its \`WEFT\` binding to \`${options.name}\`.
-3. The gateway again, with its bindings: \`npx weft bindings -f mesh.yaml && npx wrangler deploy\`.
-4. The config: \`npx weft apply -f mesh.yaml --url https://<gateway host>\` (with
+3. Your functions, each with its \`WEFT\` binding to \`${options.name}\`.
+4. The gateway again, with its bindings: \`npx weft bindings -f mesh.yaml && npx wrangler deploy\`.
+5. The config: \`npx weft apply -f mesh.yaml --url https://<gateway host>\` (with
    \`WEFT_ADMIN_TOKEN\` set to the deployed token).
-5. A credential per calling function: \`npx weft credentials create <service> --url https://<gateway host>\`,
+6. A credential per calling function: \`npx weft credentials create <service> --url https://<gateway host>\`,
    then, in that function's folder, \`npx wrangler secret put WEFT_CREDENTIAL\`.
 
-Once the gateway exists with its admin token (step 1), \`npx weft deploy -f mesh.yaml
+Once the gateway exists with its admin token (step 2), \`npx weft deploy -f mesh.yaml
 -c ../users/wrangler.jsonc -c ../billing/wrangler.jsonc --url https://<gateway host>\` runs the
 whole sequence for you, then and on every later deploy (\`--dry-run\` checks every config first).
+Deploy both Workers from the same \`@weft/gateway\` version: the gateway reads the config in the
+form its control Worker ships it, and keeps its last config (refusing a newer one) until they match.
 
 Serve the gateway on a custom domain (the commented \`routes\` entry in \`wrangler.jsonc\`): gateways
 share config snapshots per colo through the Cache API, which does nothing on \`*.workers.dev\`.
@@ -357,7 +403,7 @@ export function registerInit(program: Command, io: CliIO): void {
       if (plan.gitignore) lines.push(`  .gitignore  (${plan.gitignore.existed ? "added" : "with"} ${plan.gitignore.added.join(", ")})`);
       lines.push("", "Next:");
       if (shown !== ".") lines.push(`  cd ${/^[\w./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`}`);
-      lines.push("  npm install", "  # describe your functions in mesh.yaml, then:", "  npx weft bindings -f mesh.yaml", "  npx weft validate -f mesh.yaml", "  npx wrangler dev", `See ${readme} for applying the config, connecting functions and the deploy order.`);
+      lines.push("  npm install", "  # describe your functions in mesh.yaml, then:", "  npx weft bindings -f mesh.yaml", "  npx weft validate -f mesh.yaml", "  npm run dev", `See ${readme} for applying the config, connecting functions and the deploy order.`);
       io.stdout.write(`${lines.join("\n")}\n`);
     });
 }

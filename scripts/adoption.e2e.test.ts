@@ -167,9 +167,10 @@ describe("weft for one's own Workers, from an empty folder to a working mesh cal
 
   it("dry-runs the whole deploy in order, every wrangler deploy --dry-run passing", () => {
     const out = run("npx", ["weft", "deploy", "--dry-run", "-c", "users/wrangler.jsonc", "billing/wrangler.jsonc", "-f", "mesh.yaml"], project);
-    expect(out).toContain("1. wrangler deploy -c wrangler.jsonc (services removed)");
+    expect(out).toContain("1. wrangler deploy -c wrangler.control.jsonc: the control Worker first");
+    expect(out).toContain("2. wrangler deploy -c wrangler.jsonc (services removed)");
     expect(out).toContain("dry run passed");
-    expect(out.match(/^ok \d+: dry run of/gm)).toHaveLength(4);
+    expect(out.match(/^ok \d+: dry run of/gm)).toHaveLength(5);
   }, 240_000);
 
   it("runs in weft dev: billing → users 200 as billing, anonymous 401, a caller no policy allows 403", async () => {

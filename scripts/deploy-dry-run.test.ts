@@ -1,6 +1,8 @@
 /**
  * `wrangler deploy --dry-run` bundles and checks each Worker config without uploading: proof that
- * the gateway (with its Durable Object) and every example function deploy as configured.
+ * the control Worker (the mesh's Durable Objects), the gateway (binding them by script_name) and
+ * every example function deploy as configured, and that the gateway's upload stays small: every
+ * cold gateway isolate loads all of it before it answers (docs/architecture.md#why-two-workers).
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -8,9 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { EXAMPLE_WORKERS, ROOT } from "./example-workers.js";
+import { CONTROL_NAME, CONTROL_WRANGLER_CONFIG, EXAMPLE_WORKERS, ROOT } from "./example-workers.js";
 
 const run = promisify(execFile);
+
+/** The gateway Worker's upload, gzipped, as wrangler reports it (issue 12: at most 120 KiB). */
+const GATEWAY_GZIP_BUDGET_KIB = 120;
+
+/** Wrangler's "Total Upload: X KiB / gzip: Y KiB" line, as numbers. */
+function uploadSize(output: string): { kib: number; gzipKib: number } {
+  const found = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(output);
+  if (!found) throw new Error(`no upload size in wrangler's output:\n${output}`);
+  return { kib: Number(found[1]), gzipKib: Number(found[2]) };
+}
 
 async function dryRun(config: string): Promise<string> {
   const outdir = mkdtempSync(join(tmpdir(), "weft-dry-run-"));
@@ -23,11 +35,28 @@ async function dryRun(config: string): Promise<string> {
 }
 
 describe("wrangler deploy --dry-run", () => {
-  it("accepts the root wrangler.toml: the gateway with its control plane and service bindings", { timeout: 120_000 }, async () => {
+  it("accepts the control Worker's config: the mesh's Durable Objects, with no binding of its own", { timeout: 120_000 }, async () => {
+    const output = await dryRun(CONTROL_WRANGLER_CONFIG);
+    expect(output).toContain("--dry-run: exiting now.");
+    expect(output).toContain("No bindings found.");
+    const size = uploadSize(output);
+    console.log(`control upload: ${size.kib} KiB / gzip: ${size.gzipKib} KiB`);
+  });
+
+  it("accepts the root wrangler.toml: the gateway bound to the control Worker's objects and to the functions, within its size budget", { timeout: 120_000 }, async () => {
     const output = await dryRun("wrangler.toml");
     expect(output).toContain("--dry-run: exiting now.");
-    expect(output).toMatch(/env\.CONTROL \(ControlPlane\)\s+Durable Object/);
+    for (const [binding, className] of [
+      ["CONTROL", "ControlPlane"],
+      ["RATE_LIMITER", "RateLimiter"],
+      ["TELEMETRY", "TelemetryShard"],
+    ]) {
+      expect(output).toMatch(new RegExp(`env\\.${binding} \\(${className}, defined in ${CONTROL_NAME}\\)\\s+Durable Object`));
+    }
     for (const binding of ["HTTPBIN_V1", "HTTPBIN_V2", "CATALOG", "ORDERS_V1", "ORDERS_V2", "FRONTEND"]) expect(output).toContain(`env.${binding}`);
+    const size = uploadSize(output);
+    console.log(`gateway upload: ${size.kib} KiB / gzip: ${size.gzipKib} KiB`);
+    expect(size.gzipKib).toBeLessThanOrEqual(GATEWAY_GZIP_BUDGET_KIB);
   });
 
   it("accepts every example function's config", { timeout: 240_000 }, async () => {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_PORT, describeRefusal, devWranglerArgs, readDevVar } from "../cli/dev-runner.js";
 import { banner, exampleMesh, MESH_FILE, parsePort } from "./dev.js";
-import { EXAMPLE_WORKERS } from "./example-workers.js";
+import { CONTROL_WRANGLER_CONFIG, EXAMPLE_WORKERS } from "./example-workers.js";
 
 describe("npm run dev helpers", () => {
-  it("serves the gateway and every example function from one wrangler dev, on loopback", async () => {
+  it("serves the gateway, its control Worker and every example function from one wrangler dev, on loopback", async () => {
     const args = devWranglerArgs(await exampleMesh(), 9000);
     const configs = args.flatMap((arg, i) => (arg === "-c" ? [args[i + 1]] : []));
     // The gateway's config comes first: the first Worker is the one wrangler dev listens for.
-    expect(configs).toEqual(["wrangler.toml", ...EXAMPLE_WORKERS.map((w) => w.wranglerConfig)]);
+    expect(configs).toEqual(["wrangler.toml", CONTROL_WRANGLER_CONFIG, ...EXAMPLE_WORKERS.map((w) => w.wranglerConfig)]);
     expect(args.slice(args.indexOf("--ip"), args.indexOf("--ip") + 2)).toEqual(["--ip", "127.0.0.1"]);
     expect(args.slice(args.indexOf("--port"), args.indexOf("--port") + 2)).toEqual(["--port", "9000"]);
     expect(args[0]).toBe("dev");

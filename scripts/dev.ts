@@ -1,9 +1,9 @@
 /**
  * `npm run dev`: the whole example mesh on one port.
  *
- * One `wrangler dev` serves the gateway (root wrangler.toml, with its control plane Durable Object)
- * and every example function (their own wrangler configs) at http://127.0.0.1:8787, `PORT` to
- * change it. Once the gateway answers /.weft/healthz, examples/mesh.yaml is applied through the
+ * One `wrangler dev` serves the gateway (root wrangler.toml), its control Worker (the mesh's
+ * Durable Objects, control-durable/wrangler.toml) and every example function (their own wrangler
+ * configs) at http://127.0.0.1:8787, `PORT` to change it. Once the gateway answers /.weft/healthz, examples/mesh.yaml is applied through the
  * admin API when the control plane has no config yet (or with `--reset`), then the URLs to try are
  * printed. Wrangler's output is forwarded as is; Ctrl-C, SIGTERM or SIGHUP stops wrangler and its
  * workerd processes, and a watchdog stops them when this runner dies without cleaning up (SIGKILL).
@@ -22,7 +22,7 @@ import { DEFAULT_PORT, readDevVar, runDevMesh, type DevMesh } from "../cli/dev-r
 import { loadDevMesh } from "../cli/dev.js";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_RATE as DEMO_RATE, startDemoTraffic, type DemoTraffic } from "./demo-traffic.js";
-import { EXAMPLE_WORKERS, ROOT } from "./example-workers.js";
+import { CONTROL_WRANGLER_CONFIG, EXAMPLE_WORKERS, ROOT } from "./example-workers.js";
 
 export const MESH_FILE = "examples/mesh.yaml";
 /** Used when .dev.vars has no WEFT_ADMIN_TOKEN (it ships with this value; README, Quick start). */
@@ -117,14 +117,16 @@ export function banner(base: string, token: string, options: { traffic?: boolean
 }
 
 /**
- * The example shop as `weft dev` would run it (`weft dev --gateway wrangler.toml -c <each example's
- * config> -f examples/mesh.yaml`): the same description, with this repository's messages.
+ * The example shop as `weft dev` would run it (`weft dev --gateway wrangler.toml --control
+ * control-durable/wrangler.toml -c <each example's config> -f examples/mesh.yaml`): the same
+ * description, with this repository's messages.
  */
 export async function exampleMesh(): Promise<DevMesh> {
   const { mesh } = await loadDevMesh(
     ROOT,
     (path) => readFile(resolve(ROOT, path), "utf8"),
     "wrangler.toml",
+    CONTROL_WRANGLER_CONFIG,
     EXAMPLE_WORKERS.map((worker) => worker.wranglerConfig),
     MESH_FILE,
     createRequire(import.meta.url).resolve("wrangler/bin/wrangler.js"),

@@ -9,6 +9,17 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const GATEWAY_NAME = "weft-gateway";
+/** The control Worker: the mesh's Durable Objects, which the gateway binds by `script_name`. */
+export const CONTROL_NAME = "weft-control";
+export const CONTROL_ENTRY = "control-durable/src/worker.ts";
+/** Its wrangler config, relative to the repository root (`npm run dev` passes it after the gateway's). */
+export const CONTROL_WRANGLER_CONFIG = "control-durable/wrangler.toml";
+/** The control Worker's Durable Objects as Miniflare declares them where the classes live (SQLite, as its migrations create them). */
+export const CONTROL_DURABLE_OBJECTS = {
+  CONTROL: { className: "ControlPlane", useSQLite: true },
+  RATE_LIMITER: { className: "RateLimiter", useSQLite: true },
+  TELEMETRY: { className: "TelemetryShard", useSQLite: true },
+} as const;
 
 export interface ExampleWorker {
   /** Worker name (as in its wrangler config and the gateway's [[services]]). */
@@ -67,6 +78,25 @@ export const GATEWAY_SERVICE_BINDINGS: Record<string, string> = {
   FRONTEND: "weft-frontend",
 };
 
+/** The gateway's bindings to the Durable Objects of the Worker `controlScript` (as wrangler.toml's `script_name`). */
+export function controlBindings(controlScript: string) {
+  return Object.fromEntries(Object.entries(CONTROL_DURABLE_OBJECTS).map(([binding, { className }]) => [binding, { className, scriptName: controlScript }]));
+}
+
+/**
+ * The control Worker (bundled) for Miniflare, named `name`: it owns the Durable Objects, and a
+ * gateway binds them with `controlBindings(name)`. Two names, two meshes (bench/load.ts).
+ */
+export async function controlWorkerOptions(outDir: string, name: string = CONTROL_NAME) {
+  return {
+    name,
+    modules: true,
+    scriptPath: await bundleWorker(CONTROL_ENTRY, outDir, name),
+    compatibilityDate: COMPATIBILITY_DATE,
+    durableObjects: CONTROL_DURABLE_OBJECTS,
+  };
+}
+
 /**
  * A second gateway Worker (the same code, bundled) sharing the control plane of `controlScript`.
  * Functions reach the mesh through it, as they reach one of many gateway isolates in production.
@@ -78,11 +108,7 @@ export async function gatewayWorkerOptions(outDir: string, controlScript: string
     scriptPath: await bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: vars,
-    durableObjects: {
-      CONTROL: { className: "ControlPlane", scriptName: controlScript },
-      RATE_LIMITER: { className: "RateLimiter", scriptName: controlScript },
-      TELEMETRY: { className: "TelemetryShard", scriptName: controlScript },
-    },
+    durableObjects: controlBindings(controlScript),
     serviceBindings: { ...GATEWAY_SERVICE_BINDINGS, ...extraServiceBindings },
   };
 }

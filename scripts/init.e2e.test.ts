@@ -1,9 +1,11 @@
 /**
  * `weft init` as a user meets it: the command writes a gateway project into a folder outside the
  * repository, weft's packed tarballs (and the wrangler the project pins) install into it, and
- * then the project deploys (`wrangler deploy --dry-run`: the gateway bundle with its three
- * Durable Objects) and runs (`wrangler dev`, with the config applied using the admin token from
- * the project's own .dev.vars). The packed `weft` bin scaffolds the same project as the repo's.
+ * then the project deploys (`wrangler deploy --dry-run` of the control Worker with its three
+ * Durable Objects, then of the gateway binding them, within the gateway's size budget) and runs
+ * (its `npm run dev`: both Workers in one `wrangler dev`, with the config applied using the admin
+ * token from the project's own .dev.vars). The packed `weft` bin scaffolds the same project as
+ * the repo's.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -45,7 +47,7 @@ describe("weft init: a gateway project of one's own that deploys and runs", () =
   });
 
   it("writes the project and says what to run next, without printing the admin token", () => {
-    for (const file of ["package.json", "wrangler.jsonc", ".dev.vars", ".gitignore", "mesh.yaml", "README.md"]) expect(existsSync(join(project, file)), file).toBe(true);
+    for (const file of ["package.json", "wrangler.jsonc", "wrangler.control.jsonc", ".dev.vars", ".gitignore", "mesh.yaml", "README.md"]) expect(existsSync(join(project, file)), file).toBe(true);
     const token = /^WEFT_ADMIN_TOKEN=(.+)$/m.exec(readFileSync(join(project, ".dev.vars"), "utf8"))?.[1] ?? "";
     expect(token.length).toBeGreaterThanOrEqual(32);
     expect(initOutput).not.toContain(token);
@@ -59,17 +61,29 @@ describe("weft init: a gateway project of one's own that deploys and runs", () =
     expect(JSON.parse(readFileSync(join(project, schemaPath), "utf8")).title).toBe("weft configuration document");
   });
 
-  it("deploys: wrangler deploy --dry-run bundles @weft/gateway with its three Durable Objects", () => {
-    const output = run(process.execPath, [join(project, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", join(work, "dry-run")], project);
+  it("deploys: wrangler deploy --dry-run bundles the control Worker, then the gateway bound to its three Durable Objects, small", () => {
+    const wrangler = join(project, "node_modules/wrangler/bin/wrangler.js");
+    const control = run(process.execPath, [wrangler, "deploy", "--dry-run", "-c", "wrangler.control.jsonc", "--outdir", join(work, "dry-run-control")], project);
+    expect(control).toContain("--dry-run: exiting now.");
+    const output = run(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", join(work, "dry-run")], project);
     expect(output).toContain("--dry-run: exiting now.");
-    expect(output).toMatch(/env\.CONTROL \(ControlPlane\)\s+Durable Object/);
-    expect(output).toMatch(/env\.RATE_LIMITER \(RateLimiter\)\s+Durable Object/);
-    expect(output).toMatch(/env\.TELEMETRY \(TelemetryShard\)\s+Durable Object/);
+    expect(output).toMatch(/env\.CONTROL \(ControlPlane, defined in acme-gateway-control\)\s+Durable Object/);
+    expect(output).toMatch(/env\.RATE_LIMITER \(RateLimiter, defined in acme-gateway-control\)\s+Durable Object/);
+    expect(output).toMatch(/env\.TELEMETRY \(TelemetryShard, defined in acme-gateway-control\)\s+Durable Object/);
+    // The user's gateway, bundled from the package by their own wrangler, is as small as weft's own.
+    const gzipKib = Number(/Total Upload: [\d.]+ KiB \/ gzip: ([\d.]+) KiB/.exec(output)?.[1]);
+    console.log(`weft init project's gateway upload: ${/Total Upload: .*/.exec(output)?.[0] ?? "?"}`);
+    expect(gzipKib).toBeGreaterThan(0);
+    expect(gzipKib).toBeLessThanOrEqual(120);
   });
 
-  it("runs: wrangler dev serves the gateway, and the packed weft applies mesh.yaml with the token from .dev.vars (not the repo's dev token)", { timeout: 120_000 }, async () => {
+  it("runs: its npm run dev serves the gateway with its control Worker, and the packed weft applies mesh.yaml with the token from .dev.vars (not the repo's dev token)", { timeout: 120_000 }, async () => {
     const port = await freePort();
-    dev = spawn(process.execPath, [join(project, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0"], {
+    // The project's own dev script (`wrangler dev -c wrangler.jsonc -c wrangler.control.jsonc`), run by the wrangler it pins.
+    const script = (JSON.parse(initManifest) as { scripts: { dev: string } }).scripts.dev.split(" ");
+    expect(script.slice(0, 2)).toEqual(["wrangler", "dev"]);
+    expect(script).toContain("wrangler.control.jsonc");
+    dev = spawn(process.execPath, [join(project, "node_modules/wrangler/bin/wrangler.js"), ...script.slice(1), "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0"], {
       cwd: project,
       env: ENV,
       detached: true,
@@ -103,7 +117,7 @@ describe("weft init: a gateway project of one's own that deploys and runs", () =
 
   it("the packed weft bin scaffolds the same project (its init is in the bundle)", () => {
     run(join(project, "node_modules/.bin/weft"), ["init", "again", "--name", "acme-gateway"], work);
-    for (const file of ["wrangler.jsonc", "mesh.yaml", "README.md", ".gitignore"]) {
+    for (const file of ["wrangler.jsonc", "wrangler.control.jsonc", "mesh.yaml", "README.md", ".gitignore"]) {
       expect(readFileSync(join(work, "again", file), "utf8"), file).toBe(readFileSync(join(project, file), "utf8"));
     }
     // npm install rewrote the first project's dependencies to the tarballs: compare with what init wrote.

@@ -1,7 +1,8 @@
 /**
  * Builds weft's three installable packages and packs each as an npm tarball:
  * - `@weft/sdk`: the SDK compiled by tsc (ESM + .d.ts, no sources, no tests);
- * - `@weft/gateway`: the gateway Worker and its Durable Object classes, bundled by esbuild;
+ * - `@weft/gateway`: the gateway Worker (`dist/index.js`) and the control Worker with the mesh's
+ *   Durable Object classes (`dist/control.js`), each bundled and minified by esbuild;
  * - `@weft/cli`: the `weft` command, bundled by esbuild for Node (no tsx at run time).
  * Each is staged in `<out>/<package>/` with its own package.json, then `npm pack`ed into `<out>`.
  * The repository itself keeps resolving `@weft/sdk` to its TypeScript sources; only the staged
@@ -14,7 +15,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { WORKER_BUILD_OPTIONS } from "./example-workers.js";
+import { CONTROL_ENTRY, WORKER_BUILD_OPTIONS } from "./example-workers.js";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const rootManifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; license: string; dependencies: Record<string, string> };
@@ -75,14 +76,18 @@ async function stageSdk(dir: string): Promise<void> {
 }
 
 async function stageGateway(dir: string): Promise<void> {
-  await build({ ...WORKER_BUILD_OPTIONS, entryPoints: [join(ROOT, "gateway-worker/src/index.ts")], outfile: join(dir, "dist/index.js"), legalComments: "none" });
+  // Minified: every cold gateway isolate loads the whole script before it answers.
+  const worker = { ...WORKER_BUILD_OPTIONS, minify: true, legalComments: "none" } as const;
+  await build({ ...worker, entryPoints: [join(ROOT, "gateway-worker/src/index.ts")], outfile: join(dir, "dist/index.js") });
+  await build({ ...worker, entryPoints: [join(ROOT, CONTROL_ENTRY)], outfile: join(dir, "dist/control.js") });
   copyFileSync(join(ROOT, "gateway-worker/package/index.d.ts"), join(dir, "dist/index.d.ts"));
+  copyFileSync(join(ROOT, "gateway-worker/package/control.d.ts"), join(dir, "dist/control.d.ts"));
   writeManifest(dir, {
     name: "@weft/gateway",
     ...COMMON,
-    description: "The weft gateway Worker and its Durable Object classes (control plane, rate limiter, telemetry): point a wrangler.jsonc at it and deploy.",
+    description: "The weft gateway Worker and its control Worker (the mesh's Durable Objects: control plane, rate limiter, telemetry): point two wrangler configs at them and deploy.",
     sideEffects: true,
-    exports: { ".": entry("index"), "./package.json": "./package.json" },
+    exports: { ".": entry("index"), "./control": entry("control"), "./package.json": "./package.json" },
     main: "./dist/index.js",
     types: "./dist/index.d.ts",
     files: ["dist"],

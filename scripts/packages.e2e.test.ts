@@ -95,7 +95,18 @@ describe("weft's packages, installed from tarballs into a project of one's own",
     expect(billing).not.toMatch(/ZodError|\$ZodType|zod/);
     expect(billing).not.toMatch(/YAMLParseError|yaml/i);
     expect(sizes.billing?.gzip).toBeLessThan(PEER_CALLER_BUDGET_BYTES);
-    // The gateway package runs with no dependencies of its own: everything it needs is in its bundle.
+    // The gateway package runs with no dependencies of its own: everything it needs is in its bundles.
     expect(JSON.parse(readFileSync(join(project, "node_modules/@weft/gateway/package.json"), "utf8")).dependencies).toBeUndefined();
+  });
+
+  it("ships the gateway without the config schema or a YAML parser, and the control Worker with its three Durable Object classes", async () => {
+    const gateway = readFileSync(join(project, "node_modules/@weft/gateway/dist/index.js"), "utf8");
+    expect(gateway).not.toMatch(/ZodError|\$ZodType/);
+    expect(gateway).not.toMatch(/YAMLParseError/);
+    const control = readFileSync(join(project, "node_modules/@weft/gateway/dist/control.js"), "utf8");
+    expect(control).toMatch(/YAMLParseError/);
+    const exported = await build({ stdin: { contents: 'export * from "@weft/gateway/control"; export { default } from "@weft/gateway/control";', resolveDir: project }, bundle: true, write: false, metafile: true, format: "esm", platform: "browser", conditions: ["workerd", "worker", "browser"], external: ["cloudflare:*"], absWorkingDir: project, logLevel: "silent" });
+    const names = Object.values(exported.metafile.outputs)[0]?.exports ?? [];
+    expect([...names].sort()).toEqual(["ControlPlane", "RateLimiter", "TelemetryShard", "default"]);
   });
 });

@@ -8,7 +8,7 @@
  * new version (or after the object woke up) validates once. Writes go only through this single
  * Durable Object, so the version number is a sound cache key.
  */
-import { validateDocuments, type Result, type ValidConfigSet } from "@weft/sdk/config";
+import { validateDocuments, type LineLocator, type Result, type ValidConfigSet } from "@weft/sdk/config";
 import type { VersionRecord } from "./types.js";
 import { NORMALIZED_FORMAT, type SnapshotPayload } from "../../wire/src/snapshot.js";
 
@@ -50,9 +50,9 @@ export class ConfigStore {
   constructor(private readonly sql: SqlStorage) {}
 
   /** The one place the control plane validates a document set, so every validation is counted. */
-  validate(documents: readonly unknown[], reason: ValidationReason): Result<ValidConfigSet> {
+  validate(documents: readonly unknown[], reason: ValidationReason, locate?: LineLocator): Result<ValidConfigSet> {
     this.validations[reason]++;
-    return validateDocuments(documents);
+    return validateDocuments(documents, locate);
   }
 
   /** The current version and its validated config, validated at most once per version. */
@@ -126,7 +126,7 @@ function currentConfig(payload: SnapshotPayload, set: ValidConfigSet | undefined
   const namespaces = new Map<string, string>();
   for (const service of set?.services ?? []) namespaces.set(service.metadata.name, service.metadata.namespace);
   return {
-    payload: set ? { ...payload, normalized: { format: NORMALIZED_FORMAT, documents: set.documents } } : payload,
+    payload: set ? { ...payload, normalized: { format: NORMALIZED_FORMAT, documents: set.documents, mesh: set.mesh } } : payload,
     set,
     namespaces,
   };

@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { CLOCK_SKEW_SECONDS } from "@weft/sdk";
 import { CONFIG_DEFAULTS, defaultMesh, type MeshDoc, type ValidConfigSet } from "@weft/sdk/config";
+import { endpointBindings, readConfigInput } from "./config-input.js";
 import { AuditLog } from "./audit.js";
 import { ConfigStore } from "./config-store.js";
 import { diffDocumentSets, isEmptyDiff, summarizeDiff } from "./diff.js";
@@ -15,17 +16,16 @@ import { CredentialStore, type CredentialView } from "./credentials.js";
 import { GATEWAY_AUDIENCE, signHopToken, signSvid, spiffeId, type IssuedToken } from "./tokens.js";
 import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
-import type { ApplyOutcome, AuditEntry, RegistryView, VersionRecord } from "./types.js";
+import type { ApplyOutcome, AuditEntry, ConfigInput, EndpointBinding, RegistryView, VersionRecord } from "./types.js";
 import type { SnapshotAnswer, SnapshotPayload } from "../../wire/src/snapshot.js";
 
 /**
- * An apply's outcome. An accepted set rides along as validated (defaults applied), so the admin
- * API can check it against its gateway's bindings without validating it a second time.
+ * An apply's outcome. An accepted set's endpoint bindings ride along (with their YAML lines), so
+ * the admin API can check them against its gateway's env without parsing or validating anything.
  */
-export type ApplyConfigOutcome = Exclude<ApplyOutcome, { ok: true }> | (Extract<ApplyOutcome, { ok: true }> & { accepted: ValidConfigSet });
+export type ApplyConfigOutcome = Exclude<ApplyOutcome, { ok: true }> | (Extract<ApplyOutcome, { ok: true }> & { bindings: EndpointBinding[] });
 
-/** Name of the single control-plane instance. */
-export const CONTROL_PLANE_NAME = "control";
+export { CONTROL_PLANE_NAME } from "../../wire/src/names.js";
 
 export interface ApplyOptions {
   /** Who made the change, as the admin surface authenticated it. */
@@ -78,12 +78,17 @@ export class ControlPlane extends DurableObject {
   }
 
   /**
-   * Validates `documents` as a whole set and, unless dry-run, stores it as a new version. This is
-   * the apply's one validation: the control plane is the source of truth and its RPC may be
-   * reached by callers other than the admin API, so it trusts no one else's check; what it
-   * validated becomes the version's cached config, and gateways compile its normalized form.
+   * Parses `input` (the admin API passes a body's text and format on as they came), validates it
+   * as a whole set and, unless dry-run, stores it as a new version. This is the apply's one
+   * validation: the control plane is the source of truth and its RPC may be reached by callers
+   * other than the admin API, so it trusts no one else's check; what it validated becomes the
+   * version's cached config, and gateways compile its normalized form. Issues carry the line
+   * they point at when the input was YAML.
    */
-  applyConfig(documents: unknown[], options: ApplyOptions): ApplyConfigOutcome {
+  applyConfig(input: ConfigInput, options: ApplyOptions): ApplyConfigOutcome {
+    const parsed = readConfigInput(input);
+    if (!parsed.ok) return { ok: false, reason: "invalid_config", issues: parsed.issues };
+    const { documents, locate } = parsed.value;
     // Validate exactly what is stored (JSON): RPC input may hold values JSON drops or changes.
     let text: string;
     try {
@@ -93,17 +98,18 @@ export class ControlPlane extends DurableObject {
       return { ok: false, reason: "invalid_config", issues: [{ document: 1, path: "", message: "the documents must be an array of JSON values" }] };
     }
     const stored = JSON.parse(text) as unknown[];
-    const validation = this.store.validate(stored, "apply");
+    const validation = this.store.validate(stored, "apply", locate);
     if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
     const current = this.store.currentConfig().payload;
     const diff = diffDocumentSets(current.documents, stored);
     const summary = summarizeDiff(diff);
     const accepted = validation.value;
+    const bindings = endpointBindings(accepted, locate);
     if (options.dryRun || isEmptyDiff(diff)) {
-      return { ok: true, dryRun: options.dryRun === true, changed: !isEmptyDiff(diff), version: current.version, previousVersion: current.version, summary, diff, accepted };
+      return { ok: true, dryRun: options.dryRun === true, changed: !isEmptyDiff(diff), version: current.version, previousVersion: current.version, summary, diff, bindings };
     }
     const version = this.commit(text, stored, accepted, { actor: options.actor, source: "apply", rollbackOf: null, summary });
-    return { ok: true, dryRun: false, changed: true, version, previousVersion: current.version, summary, diff, accepted };
+    return { ok: true, dryRun: false, changed: true, version, previousVersion: current.version, summary, diff, bindings };
   }
 
   /** Makes a new version whose content is that of `version`. */

@@ -41,6 +41,25 @@ export interface AuditEntry {
   summary: string;
 }
 
+/**
+ * What an apply takes: the admin API passes the body's text and format on unparsed (the control
+ * Worker parses it); other RPC callers may pass documents as they are.
+ */
+export type ConfigInput = { format: "yaml" | "json"; text: string } | unknown[];
+
+/** An endpoint's service binding in an accepted set, and where it is written. */
+export interface EndpointBinding {
+  /** 1-based, as in issues. */
+  document: number;
+  service: string;
+  subset: string;
+  /** e.g. `spec.subsets[1].endpoints[0].binding` */
+  path: string;
+  binding: string;
+  /** Its line in the uploaded YAML. */
+  line?: number;
+}
+
 export type ApplyOutcome =
   | {
       ok: true;

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { SnapshotAnswer } from "../../wire/src/snapshot.js";
 import { ConfigCache, type ConfigSource } from "./config-cache.js";
+import { shipped } from "./config-test-support.js";
 
 const service = { apiVersion: "weft/v1", kind: "Service", metadata: { name: "a" }, spec: { subsets: [{ name: "v1", endpoints: [{ binding: "A" }] }] } };
 
@@ -12,7 +13,7 @@ function fakeSource(version = 1) {
       state.knownVersions.push(known);
       if (state.fail) throw new Error("down");
       if (known === state.version) return { changed: false, version: state.version };
-      return { changed: true, snapshot: { version: state.version, createdAt: "", documents: [service] } };
+      return { changed: true, snapshot: shipped(state.version, [service]) };
     },
   };
   return { source, state };
@@ -90,7 +91,7 @@ describe("isolate config cache", () => {
         getSnapshot(): Promise<SnapshotAnswer> {
           state.calls++;
           if (state.hang) return new Promise(() => undefined);
-          return Promise.resolve({ changed: true, snapshot: { version: state.version, createdAt: "", documents: [service] } });
+          return Promise.resolve({ changed: true, snapshot: shipped(state.version, [service]) });
         },
       };
       const clock = { now: 0 };
@@ -146,7 +147,7 @@ describe("isolate config cache", () => {
     expect(state.calls).toBe(2);
   });
 
-  it("refuses a snapshot that does not validate and keeps the previous one", async () => {
+  it("refuses a snapshot without the normalized form it reads (the control plane could not validate it) and keeps the previous one", async () => {
     const { state, clock, get, settle, cache } = setup();
     await get();
     const broken: ConfigSource = { getSnapshot: async () => ({ changed: true, snapshot: { version: 9, createdAt: "", documents: [{ kind: "Nope" }] } }) };

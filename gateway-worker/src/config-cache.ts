@@ -4,8 +4,8 @@
  * control plane cannot be reached the last snapshot keeps serving and `status()` says so.
  */
 import { MeshError } from "@weft/sdk";
-import { defaultMesh, validateDocuments, type AuthorizationPolicyDoc, type MeshDoc, type RouteDoc, type ServiceDoc, type ValidConfigSet } from "@weft/sdk/config";
-import { NORMALIZED_FORMAT, type SnapshotAnswer, type SnapshotPayload } from "../../wire/src/snapshot.js";
+import type { AuthorizationPolicyDoc, RouteDoc, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
+import { NORMALIZED_FORMAT, type NormalizedDocuments, type SnapshotAnswer, type SnapshotPayload } from "../../wire/src/snapshot.js";
 import { compileSnapshot } from "./routing/compile.js";
 import type { Snapshot } from "./routing/snapshot.js";
 
@@ -232,28 +232,25 @@ export class ConfigCache {
 
 /**
  * A pulled or applied version → a compiled snapshot. The control plane validated the set once
- * when it was applied and ships its normalized form; that is compiled as is (no second
- * validation per gateway isolate). Payloads without it (an older control plane, a different
- * normalized format mid-deploy, test stand-ins) are validated here as before.
+ * when it was applied and ships its normalized form; that is compiled as is. The gateway Worker
+ * carries no validator (docs/architecture.md#why-two-workers), so a version without the normalized
+ * form it reads (a control Worker of another release, or a stored version today's schema refuses)
+ * is refused: a warm isolate keeps serving what it has, and healthz names the reason.
  */
 function compilePayload(payload: SnapshotPayload): Snapshot {
-  const normalized = normalizedSet(payload);
-  if (normalized) return compileSnapshot(normalized, payload.version);
-  const validation = validateDocuments(payload.documents);
-  if (!validation.ok) {
-    const first = validation.issues[0];
-    throw new Error(`config version ${payload.version} does not validate: ${first ? `${first.path} ${first.message}` : "unknown issue"}`);
+  const normalized = payload.normalized;
+  if (normalized?.format !== NORMALIZED_FORMAT || normalized.documents.length !== payload.documents.length) {
+    const found = normalized === undefined ? "no normalized form" : `normalized format ${JSON.stringify(normalized.format)} with ${normalized.documents.length} of ${payload.documents.length} documents`;
+    throw new Error(`config version ${payload.version} cannot be compiled: it comes with ${found}, and this gateway reads ${NORMALIZED_FORMAT}; deploy the control Worker and the gateway from the same weft release`);
   }
-  return compileSnapshot(validation.value, payload.version);
+  return compileSnapshot(normalizedSet(normalized), payload.version);
 }
 
 /** The set exactly as `validateDocuments` built it from the raw documents, rebuilt from their normalized form. */
-function normalizedSet(payload: SnapshotPayload): ValidConfigSet | undefined {
-  const normalized = payload.normalized;
-  if (normalized?.format !== NORMALIZED_FORMAT || normalized.documents.length !== payload.documents.length) return undefined;
+function normalizedSet(normalized: NormalizedDocuments): ValidConfigSet {
   const docs = normalized.documents;
   return {
-    mesh: docs.find((d): d is MeshDoc => d.kind === "Mesh") ?? defaultMesh(),
+    mesh: normalized.mesh,
     services: docs.filter((d): d is ServiceDoc => d.kind === "Service"),
     routes: docs.filter((d): d is RouteDoc => d.kind === "Route"),
     policies: docs.filter((d): d is AuthorizationPolicyDoc => d.kind === "AuthorizationPolicy"),

@@ -1,7 +1,8 @@
 /**
- * Gateways compile what the control plane validated: installing or pulling a snapshot that
- * carries the normalized form runs no validation of the document set; without it (an older
- * control plane, another normalized format) the gateway validates the raw documents as before.
+ * Gateways compile what the control plane validated: installing or pulling a snapshot compiles its
+ * normalized form and runs no validation of the document set. The gateway Worker carries no
+ * validator at all, so a snapshot without the normalized form it reads (a control Worker of
+ * another release) is refused, and the version in use keeps serving.
  */
 import { describe, expect, it, vi } from "vitest";
 
@@ -18,21 +19,13 @@ vi.mock("@weft/sdk/config", async (importOriginal) => {
 });
 
 const { validateDocuments } = await import("@weft/sdk/config");
-const { NORMALIZED_FORMAT } = await import("../../wire/src/snapshot.js");
 const { ConfigCache } = await import("./config-cache.js");
+const { compileSnapshot } = await import("./routing/compile.js");
 const { manyRoutes } = await import("./routing/test-support.js");
-type SnapshotPayload = import("../../wire/src/snapshot.js").SnapshotPayload;
-
-/** A payload as the control plane ships it: raw documents plus their normalized form. */
-function shipped(version: number, documents: unknown[]): SnapshotPayload {
-  const result = validateDocuments(documents);
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  // Through JSON, as the colo cache stores it.
-  return JSON.parse(JSON.stringify({ version, createdAt: "", documents, normalized: { format: NORMALIZED_FORMAT, documents: result.value.documents } })) as SnapshotPayload;
-}
+const { shipped } = await import("./config-test-support.js");
 
 describe("gateways compile the normalized snapshot", () => {
-  it("installs and pulls a normalized snapshot without validating the set, and routes like a validated one", async () => {
+  it("installs and pulls a normalized snapshot without validating the set, and routes like a fresh validation", async () => {
     const documents = manyRoutes(200);
     const first = shipped(1, documents);
     const second = shipped(2, documents);
@@ -45,20 +38,26 @@ describe("gateways compile the normalized snapshot", () => {
     expect(pulled.version).toBe(2);
 
     // The same rules as compiling a fresh validation of the raw documents.
-    const validated = new ConfigCache({ getSnapshot: async () => ({ changed: true, snapshot: { version: 3, createdAt: "", documents } }) }, { refreshIntervalMs: 0, now: () => 0 });
-    const fromRaw = await validated.refresh();
-    expect(validations.count).toBe(1);
+    const fresh = validateDocuments(documents);
+    if (!fresh.ok) throw new Error(JSON.stringify(fresh.issues));
     expect(installed.ruleCount).toBeGreaterThan(200);
-    expect(fromRaw.ruleCount).toBe(installed.ruleCount);
+    expect(compileSnapshot(fresh.value, 3).ruleCount).toBe(installed.ruleCount);
+    expect(installed.mesh).toEqual(fresh.value.mesh);
   });
 
-  it("validates the raw documents when the normalized form is of another format or missing", () => {
+  it("refuses a snapshot whose normalized form is of another format or missing, validating nothing and keeping the version it serves", async () => {
     const payload = shipped(1, manyRoutes(5));
-    const cache = new ConfigCache({ getSnapshot: () => Promise.reject(new Error("unused")) }, { refreshIntervalMs: 60_000, now: () => 0 });
+    const normalized = payload.normalized;
+    if (!normalized) throw new Error("shipped without a normalized form");
+    const cache = new ConfigCache({ getSnapshot: async () => ({ changed: true, snapshot: { ...payload, version: 4, normalized: { ...normalized, format: "weft/v0" } } }) }, { refreshIntervalMs: 0, now: () => 0 });
     validations.count = 0;
-    cache.install({ ...payload, normalized: { format: "weft/v0", documents: payload.normalized?.documents ?? [] } });
-    cache.install({ version: 2, createdAt: "", documents: payload.documents });
-    expect(validations.count).toBe(2);
-    expect(() => cache.install({ version: 3, createdAt: "", documents: [{ kind: "Nope" }] })).toThrow(/does not validate/);
+    cache.install(payload);
+    expect(() => cache.install({ ...payload, version: 2, normalized: { ...normalized, format: "weft/v0" } })).toThrow(/version 2 cannot be compiled: it comes with normalized format "weft\/v0".*deploy the control Worker and the gateway from the same weft release/);
+    expect(() => cache.install({ version: 3, createdAt: "", documents: payload.documents })).toThrow(/version 3 cannot be compiled: it comes with no normalized form/);
+    expect(() => cache.install({ ...payload, version: 3, normalized: { ...normalized, documents: normalized.documents.slice(1) } })).toThrow(/cannot be compiled/);
+    // A pull of such a version keeps the one in use, and says why.
+    expect((await cache.refresh()).version).toBe(1);
+    expect(cache.status()).toMatchObject({ version: 1, stale: true, lastError: expect.stringContaining("version 4 cannot be compiled") });
+    expect(validations.count).toBe(0);
   });
 });

@@ -1,9 +1,22 @@
 /** In-memory stand-ins for the colo cache and the control plane, shared by unit tests and the scale simulation. */
-import type { SnapshotAnswer } from "../../wire/src/snapshot.js";
+import { validateDocuments } from "@weft/sdk/config";
+import { NORMALIZED_FORMAT, type SnapshotAnswer, type SnapshotPayload } from "../../wire/src/snapshot.js";
 import type { SnapshotCache } from "./colo-cache.js";
 import type { ConfigSource } from "./config-cache.js";
 
 const service = { apiVersion: "weft/v1", kind: "Service", metadata: { name: "a" }, spec: { subsets: [{ name: "v1", endpoints: [{ binding: "A" }] }] } };
+
+/**
+ * A version as the control Worker ships it: raw documents plus their normalized form, validated
+ * here as the control plane validates an apply (tests run in Node; the gateway Worker itself has
+ * no validator). Through JSON, as the wire and the colo cache carry it.
+ */
+export function shipped(version: number, documents: unknown[], createdAt = ""): SnapshotPayload {
+  const result = validateDocuments(documents);
+  if (!result.ok) throw new Error(`test documents do not validate: ${JSON.stringify(result.issues)}`);
+  const payload: SnapshotPayload = { version, createdAt, documents, normalized: { format: NORMALIZED_FORMAT, documents: result.value.documents, mesh: result.value.mesh } };
+  return JSON.parse(JSON.stringify(payload)) as SnapshotPayload;
+}
 
 /** A colo cache kept in memory, with the Cache API's match/put/delete. */
 export function memoryCache(): SnapshotCache & { entries: Map<string, Response>; broken: boolean } {
@@ -34,7 +47,7 @@ export function countingControlPlane(version = 1) {
       state.reads++;
       if (state.fail) throw new Error("down");
       if (known === state.version) return { changed: false, version: state.version };
-      return { changed: true, snapshot: { version: state.version, createdAt: "", documents: [service] } };
+      return { changed: true, snapshot: shipped(state.version, [service]) };
     },
   };
   return { source, state };

@@ -1,13 +1,11 @@
 /**
- * weft gateway Worker entry. Deployed by the root wrangler.toml; also exports the control plane
- * Durable Object class so one `wrangler deploy` ships both.
+ * weft gateway Worker entry, deployed by the root wrangler.toml. The Durable Objects it talks to
+ * (control plane, rate limiter, telemetry) live in the control Worker (control-durable/src/worker.ts)
+ * and are bound here by `script_name`, so this Worker carries no YAML parser, no validator and no
+ * control-plane code (docs/architecture.md#why-two-workers).
  */
 import { createGateway } from "./gateway.js";
 import type { GatewayEnv } from "./env.js";
-
-export { ControlPlane } from "../../control-durable/src/control-plane.js";
-export { RateLimiter } from "../../control-durable/src/rate-limiter.js";
-export { TelemetryShard } from "../../control-durable/src/telemetry.js";
 
 const gateway = createGateway();
 

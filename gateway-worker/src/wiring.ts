@@ -6,7 +6,7 @@
  * docs/architecture.md#hot-path-rule says which cache holds what.
  */
 import type { JWK } from "jose";
-import { CONTROL_PLANE_NAME } from "../../control-durable/src/control-plane.js";
+import { CONTROL_PLANE_NAME } from "../../wire/src/names.js";
 import type { ControlPlaneApi, LiveHealth, TelemetryAccess } from "./admin/api.js";
 import { bindingNamed } from "./bindings.js";
 import { coloCachedSource, forgetColoSnapshot, type RejectedEntry, type SnapshotCache } from "./colo-cache.js";

@@ -2,21 +2,25 @@
  * Config distribution on the wire between the control plane and gateways. Lives in neither, so
  * neither imports the other for it.
  */
-import type { ConfigDoc } from "@weft/sdk/config";
+import type { ConfigDoc, MeshDoc } from "@weft/sdk/config";
 
 /**
  * Shape of `NormalizedDocuments.documents`. Bump it whenever the schema's *output* changes shape
  * (a new default, a new transform): a gateway compiles normalized documents only when they were
- * made by a control plane with the same normalized shape, and validates the raw documents itself
- * otherwise (mid-deploy, one side newer than the other).
+ * made by a control plane with the same normalized shape. A gateway carries no validator of its
+ * own (docs/architecture.md#why-two-workers): a snapshot of another format is refused, and the
+ * gateway keeps serving the version it has until the control Worker and it run the same release.
+ * #2 added `mesh`.
  */
-export const NORMALIZED_FORMAT = "weft/v1#1";
+export const NORMALIZED_FORMAT = "weft/v1#2";
 
 /** The documents of a version as the control plane's one validation left them: defaults applied, durations in ms. */
 export interface NormalizedDocuments {
   format: string;
   /** In the order of the raw documents, one for one (a stored version validated whole). */
   documents: ConfigDoc[];
+  /** The Mesh in force: the set's Mesh document, or the default one when it has none. */
+  mesh: MeshDoc;
 }
 
 /** A config version as the gateway pulls it: raw documents, validated when they were applied. */

@@ -1,13 +1,13 @@
 /**
  * The admin API under /.weft/api/v1: JSON in and out, every route behind the admin token
  * (checked before routing, so an unknown path answers 401 to a caller without the token too).
- * Config bodies are parsed here, at the boundary; the control plane validates and stores them.
+ * Config bodies go to the control Worker as text with their format: it parses, validates and stores
+ * them, so this Worker carries no YAML parser and no validator (docs/architecture.md#why-two-workers).
  */
 import { Hono } from "hono";
 import { isRecord, MeshError, type ConfigIssue } from "@weft/sdk";
-import { parseJsonDocuments, parseYamlDocuments, type LineLocator, type ValidConfigSet } from "@weft/sdk/config";
 import { missingBindingWarnings } from "./binding-warnings.js";
-import type { ApplyOutcome, RegistryView } from "../../../control-durable/src/types.js";
+import type { ApplyOutcome, ConfigInput, EndpointBinding, RegistryView } from "../../../control-durable/src/types.js";
 import type { SnapshotPayload } from "../../../wire/src/snapshot.js";
 import type { KeyView, PublicJwk } from "../../../control-durable/src/keys.js";
 import type { CredentialView } from "../../../control-durable/src/credentials.js";
@@ -58,8 +58,8 @@ export interface LiveHealth {
 export interface ControlPlaneApi {
   /** `normalized`: include the validated form of the current version (what gateways compile). */
   getConfig(version?: number, options?: { normalized?: boolean }): Promise<SnapshotPayload | null>;
-  /** The one validation of an apply; an accepted set comes back as validated. */
-  applyConfig(documents: unknown[], options: { actor: string; dryRun?: boolean }): Promise<ApplyOutcome | (Extract<ApplyOutcome, { ok: true }> & { accepted?: ValidConfigSet })>;
+  /** Parses and validates (the apply's one validation); an accepted set's endpoint bindings come back with their lines. */
+  applyConfig(input: ConfigInput, options: { actor: string; dryRun?: boolean }): Promise<ApplyOutcome | (Extract<ApplyOutcome, { ok: true }> & { bindings?: EndpointBinding[] })>;
   rollback(version: number, actor: string): Promise<ApplyOutcome>;
   history(limit?: number): Promise<unknown>;
   auditLog(limit?: number): Promise<unknown>;
@@ -119,25 +119,14 @@ export function createAdminApi(deps: AdminDependencies) {
   app.post("/config", async (c) => {
     const text = await readBodyText(c.req.raw);
     const format = bodyFormat(c.req.header("content-type") ?? null, text);
-    const parsed = format === "json" ? parseJsonDocuments(text) : parseYamlDocuments(text);
-    if (!parsed.ok) return outcomeResponse({ ok: false, reason: "invalid_config", issues: parsed.issues });
-    // An empty upload would wipe the mesh; that must be said explicitly with {"documents": []}.
-    if (parsed.value.documents.length === 0 && format === "yaml") {
-      return outcomeResponse({
-        ok: false,
-        reason: "invalid_config",
-        issues: [{ document: 1, path: "", message: 'the body holds no documents; to remove every document send {"documents": []} as JSON' }],
-      });
-    }
     const dryRun = ["1", "true"].includes(c.req.query("dryRun") ?? "");
-    // The control plane's validation is the apply's only one (it cannot trust callers to have
-    // checked); the YAML line numbers it cannot know are added here, from this body's source map.
-    const answer = await deps.control(c.env).applyConfig(parsed.value.documents, { actor: actorOf(c.req.raw), dryRun });
-    const locate = parsed.value.locate;
-    if (!answer.ok) return outcomeResponse(answer.reason === "invalid_config" && locate ? { ...answer, issues: withLines(answer.issues, locate) } : answer);
-    const { accepted, ...outcome } = "accepted" in answer ? answer : { ...answer, accepted: undefined };
+    // The control Worker parses the body and validates it, the apply's only validation (it cannot
+    // trust callers to have checked); its issues come back with the YAML lines they point at.
+    const answer = await deps.control(c.env).applyConfig({ format, text }, { actor: actorOf(c.req.raw), dryRun });
+    if (!answer.ok) return outcomeResponse(answer);
+    const { bindings, ...outcome } = "bindings" in answer ? answer : { ...answer, bindings: undefined };
     // This gateway knows its own env: endpoints it has no binding for would answer 503.
-    const warnings = accepted ? missingBindingWarnings(accepted, (name) => bindingNamed(c.env, name) !== undefined, locate) : [];
+    const warnings = bindings ? missingBindingWarnings(bindings, (name) => bindingNamed(c.env, name) !== undefined) : [];
     if (outcome.changed && !outcome.dryRun) await installCurrent(deps, c.env);
     return outcomeResponse(outcome, warnings);
   });
@@ -292,18 +281,4 @@ async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise
   // Normalized: the isolate compiles what the control plane validated, without validating again.
   const current = await deps.control(env).getConfig(undefined, { normalized: true });
   if (current) await deps.onApplied(current, env);
-}
-
-/** Issues from the control plane, with the line each one points at in the uploaded YAML. */
-function withLines(issues: readonly ConfigIssue[], locate: LineLocator): ConfigIssue[] {
-  return issues.map((issue) => {
-    if (issue.line !== undefined) return issue;
-    const line = locate(issue.document - 1, pathParts(issue.path));
-    return line === undefined ? issue : { ...issue, line };
-  });
-}
-
-/** `spec.http[0].match` → ["spec", "http", 0, "match"], the form a line locator takes. */
-function pathParts(path: string): (string | number)[] {
-  return (path.match(/[^.[\]]+|\[\d+\]/g) ?? []).map((token) => (token.startsWith("[") ? Number(token.slice(1, -1)) : token));
 }

@@ -3,30 +3,20 @@
  * be mid-deploy, and the binding may come with the next gateway deploy), but every request sent
  * there would be answered 503, so apply and dry-run say so next to the result, with the field and
  * line, and `weft validate --gateway` refuses it offline. The gateway is the one to ask: it knows
- * its own env.
+ * its own env. The control Worker lists the accepted set's endpoint bindings, lines included.
  */
 import type { ConfigIssue } from "@weft/sdk";
-import type { LineLocator, ValidConfigSet } from "@weft/sdk/config";
+import type { EndpointBinding } from "../../../control-durable/src/types.js";
 
-export function missingBindingWarnings(set: ValidConfigSet, hasBinding: (name: string) => boolean, locate?: LineLocator): ConfigIssue[] {
-  const warnings: ConfigIssue[] = [];
-  set.documents.forEach((document, index) => {
-    if (document.kind !== "Service") return;
-    document.spec.subsets.forEach((subset, s) => {
-      subset.endpoints.forEach((endpoint, e) => {
-        if (endpoint.binding === undefined || hasBinding(endpoint.binding)) return;
-        const path = ["spec", "subsets", s, "endpoints", e, "binding"] as const;
-        const line = locate?.(index, path);
-        warnings.push({
-          document: index + 1,
-          kind: "Service",
-          name: document.metadata.name,
-          path: `spec.subsets[${s}].endpoints[${e}].binding`,
-          message: `the gateway has no service binding named ${endpoint.binding}: requests to ${document.metadata.name}/${subset.name} will be answered 503 until it does (add it to the gateway's wrangler config, e.g. with weft bindings -f mesh.yaml, and deploy the gateway)`,
-          ...(line === undefined ? {} : { line }),
-        });
-      });
-    });
-  });
-  return warnings;
+export function missingBindingWarnings(bindings: readonly EndpointBinding[], hasBinding: (name: string) => boolean): ConfigIssue[] {
+  return bindings
+    .filter((endpoint) => !hasBinding(endpoint.binding))
+    .map((endpoint) => ({
+      document: endpoint.document,
+      kind: "Service",
+      name: endpoint.service,
+      path: endpoint.path,
+      message: `the gateway has no service binding named ${endpoint.binding}: requests to ${endpoint.service}/${endpoint.subset} will be answered 503 until it does (add it to the gateway's wrangler config, e.g. with weft bindings -f mesh.yaml, and deploy the gateway)`,
+      ...(endpoint.line === undefined ? {} : { line: endpoint.line }),
+    }));
 }
