@@ -32,5 +32,6 @@ describe("npm run bench", () => {
     expect(output).toMatch(/^full pipeline \/ passthrough\s+[\d.]+×/m);
     expect(output).toMatch(/^full pipeline \/ ablation\s+[\d.]+×/m);
     expect(output).toMatch(/record one request into the aggregates: \d+ ns/);
+    expect(output).toMatch(/^gateway startup over passthrough: -?\d+ ms$/m);
   });
 });

@@ -160,6 +160,33 @@ describe("deadlines", () => {
     for (const call of upstream.calls) expect(call.at - started).toBeLessThan(400);
   });
 
+  it("times attempts on the injected clock and timers: the same 504 with no real time passing", async () => {
+    await applyOk(poolMesh("slow", ["SLOW"], "timeout: 400ms\nretries: { attempts: 5, perTryTimeout: 150ms, backoff: { base: 1ms, max: 5ms } }"));
+    const upstream = fakeEndpoint(() => new Promise<Response>(() => undefined));
+    const clock = manualClock();
+    const limits: number[] = [];
+    // Each timer fires as soon as it is started, having moved the clock by its delay.
+    const startTimer = (callback: () => void, ms: number) => {
+      limits.push(ms);
+      queueMicrotask(() => {
+        clock.now += ms;
+        callback();
+      });
+      return () => undefined;
+    };
+    const gateway = testGateway({ SLOW: upstream }, { now: () => clock.now, sleep: clock.sleep, startTimer });
+    const started = Date.now();
+    const response = await gateway.fetch("http://slow.mesh/");
+    expect(response.status).toBe(504);
+    expect(response.headers.get("x-weft-error")).toBe("timeout");
+    expect(Date.now() - started).toBeLessThan(150); // not one real per-try timeout
+    // Two full per-try timeouts, then what was left of the 400 ms (less the backoff slept between).
+    expect(limits.slice(0, 2)).toEqual([150, 150]);
+    expect(limits[2]).toBeGreaterThan(85);
+    expect(limits[2]).toBeLessThanOrEqual(100);
+    expect(upstream.calls.length).toBe(3);
+  });
+
   it("tells the destination its remaining budget, bounded by the caller's own", async () => {
     await applyOk(poolMesh("budget", ["BUDGET"], "timeout: 5s"));
     const upstream = fakeEndpoint(status(200));

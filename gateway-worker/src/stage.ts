@@ -18,6 +18,15 @@ import type { ServerTrace } from "./telemetry/trace-context.js";
 import type { GlobalLimiter } from "./resilience/global-limit.js";
 import type { RequestLocation } from "./routing/balance.js";
 
+/** Starts a one-shot timer and returns the function that cancels it. */
+export type StartTimer = (callback: () => void, ms: number) => () => void;
+
+/** The runtime's timer, as a StartTimer. */
+export const nativeTimer: StartTimer = (callback, ms) => {
+  const id = setTimeout(callback, ms);
+  return () => clearTimeout(id);
+};
+
 /** State that lives as long as the isolate: caches and balancer memory, never the truth. */
 export interface IsolateState {
   readonly counters: BalancerCounters;
@@ -30,6 +39,8 @@ export interface IsolateState {
   readonly now: () => number;
   /** Waits between retry attempts and for injected delays (tests pass a fake). */
   readonly sleep: (ms: number) => Promise<void>;
+  /** Starts a one-shot timer (attempt timeouts, hedges, mirrors); tests pass a fake. */
+  readonly startTimer: StartTimer;
   /** Retry budgets, outlier detectors, in-flight counts, rate-limit buckets. */
   readonly resilience: ResilienceState;
   /** Request aggregates, spans and their flushing. */

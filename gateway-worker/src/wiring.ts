@@ -19,7 +19,7 @@ import { GlobalLimiter } from "./resilience/global-limit.js";
 import { ResilienceState, serviceKey } from "./resilience/state.js";
 import type { RequestLocation } from "./routing/balance.js";
 import { settingsOf, type GatewaySettings } from "./settings.js";
-import type { IsolateState } from "./stage.js";
+import { nativeTimer, type IsolateState, type StartTimer } from "./stage.js";
 import { OTLP_TRACES_PATH, otlpHttpSender, SpanExporter } from "./telemetry/otlp.js";
 import type { RecorderOptions } from "./telemetry/recorder.js";
 import { TelemetryState, type TelemetrySink } from "./telemetry/state.js";
@@ -34,6 +34,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** How the gateway waits between retries and for injected delays; default a timer. */
   sleep?: (ms: number) => Promise<void>;
+  /** How the gateway starts the timers it may cancel (attempt timeouts, hedges, mirrors); default setTimeout. */
+  startTimer?: StartTimer;
   /** Where a request comes from, for locality-aware balancing; default its `cf` colo and continent. */
   location?: (request: Request) => RequestLocation | undefined;
   /** Where telemetry batches go; default: the destination's telemetry Durable Object. */
@@ -132,6 +134,7 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
     random: options.random ?? Math.random,
     now,
     sleep: options.sleep ?? timerSleep,
+    startTimer: options.startTimer ?? nativeTimer,
     resilience: new ResilienceState(),
     telemetry: new TelemetryState(now(), options.telemetry),
     globalLimiter: (env) =>

@@ -17,7 +17,7 @@ import { MESH_HEADER_PREFIX, stripMeshHeaders } from "./sanitize.js";
 export const ATTEMPT_HEADER = "x-weft-attempt";
 
 /** Whole-request timeout: the rule's, else the service's, else the mesh default. */
-export function effectiveTimeoutMs(request: MeshRequest): number {
+export function effectiveTimeoutMs(request: Pick<MeshRequest, "route" | "service">): number {
   return request.route?.rule.timeoutMs ?? request.service?.timeoutMs ?? CONFIG_DEFAULTS.timeoutMs;
 }
 
@@ -37,7 +37,7 @@ export async function sendAttempt(request: MeshRequest, endpoint: CompiledEndpoi
   }
   try {
     const response = await target.fetch(upstreamRequest(request, endpoint, body, signal));
-    return { outcome: { kind: "response", status: response.status, ...retryAfter(response) }, response: withoutMeshHeaders(response) };
+    return { outcome: { kind: "response", status: response.status, ...retryAfter(response, request.isolate.now()) }, response: withoutMeshHeaders(response) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // Workers report a dropped connection as a thrown error; its text is all there is to tell.
@@ -65,12 +65,12 @@ function upstreamRequest(request: MeshRequest, endpoint: CompiledEndpoint, body:
 }
 
 /** Retry-After in ms, from seconds or an HTTP date, when the destination sent one. */
-function retryAfter(response: Response): { retryAfterMs?: number } {
+function retryAfter(response: Response, now: number): { retryAfterMs?: number } {
   const value = response.headers.get("retry-after");
   if (value === null) return {};
   if (/^\d{1,9}$/.test(value.trim())) return { retryAfterMs: Number(value.trim()) * 1000 };
   const date = Date.parse(value);
-  return Number.isNaN(date) ? {} : { retryAfterMs: Math.max(0, date - Date.now()) };
+  return Number.isNaN(date) ? {} : { retryAfterMs: Math.max(0, date - now) };
 }
 
 /** Every Set-Cookie line of a header set (the Fetch standard's getSetCookie; the types in use predate it). */

@@ -34,7 +34,7 @@ async function sendShadow(request: MeshRequest, config: CompiledMirror, headers:
   if (!service || !pool) return;
   const controller = new AbortController();
   const timeoutMs = service.timeoutMs ?? CONFIG_DEFAULTS.timeoutMs;
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const cancelTimer = request.isolate.startTimer(() => controller.abort(), timeoutMs);
   try {
     const endpoint = chooseEndpoint(request, service, pool);
     headers.set(SHADOW_HEADER, "true");
@@ -52,6 +52,6 @@ async function sendShadow(request: MeshRequest, config: CompiledMirror, headers:
   } catch {
     // A shadow's failure is nobody's business but its own.
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
   }
 }

@@ -15,7 +15,7 @@ import type { CompiledEndpoint, CompiledRetries, CompiledService, EndpointPool }
 import { decideRetry, isIdempotentMethod, isRetryableOutcome, type AttemptOutcome } from "../resilience/retry-policy.js";
 import type { OutlierResult } from "../resilience/outlier.js";
 import { endpointKey } from "../resilience/state.js";
-import type { MeshRequest, PreparedBody } from "../stage.js";
+import type { MeshRequest, PreparedBody, StartTimer } from "../stage.js";
 import { chooseEndpoint, poolOf } from "./balance.js";
 import { formatTraceparent, newSpanId } from "../telemetry/trace-context.js";
 import { safeAttributes } from "../telemetry/spans.js";
@@ -39,13 +39,18 @@ interface RunningAttempt {
   readonly result: Promise<AttemptResult>;
 }
 
+/** The retries that apply: the rule's replace the service's (not merged). */
+export function retrySettings(request: Pick<MeshRequest, "route">, service: CompiledService): CompiledRetries {
+  return request.route?.rule.retries ?? service.retries;
+}
+
 export async function forwardWithRetries(request: MeshRequest): Promise<Response> {
   const { service, destination, isolate } = request;
   if (!service || !destination) throw new MeshError("internal", "forward ran before a destination was chosen");
   const pool = poolOf(service, destination.subset);
   if (!pool) throw new MeshError("no_healthy_upstream", `service ${service.name} has no subset ${destination.subset ?? "*"}`);
 
-  const settings = request.route?.rule.retries ?? service.retries;
+  const settings = retrySettings(request, service);
   const budget = isolate.resilience.budget(service, isolate.now());
   budget.recordRequest(isolate.now());
 
@@ -75,7 +80,7 @@ export async function forwardWithRetries(request: MeshRequest): Promise<Response
   try {
     launch();
     for (;;) {
-      const next = await nextEvent(running, hedging && attemptsMade < settings.attempts && running.size === 1 ? hedgeDelayMs : undefined);
+      const next = await nextEvent(running, hedging && attemptsMade < settings.attempts && running.size === 1 ? hedgeDelayMs : undefined, isolate.startTimer);
       if (next.kind === "hedge") {
         // A hedge is a retry for the budget's sake; without budget (or time) just keep waiting.
         if (isolate.now() < deadline && budget.tryWithdraw(isolate.now())) {
@@ -133,7 +138,7 @@ export async function forwardWithRetries(request: MeshRequest): Promise<Response
 
 type Event = { kind: "settled"; attempt: RunningAttempt; result: AttemptResult } | { kind: "hedge" };
 
-async function nextEvent(running: ReadonlySet<RunningAttempt>, hedgeAfterMs: number | undefined): Promise<Event> {
+async function nextEvent(running: ReadonlySet<RunningAttempt>, hedgeAfterMs: number | undefined, startTimer: StartTimer): Promise<Event> {
   if (hedgeAfterMs === undefined && running.size === 1) {
     // The common case (one attempt out, no hedge to start): wait on it alone, no race to build.
     const attempt = running.values().next().value;
@@ -141,13 +146,11 @@ async function nextEvent(running: ReadonlySet<RunningAttempt>, hedgeAfterMs: num
   }
   const settled = [...running].map((attempt) => attempt.result.then((result): Event => ({ kind: "settled", attempt, result })));
   if (hedgeAfterMs === undefined) return Promise.race(settled);
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   const hedge = new Promise<Event>((resolve) => {
-    timer = setTimeout(() => resolve({ kind: "hedge" }), hedgeAfterMs);
+    cancel = startTimer(() => resolve({ kind: "hedge" }), hedgeAfterMs);
   });
-  return Promise.race([...settled, hedge]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
+  return Promise.race([...settled, hedge]).finally(() => cancel?.());
 }
 
 /** Starts one attempt under min(per-try timeout, time left); settles with what happened, never rejects. */
@@ -194,12 +197,12 @@ function startAttempt(
       if (!cancelled) recordOutlier(request, service, endpoint, first.outcome);
       settle(first);
     };
-    const timer = setTimeout(() => {
+    const cancelTimer = isolate.startTimer(() => {
       finish({ endpoint, outcome: { kind: "per-try-timeout" }, error: `no answer within ${Math.floor(limitMs)} ms`, deadlineExceeded: limitedByDeadline });
       controller.abort();
     }, limitMs);
     void sendAttempt(request, endpoint, body, controller.signal).then((sent) => {
-      clearTimeout(timer);
+      cancelTimer();
       const answer: AttemptResult =
         "response" in sent
           ? { endpoint, outcome: sent.outcome, response: sent.response, deadlineExceeded: false }
