@@ -1,11 +1,13 @@
 /**
- * `npm run bench` runs end to end and prints its figures: the route-lookup table and the
- * direct / passthrough / gateway / full / ablation load table. A short run: this checks the harness, not the speed.
+ * `npm run bench` runs end to end and prints its figures: the route-lookup table, the
+ * direct / passthrough / gateway / full / ablation load table, the CPU profile by category and the
+ * apply stall. A short run: this checks the harness, not the speed.
  */
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../scripts/example-workers.js";
 import { wrkInstalled } from "./load.js";
+import { CATEGORIES } from "./profile-aggregate.js";
 
 const hasWrk = wrkInstalled();
 const mustRun = process.env.CI === "true";
@@ -15,7 +17,7 @@ describe("npm run bench", () => {
 
   it.skipIf(!hasWrk && !mustRun)("prints route-lookup figures and the five-way load table", { timeout: 180_000 }, async () => {
     expect(hasWrk, "wrk is needed: apt-get install -y wrk").toBe(true);
-    const child = spawn("npm", ["run", "bench", "--", "--duration", "1s", "--warmup", "0s"], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npm", ["run", "bench", "--", "--duration", "1s", "--warmup", "0s", "--rounds", "1", "--stall-before", "1s", "--stall-after", "0s"], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -32,6 +34,16 @@ describe("npm run bench", () => {
     expect(output).toMatch(/^full pipeline \/ passthrough\s+[\d.]+×/m);
     expect(output).toMatch(/^full pipeline \/ ablation\s+[\d.]+×/m);
     expect(output).toMatch(/record one request into the aggregates: \d+ ns/);
+    // The CPU profile: a row per category with µs per request for the full gateway and the pass-through.
+    for (const category of CATEGORIES.filter((c) => c.id !== "idle")) {
+      expect(output, `${category.label} row`).toMatch(new RegExp(`^${category.label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s+[\\d.]+\\s+[\\d.]+$`, "m"));
+    }
+    const busy = /^busy total\s+([\d.]+)\s+([\d.]+)$/m.exec(output);
+    expect(busy, "busy total row").not.toBeNull();
+    expect(Number(busy?.[1])).toBeGreaterThan(0);
+    expect(Number(busy?.[2])).toBeGreaterThan(0);
+    expect(output).toMatch(/^apply stall \(10,000-rule JSON\): [+-]\d+ ms/m);
+    expect(output).toMatch(/^serving isolate's longest busy stretch during the apply \(10,000-rule JSON\): \d+ ms/m);
     expect(output).toMatch(/^gateway startup over passthrough: -?\d+ ms$/m);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { categoryOfFunction, fileAt, moduleMapOf, samplingPeriod, summarizeProfile, type CpuProfile, type CpuProfileNode } from "./profile-aggregate.js";
+import { busySampleTimes, categoryOfFunction, isolateBusy, fileAt, moduleMapOf, samplingPeriod, summarizeProfile, type CpuProfile, type CpuProfileNode } from "./profile-aggregate.js";
 
 const BUNDLE = [
   "var __defProp = Object.defineProperty;", // 0: esbuild's prelude
@@ -43,7 +43,8 @@ describe("profile aggregation", () => {
   });
 
   it("takes the sampler's period from back-to-back samples, not from the gaps while the isolate is elsewhere", () => {
-    expect(samplingPeriod([200, 198, 202, 5000, 200, 400, 199, 12_000, 201])).toBe(200);
+    expect(samplingPeriod([200, 198, 202, 5000, 200, 400, 199, 12_000, 201, 200, 203, 197, 50], 100)).toBe(200);
+    expect(samplingPeriod([52_052, 454_844], 1000)).toBe(1000);
   });
 
   it("counts each sample for one period, natives for their caller, and idle apart from busy", () => {
@@ -64,13 +65,36 @@ describe("profile aggregation", () => {
     // 100 µs apart, except one long gap after the first fetch (the isolate was not running).
     const timeDeltas = [100, 100, 100, 100, 100, 5000, 100, 100, 100, 100];
     const profile: CpuProfile = { nodes, startTime: 0, endTime: 6000, samples, timeDeltas };
-    const summary = summarizeProfile(profile, new Map([
+    const bundles = new Map([
       ["weft-gateway.mjs", moduleMapOf(BUNDLE)],
       ["bench-passthrough.mjs", moduleMapOf(BUNDLE)],
-    ]));
+    ]);
+    const summary = summarizeProfile(profile, bundles, 100);
     expect(summary.periodMicros).toBe(100);
     expect(Object.fromEntries(summary.byCategory)).toEqual({ idle: 100, gc: 100, retry: 300, forward: 100, headers: 200, "bench-worker": 200 });
     expect(summary.busyMicros).toBe(900);
     expect(summary.weftMicros).toBe(600);
+  });
+});
+
+describe("isolate busy", () => {
+  const nodes: CpuProfileNode[] = [frame(1, "(root)", -1, "", [2, 3, 4, 5]), frame(2, "(idle)", -1), frame(3, "(garbage collector)", -1), frame(4, "(program)", -1), frame(5, "compileSnapshot", 3)];
+  // 100 µs sampling: 5 busy samples (JS, GC, runtime) from 100 to 500 µs, a 3 ms gap, 2 busy (3500, 3600), idle, 2 busy.
+  const samples = [5, 3, 4, 5, 5, 5, 5, 2, 5, 5, 2, 2, 2, 2, 2, 2, 2, 2];
+  const timeDeltas = [100, 100, 100, 100, 100, 3000, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100];
+  const profile: CpuProfile = { nodes, startTime: 0, endTime: 5000, samples, timeDeltas };
+
+  it("counts busy samples and lists when they were taken", () => {
+    expect(isolateBusy(profile, 100).busyMicros).toBe(900);
+    expect(busySampleTimes(profile)).toEqual([100, 200, 300, 400, 500, 3500, 3600, 3800, 3900]);
+  });
+
+  it("ends a stretch at a gap in which another isolate ran, not at one in which none did", () => {
+    // Another isolate ran at 2000 µs: the thread left this one.
+    expect(isolateBusy(profile, 100, [2000]).longestStretchMicros).toBe(500);
+    // Nothing else ran: the thread was not scheduled, and a request would have waited too.
+    expect(isolateBusy(profile, 100, [50, 4500]).longestStretchMicros).toBe(3600);
+    // Without the others' samples, a gap of more than two periods ends it.
+    expect(isolateBusy(profile, 100).longestStretchMicros).toBe(500);
   });
 });

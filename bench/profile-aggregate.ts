@@ -208,12 +208,12 @@ export interface ProfileSummary {
  * the isolate is not locked by its thread (workerd runs other isolates and its own I/O between
  * turns), so the gaps are multiples of the period, and the smallest common gap is the period.
  */
-export function samplingPeriod(deltas: readonly number[]): number {
-  const sorted = deltas.filter((delta) => delta > 0).sort((a, b) => a - b);
-  if (sorted.length === 0) return 0;
-  const floor = sorted[Math.floor(0.05 * (sorted.length - 1))] ?? 0;
-  const backToBack = sorted.filter((delta) => delta < 2 * floor);
-  return backToBack[Math.floor((backToBack.length - 1) / 2)] ?? floor;
+export function samplingPeriod(deltas: readonly number[], requestedMicros: number): number {
+  // Back to back: within [0.5, 3] × the requested interval (workerd's sampler has run at ~2× it).
+  const backToBack = deltas.filter((delta) => delta >= requestedMicros / 2 && delta <= 3 * requestedMicros).sort((a, b) => a - b);
+  // Too few to tell (an isolate that hardly ran): the interval asked for.
+  if (backToBack.length < 10) return requestedMicros;
+  return backToBack[Math.floor((backToBack.length - 1) / 2)] ?? requestedMicros;
 }
 
 /**
@@ -226,14 +226,14 @@ export function samplingPeriod(deltas: readonly number[]): number {
  * it for the frame that happened to be sampled last would charge, say, `fetch` for the subrequest's
  * whole round trip.
  */
-export function summarizeProfile(profile: CpuProfile, bundles: ReadonlyMap<string, ModuleMap>): ProfileSummary {
+export function summarizeProfile(profile: CpuProfile, bundles: ReadonlyMap<string, ModuleMap>, requestedIntervalMicros: number): ProfileSummary {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parents = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
 
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
-  const periodMicros = samplingPeriod(deltas.slice(1));
+  const periodMicros = samplingPeriod(deltas.slice(1), requestedIntervalMicros);
   const selfMicros = new Map<number, number>();
   let at = profile.startTime;
   for (let i = 0; i < samples.length; i++) {
@@ -318,4 +318,74 @@ export function summarizeProfile(profile: CpuProfile, bundles: ReadonlyMap<strin
     functions: [...byFunction.values()].sort((a, b) => b.selfMicros - a.selfMicros),
     unknownScriptMicros,
   };
+}
+
+export interface IsolateBusy {
+  /** Time the isolate was busy (not idle), µs. */
+  busyMicros: number;
+  /** Its longest busy stretch without a break, µs (wall time): what a request arriving on the isolate then waits at least. */
+  longestStretchMicros: number;
+}
+
+/** When an isolate's non-idle samples were taken (µs, the profiler's clock, which every isolate of one workerd shares). */
+export function busySampleTimes(profile: CpuProfile): number[] {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const times: number[] = [];
+  let at = profile.startTime;
+  const deltas = profile.timeDeltas ?? [];
+  for (const [i, id] of (profile.samples ?? []).entries()) {
+    at += deltas[i] ?? 0;
+    if (nodes.get(id)?.callFrame.functionName !== "(idle)") times.push(at);
+  }
+  return times;
+}
+
+/** Whether any of the sorted `times` lies strictly between `after` and `before`. */
+function anyBetween(times: readonly number[], after: number, before: number): boolean {
+  let low = 0;
+  let high = times.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if ((times[mid] ?? Infinity) <= after) low = mid + 1;
+    else high = mid;
+  }
+  return low < times.length && (times[low] ?? Infinity) < before;
+}
+
+/**
+ * How busy an isolate was, and its longest busy stretch: a run of samples that are not idle
+ * (JavaScript, garbage collection, or workerd's own work holding the isolate, `(program)`), ended
+ * by an idle sample or by a gap in which the isolate did not run. V8 takes no sample while an
+ * isolate is not running, and also none while the machine does not run workerd's thread at all; to
+ * tell the two apart, `othersBusy` are the busy sample times of workerd's other isolates (sorted):
+ * a gap in which one of them ran ends the stretch (the thread left this isolate), a gap in which
+ * none ran does not (a request would have waited through it as well). Without `othersBusy`, any
+ * gap longer than two sampling periods ends a stretch.
+ */
+export function isolateBusy(profile: CpuProfile, requestedIntervalMicros: number, othersBusy?: readonly number[]): IsolateBusy {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  const period = samplingPeriod(deltas.slice(1), requestedIntervalMicros);
+  let busyMicros = 0;
+  let longestStretchMicros = 0;
+  let stretch: { start: number; last: number } | undefined;
+  const end = () => {
+    if (stretch) longestStretchMicros = Math.max(longestStretchMicros, stretch.last - stretch.start + period);
+    stretch = undefined;
+  };
+  let at = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    at += deltas[i] ?? 0;
+    if (nodes.get(samples[i] ?? -1)?.callFrame.functionName === "(idle)") {
+      end();
+      continue;
+    }
+    busyMicros += period;
+    if (stretch && at - stretch.last > 2 * period && (othersBusy === undefined || anyBetween(othersBusy, stretch.last, at))) end();
+    stretch ??= { start: at, last: at };
+    stretch.last = at;
+  }
+  end();
+  return { busyMicros, longestStretchMicros };
 }

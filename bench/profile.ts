@@ -83,7 +83,7 @@ export function parseProfileArgs(args: readonly string[]): ProfileOptions {
 }
 
 /** A DevTools-protocol session with one isolate of workerd (`ws://…/core:user:<worker>`). */
-class InspectorSession {
+export class InspectorSession {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
 
@@ -100,6 +100,11 @@ class InspectorSession {
       for (const waiter of this.pending.values()) waiter.reject(new Error("inspector connection closed"));
       this.pending.clear();
     });
+  }
+
+  /** The session with `worker`'s isolate: workerd names it `core:user:<worker>` on its inspector port. */
+  static forWorker(inspectorUrl: URL, worker: string): Promise<InspectorSession> {
+    return InspectorSession.open(`ws://${inspectorUrl.host}/core:user:${worker}`);
   }
 
   static open(url: string): Promise<InspectorSession> {
@@ -125,8 +130,7 @@ class InspectorSession {
 
 /** Profiles one Worker's isolate while `load` runs. */
 async function profileWhile<T>(inspectorUrl: URL, worker: string, intervalMicros: number, load: () => Promise<T>): Promise<{ profile: CpuProfile; value: T }> {
-  // workerd names each Worker's isolate `core:user:<name>` on its inspector port.
-  const session = await InspectorSession.open(`ws://${inspectorUrl.host}/core:user:${worker}`);
+  const session = await InspectorSession.forWorker(inspectorUrl, worker);
   try {
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: intervalMicros });
@@ -138,6 +142,12 @@ async function profileWhile<T>(inspectorUrl: URL, worker: string, intervalMicros
   } finally {
     session.close();
   }
+}
+
+/** Every Worker with an isolate on workerd's inspector (its `/json` list names them `core:user:<worker>`). */
+export async function inspectableWorkers(inspectorUrl: URL): Promise<string[]> {
+  const list = (await (await fetch(`http://${inspectorUrl.host}/json`)).json()) as { id?: unknown }[];
+  return list.flatMap((entry) => (typeof entry.id === "string" && entry.id.startsWith("core:user:") ? [entry.id.slice("core:user:".length)] : []));
 }
 
 function targetNamed(name: ProfiledName): Target {
@@ -184,7 +194,7 @@ export async function runProfileBench(options: ProfileOptions = DEFAULT_PROFILE_
         mkdirSync(options.saveDir, { recursive: true });
         writeFileSync(join(options.saveDir, `${target.name}.cpuprofile`), JSON.stringify(profile));
       }
-      ways.push({ target, wrk, summary: summarizeProfile(profile, bundles) });
+      ways.push({ target, wrk, summary: summarizeProfile(profile, bundles, options.intervalMicros) });
     }
     return { options, ways };
   });
@@ -203,9 +213,7 @@ export function formatProfile(result: ProfileResult): string {
   const rows: string[][] = [];
   for (const category of CATEGORIES) {
     if (category.id === "idle") continue;
-    const values = ways.map((way) => perRequest(way, category.id));
-    if (values.every((value) => value === 0) && category.id !== "runtime" && category.id !== "gc") continue;
-    rows.push([category.label, ...values.map(micros)]);
+    rows.push([category.label, ...ways.map((way) => micros(perRequest(way, category.id)))]);
   }
   rows.push(["weft code total", ...ways.map((way) => micros(way.summary.weftMicros / Math.max(1, way.wrk.requests)))]);
   rows.push(["busy total", ...ways.map((way) => micros(way.summary.busyMicros / Math.max(1, way.wrk.requests)))]);
@@ -225,9 +233,9 @@ export function formatProfile(result: ProfileResult): string {
     [0, 7],
   );
   const lines = [
-    `CPU profile (V8 sampling every ${options.intervalMicros} µs in one Worker's isolate while wrk -t${options.threads} -c${options.connections} -d${options.durationSeconds}s loads it, ` +
-      `after ${options.warmupSeconds}s warm-up; self time per request, natives counted for their JavaScript caller; ` +
-      `each sample counts for one sampling period, so time outside the isolate (workerd's I/O, other isolates) is in neither column)`,
+    `CPU profile: V8 sampling every ${options.intervalMicros} µs in one Worker's isolate while wrk -t${options.threads} -c${options.connections} -d${options.durationSeconds}s loads it ` +
+      `(after ${options.warmupSeconds}s warm-up); µs of self time per request by category`,
+    "(natives count for their JavaScript caller; a sample counts for one sampling period, so time outside the isolate, in workerd's I/O or other isolates, is in neither column)",
     table(header, rows, [0]),
     "",
     facts,
