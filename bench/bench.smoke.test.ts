@@ -17,7 +17,7 @@ describe("npm run bench", () => {
 
   it.skipIf(!hasWrk && !mustRun)("prints route-lookup figures and the five-way load table", { timeout: 180_000 }, async () => {
     expect(hasWrk, "wrk is needed: apt-get install -y wrk").toBe(true);
-    const child = spawn("npm", ["run", "bench", "--", "--duration", "1s", "--warmup", "0s", "--rounds", "1", "--stall-before", "1s", "--stall-after", "0s"], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npm", ["run", "bench", "--", "--duration", "1s", "--warmup", "0s", "--rounds", "1", "--stall-before", "1s", "--stall-after", "0s", "--stall-rounds", "1"], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -9,7 +9,7 @@
  * source maps or a dependency to read them). Native frames (workerd's APIs such as `fetch`, Headers
  * methods, timers; url "") count for the JavaScript function that called them, except the few that
  * weft's code calls whose name says what they are for (`fetch` and `Request` forward, `Headers`
- * copies headers).
+ * copies headers, `setTimeout` and `clearTimeout` time attempts).
  */
 
 /** One node of a V8 CPU profile (Profiler.Profile in the DevTools protocol). */
@@ -65,6 +65,9 @@ export const CATEGORIES: readonly Category[] = [
     id: "retry",
     label: "retry + attempt timers",
     files: [/gateway-worker\/src\/stages\/retry\.ts$/, /gateway-worker\/src\/resilience\/retry-(policy|budget)\.ts$/],
+    // The isolate's timer (stage.ts nativeTimer), and workerd's timers wherever weft sets one: on the request path, the attempt's.
+    functions: [[/gateway-worker\/src\/stage\.ts$/, /^nativeTimer$/]],
+    natives: ["setTimeout", "clearTimeout"],
     weft: true,
   },
   {
