@@ -1,6 +1,6 @@
 /**
- * The `weft` CLI against a real local mesh: the gateway (with its control plane and telemetry
- * objects) and the example functions in one Miniflare on 127.0.0.1, started the way the load
+ * The `weft` CLI against a real local mesh: the gateway, its control Worker (the control plane and
+ * telemetry objects) and the example functions in one Miniflare on 127.0.0.1, started the way the load
  * benchmark starts it. The CLI talks to Miniflare's entry port; requests whose Host matches no
  * route (here `127.0.0.1:<port>`) reach the gateway, the first worker, as with `npm run dev`.
  * The tests run in order and build on each other: apply, diff, get, history, rollback, traffic

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vites
 import { parseAllDocuments } from "yaml";
 import { createGateway } from "../gateway-worker/src/gateway.js";
 import type { GatewayEnv } from "../gateway-worker/src/env.js";
+import { shipped } from "../gateway-worker/src/config-test-support.js";
 import { ADMIN_TOKEN, applyExampleMesh, applyOk, EXAMPLE_MESH_YAML, gatewayEnv, sendThrough } from "./helpers.js";
 
 let applied = 0;
@@ -29,7 +30,8 @@ const PERMISSIVE_DOCUMENTS: unknown[] = parseAllDocuments(EXAMPLE_MESH_YAML).map
 /** Another mesh's gateway on the same zone: its own control plane (PERMISSIVE), the same colo cache. */
 function otherMeshEnv(version: number): GatewayEnv {
   const id = { toString: () => "f".repeat(64), equals: () => false, name: "control" };
-  const stub = { getSnapshot: async () => ({ changed: true as const, snapshot: { version, createdAt: new Date().toISOString(), documents: PERMISSIVE_DOCUMENTS } }) };
+  // As a control Worker ships a version: with its normalized form, which is what gateways compile.
+  const stub = { getSnapshot: async () => ({ changed: true as const, snapshot: shipped(version, PERMISSIVE_DOCUMENTS, new Date().toISOString()) }) };
   const namespace = { idFromName: () => id, get: () => stub } as unknown as GatewayEnv["CONTROL"];
   return { ...gatewayEnv, CONTROL: namespace, WEFT_ADMIN_TOKEN: "another-mesh-admin-token-of-32-characters!" };
 }
@@ -75,7 +77,8 @@ describe("config snapshots in the colo cache", () => {
     expect(genuine.version).toBe(strictVersion);
 
     const forgeries: [string, Headers][] = [];
-    const tampered = JSON.stringify({ version: strictVersion + 1, createdAt: new Date().toISOString(), documents: PERMISSIVE_DOCUMENTS });
+    // A well-formed snapshot a gateway could compile (normalized form included): only the MAC can refuse it.
+    const tampered = JSON.stringify(shipped(strictVersion + 1, PERMISSIVE_DOCUMENTS, new Date().toISOString()));
     const withoutMac = new Headers(stored.headers);
     for (const name of [...withoutMac.keys()]) if (/mac|signature/i.test(name)) withoutMac.delete(name);
     forgeries.push([tampered, withoutMac]); // no MAC at all
