@@ -177,18 +177,22 @@ describe("deeply nested input", () => {
     return result.issues[0];
   };
 
+  // These read megabytes of input (1.5-2.5 s on a busy 2-core machine): what they check is the
+  // answer, not the time, so they get room beyond the default 5 s.
+  const HUGE_INPUT_TIMEOUT_MS = 30_000;
+
   it("refuses 400,000 unclosed [ with one issue naming the nesting limit, not a stack overflow", () => {
     const issue = onlyIssue(parseYamlDocuments("[".repeat(400_000)));
     expect(issue).toMatchObject({ document: 1, path: "", line: 1 });
     expect(issue?.message).toMatch(/nesting deeper than 64 levels/);
     expect(issue?.message).not.toMatch(/call stack/i);
-  });
+  }, HUGE_INPUT_TIMEOUT_MS);
 
   it("refuses 400,000 closed [ ] pairs in YAML and in a JSON body with one issue each", () => {
     expect(onlyIssue(parseYamlDocuments(nested(400_000)))?.message).toMatch(/nesting deeper than 64 levels/);
     expect(onlyIssue(parseJsonDocuments(`{"documents":[${nested(400_000)}]}`))).toMatchObject({ document: 1, path: "", message: expect.stringMatching(/nesting deeper than 64 levels/) });
     expect(onlyIssue(parseConfigText(`[${nested(400_000)}]`, "json"))?.message).toMatch(/nesting deeper than 64 levels/);
-  });
+  }, HUGE_INPUT_TIMEOUT_MS);
 
   it("accepts 64 levels and refuses 65, in flow and block YAML and in JSON", () => {
     expect(parseYamlDocuments(nested(64)).ok).toBe(true);
