@@ -12,6 +12,11 @@ export type Caller = { readonly authenticated: false } | { readonly authenticate
 
 export const ANONYMOUS: Caller = { authenticated: false };
 
+/** Who a caller is in logs and rate-limit keys: its SPIFFE ID, or "anonymous". */
+export function callerSource(caller: Caller): string {
+  return caller.authenticated ? caller.spiffeId : "anonymous";
+}
+
 /** A bare service name in `from` is resolved to its full SPIFFE ID when policies compile. */
 type SourceMatcher = { readonly kind: "any-authenticated" } | { readonly kind: "unauthenticated" } | { readonly kind: "spiffe"; readonly id: string };
 
@@ -136,13 +141,27 @@ function firstMatching(policies: readonly CompiledPolicy[], request: Authorizati
   return policies.find((policy) => policy.rules.some((rule) => ruleMatches(rule, request)));
 }
 
+const NOTHING_AUDITED: readonly string[] = Object.freeze([]);
+/** The decisions without a policy name or audit match are the same object every time: nothing to allocate per request. */
+const NO_ALLOW_POLICY_PERMISSIVE: AuthorizationDecision = Object.freeze({ allowed: true, reason: "no-allow-policy-permissive", audited: NOTHING_AUDITED });
+const NO_ALLOW_POLICY_STRICT: AuthorizationDecision = Object.freeze({ allowed: false, reason: "no-allow-policy-strict", audited: NOTHING_AUDITED });
+
+function auditedBy(policies: TargetPolicies, request: AuthorizationRequest): readonly string[] {
+  if (policies.audit.length === 0) return NOTHING_AUDITED;
+  const audited = policies.audit.filter((policy) => policy.rules.some((rule) => ruleMatches(rule, request))).map((policy) => policy.name);
+  return audited.length === 0 ? NOTHING_AUDITED : audited;
+}
+
 export function authorize(request: AuthorizationRequest): AuthorizationDecision {
   const policies = request.policies;
-  const audited = policies ? policies.audit.filter((policy) => policy.rules.some((rule) => ruleMatches(rule, request))).map((policy) => policy.name) : [];
+  const audited = policies ? auditedBy(policies, request) : NOTHING_AUDITED;
   const denied = policies && firstMatching(policies.deny, request);
   if (denied) return { allowed: false, reason: "denied-by-policy", policy: denied.name, audited };
   if (!policies || policies.allow.length === 0) {
-    return request.mode === "PERMISSIVE" ? { allowed: true, reason: "no-allow-policy-permissive", audited } : { allowed: false, reason: "no-allow-policy-strict", audited };
+    if (audited.length > 0) {
+      return request.mode === "PERMISSIVE" ? { allowed: true, reason: "no-allow-policy-permissive", audited } : { allowed: false, reason: "no-allow-policy-strict", audited };
+    }
+    return request.mode === "PERMISSIVE" ? NO_ALLOW_POLICY_PERMISSIVE : NO_ALLOW_POLICY_STRICT;
   }
   const allowed = firstMatching(policies.allow, request);
   return allowed ? { allowed: true, reason: "allowed-by-policy", policy: allowed.name, audited } : { allowed: false, reason: "no-allow-match", audited };

@@ -41,6 +41,11 @@ export function isIdempotentMethod(method: string): boolean {
   return IDEMPOTENT_METHODS.has(method);
 }
 
+/** Whether requests with this method may be retried at all: idempotent ones, others only when the route says so. */
+export function mayRetryMethod(settings: Pick<RetrySettings, "retryNonIdempotent">, method: string): boolean {
+  return settings.retryNonIdempotent || isIdempotentMethod(method);
+}
+
 function isRetryableStatus(status: number, retryOn: ReadonlySet<string>): boolean {
   if (retryOn.has(String(status))) return true;
   if (retryOn.has("5xx") && status >= 500 && status <= 599) return true;
@@ -111,7 +116,7 @@ export function decideRetry(input: RetryDecisionInput): RetryDecision {
     return { retry: false, reason: answered ? "success" : "not-retryable" };
   }
   if (input.attemptsMade >= settings.attempts) return { retry: false, reason: "attempts-exhausted" };
-  if (!settings.retryNonIdempotent && !isIdempotentMethod(input.method)) return { retry: false, reason: "method-not-idempotent" };
+  if (!mayRetryMethod(settings, input.method)) return { retry: false, reason: "method-not-idempotent" };
   if (!input.bodyReplayable) return { retry: false, reason: "body-not-replayable" };
   const retryAfterMs = outcome.kind === "response" ? outcome.retryAfterMs : undefined;
   const delayMs = backoffDelayMs(input.attemptsMade, settings, input.random, retryAfterMs);

@@ -61,6 +61,7 @@ export function compileSnapshot(set: ValidConfigSet, version: number, regexEngin
       ruleName: undefined,
       matches: undefined,
       destinations: withCumulativeWeights([{ service: service.name, subset: undefined, weight: 100 }]),
+      services: [service.name],
       rewritePrefix: undefined,
       timeoutMs: undefined,
       retries: undefined,
@@ -167,6 +168,7 @@ function compileRule(rule: HttpRuleConfig, ruleIndex: number, ordinal: number, r
     destinations: withCumulativeWeights(
       rule.destinations.map((d) => ({ service: d.service, subset: d.subset, weight: d.weight ?? 100 })),
     ),
+    services: [...new Set(rule.destinations.map((d) => d.service))],
     rewritePrefix: rule.rewrite?.prefix,
     timeoutMs: rule.timeout,
     retries: rule.retries && compileRetries(rule.retries),

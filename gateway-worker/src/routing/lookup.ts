@@ -31,6 +31,22 @@ export type RouteLookup =
   | { readonly found: true; readonly route: RouteMatch }
   | { readonly found: false; readonly reason: "no_host" | "no_rule"; readonly hostKind: HostKind };
 
+/** Why no rule serves a request: no table for its host, or no rule of the table matches. */
+export type NoRoute = { readonly kind: "no-route"; readonly reason: "no_host" | "no_rule"; readonly hostKind: HostKind };
+
+/**
+ * The route stage's decision: the rule and match entry that serve the request, with the path the
+ * destination receives (after the rule's rewrite); or why none does (404).
+ */
+export type RouteDecision = { readonly kind: "routed"; readonly route: RouteMatch; readonly upstreamPath: string } | NoRoute;
+
+const noRoute = (reason: NoRoute["reason"], hostKind: HostKind): NoRoute => Object.freeze({ kind: "no-route", reason, hostKind });
+/** The four ways to find no route, allocated once. */
+const NO_ROUTE = {
+  mesh: { no_host: noRoute("no_host", "mesh"), no_rule: noRoute("no_rule", "mesh") },
+  ingress: { no_host: noRoute("no_host", "ingress"), no_rule: noRoute("no_rule", "ingress") },
+} as const;
+
 /** Normalizes a Host header / URL host for lookup. */
 export function normalizeHost(host: string): string {
   return stripPort(host.trim().toLowerCase()).replace(/\.$/, "");
@@ -59,6 +75,24 @@ export function findRoute(snapshot: Snapshot, request: RequestFacts): RouteLooku
   if (!table) return { found: false, reason: "no_host", hostKind };
   const best = bestMatch(table, request);
   return best ? { found: true, route: { rule: best.rule, match: best.match, hostKind } } : { found: false, reason: "no_rule", hostKind };
+}
+
+/** The route stage's decision for a request (host, normalized path, method, clean headers, query): the lookup, then the rewrite. */
+export function decideRoute(snapshot: Snapshot, request: RequestFacts): RouteDecision {
+  const lookup = findRoute(snapshot, request);
+  if (!lookup.found) return NO_ROUTE[lookup.hostKind][lookup.reason];
+  return { kind: "routed", route: lookup.route, upstreamPath: rewritePath(lookup.route, request.path) };
+}
+
+/** The 404 for a request no rule serves; built only when there is one. */
+export function noRouteError(decision: NoRoute, request: Pick<RequestFacts, "host" | "method" | "path">): MeshError {
+  const message =
+    decision.reason === "no_host"
+      ? decision.hostKind === "mesh"
+        ? `no service named "${request.host.slice(0, -MESH_HOST_SUFFIX.length)}" in the mesh`
+        : `no route serves host "${request.host}"`
+      : `no route rule matches ${request.method} ${request.path} on "${request.host}"`;
+  return new MeshError("no_route", message);
 }
 
 /** The lowest-ordinal entry whose conditions all hold, among the entries the path can reach. */

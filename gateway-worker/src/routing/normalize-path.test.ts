@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { normalizePath } from "./normalize-path.js";
+import { normalizePath, refusedPath } from "./normalize-path.js";
 
 describe("path normalization", () => {
   it.each([
@@ -51,5 +51,14 @@ describe("path normalization", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("the normalize stage's refusal", () => {
+  it("is a 400 that says why", () => {
+    const result = normalizePath("/a%2Fb");
+    expect(result.ok).toBe(false);
+    const error = refusedPath(result.ok ? "" : result.reason);
+    expect([error.status, error.code, error.message]).toEqual([400, "bad_request", "refused path: the path contains an encoded slash or backslash (%2F, %5C)"]);
   });
 });

@@ -8,6 +8,8 @@
  * unreserved characters; upper-case the hex of the escapes that stay; merge repeated slashes;
  * resolve `.` and `..` segments (never above the root).
  */
+import { MeshError } from "@weft/sdk";
+
 export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: string };
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
@@ -48,4 +50,9 @@ export function normalizePath(raw: string): NormalizedPath {
   }
   const path = `/${output.join("/")}`;
   return { ok: true, path: path.replace(/\/{2,}/g, "/") };
+}
+
+/** The normalize stage's answer to a path it refuses (400); explain reports the same refusal. */
+export function refusedPath(reason: string): MeshError {
+  return new MeshError("bad_request", `refused path: ${reason}`);
 }

@@ -133,6 +133,8 @@ export interface CompiledRule {
   /** Undefined: the rule matches every request. */
   readonly matches: readonly CompiledMatch[] | undefined;
   readonly destinations: readonly CompiledDestination[];
+  /** The distinct services of `destinations`, in their order: what authorization checks, once each. */
+  readonly services: readonly string[];
   readonly rewritePrefix: string | undefined;
   readonly timeoutMs: number | undefined;
   /** Replaces the service's retries when set. */

@@ -1,35 +1,35 @@
 /**
  * Authorization: may this caller call this destination? Needs the caller (authentication) and the
- * destination services (routing), and runs before anything is chosen or sent. STRICT mode refuses
- * anonymous callers except on routes marked public; policies decide the rest (policy/authorize.ts).
+ * destination services (routing), and runs before anything is chosen or sent. The decision is
+ * policy/decide-authorization.ts (STRICT mode refuses anonymous callers except on routes marked
+ * public; policies decide the rest); this stage executes it: audit log lines, then 401 or 403.
  * Denials name the deciding policy, never its rules.
  */
 import { MeshError } from "@weft/sdk";
-import { ANONYMOUS, authorize } from "../policy/authorize.js";
+import { ANONYMOUS, callerSource, type AuthorizationDecision } from "../policy/authorize.js";
+import { authorizationError, decideAuthorization } from "../policy/decide-authorization.js";
 import type { Stage } from "../stage.js";
 
 export function authorizeStage(): Stage {
+  // Each service's decision, for the audit log: refilled per request and read before `next`, so one list serves every request.
+  const judged: AuthorizationDecision[] = [];
   return function authorizeRequest(request, next) {
     const rule = request.route?.rule;
     if (!rule) throw new MeshError("internal", "authorization ran before a route was chosen");
     const caller = request.caller ?? ANONYMOUS;
-    const mode = request.snapshot.mesh.spec.identity.mode;
-    if (mode === "STRICT" && !caller.authenticated && !rule.public) {
-      throw new MeshError("unauthenticated", "this mesh is in STRICT mode: calls need a service identity token (Authorization: Bearer <SVID>)");
-    }
-    // A rule may split across services; the caller must be allowed to reach every one of them.
-    for (const destination of rule.destinations) {
-      // Policies speak of the destination's paths: match the path it will receive (after rewrite).
-      const path = request.upstreamPath ?? request.path;
-      const decision = authorize({ policies: request.snapshot.policies.get(destination.service), mode, caller, method: request.method, path });
-      if (decision.audited.length > 0) {
-        console.log(JSON.stringify({ level: "info", msg: "authorization audit", policies: decision.audited, allowed: decision.allowed, destination: destination.service, source: caller.authenticated ? caller.spiffeId : "anonymous", method: request.method, path, requestId: request.requestId }));
-      }
-      if (!decision.allowed) {
-        const why = "policy" in decision ? `denied by AuthorizationPolicy "${decision.policy}"` : decision.reason === "no-allow-policy-strict" ? "not allowed: no AuthorizationPolicy allows it (STRICT mode)" : "not allowed: no AuthorizationPolicy allows it";
-        throw new MeshError("forbidden", `calling ${destination.service} was ${why}`);
+    // Policies speak of the destination's paths: match the path it will receive (after rewrite).
+    const path = request.upstreamPath ?? request.path;
+    const verdict = decideAuthorization(request.snapshot.policies, request.snapshot.mesh.spec.identity.mode, rule, caller, request.method, path, judged);
+    if (verdict.kind === "unauthenticated") throw authorizationError(verdict);
+    // Audit matches are logged for the services judged up to the first denial, as the check would stop there.
+    const last = verdict.kind === "denied" ? verdict.index : rule.services.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const decision = judged[i];
+      if (decision && decision.audited.length > 0) {
+        console.log(JSON.stringify({ level: "info", msg: "authorization audit", policies: decision.audited, allowed: decision.allowed, destination: rule.services[i], source: callerSource(caller), method: request.method, path, requestId: request.requestId }));
       }
     }
+    if (verdict.kind === "denied") throw authorizationError(verdict);
     return next(request);
   };
 }

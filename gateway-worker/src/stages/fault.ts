@@ -3,8 +3,9 @@
  * its requests for a fixed delay, and answer a share itself with a chosen status instead of
  * forwarding them. Off unless the rule configures it; optionally only for requests with given
  * headers. Runs after authorization, so an injected fault never reveals more than a real one.
+ * The decisions are routing/fault.ts's (explain reports them too); this stage draws and waits.
  */
-import { MeshError } from "@weft/sdk";
+import { drawHits, faultAbort, faultApplies } from "../routing/fault.js";
 import type { Stage } from "../stage.js";
 
 /** The answer header saying a fault was injected (and which). */
@@ -12,16 +13,13 @@ export const FAULT_HEADER = "x-weft-fault";
 
 export function faultStage(): Stage {
   return async function injectFault(request, next) {
-    const fault = request.route?.rule.fault;
-    if (!fault) return next(request);
-    for (const [name, test] of fault.headers) {
-      if (!test(request.headers.get(name))) return next(request);
-    }
+    const rule = request.route?.rule;
+    const fault = rule?.fault;
+    if (!rule || !fault || !faultApplies(fault, request.headers)) return next(request);
     const { isolate } = request;
-    if (fault.delay && isolate.random() * 100 < fault.delay.percent) await isolate.sleep(fault.delay.ms);
-    if (fault.abort && isolate.random() * 100 < fault.abort.percent) {
-      const error = new MeshError("fault_injected", `fault injected by route ${request.route?.rule.routeName ?? ""}: abort with ${fault.abort.status}`, { status: fault.abort.status });
-      return error.toResponse({ "x-request-id": request.requestId, [FAULT_HEADER]: "abort" });
+    if (fault.delay && drawHits(fault.delay.percent, isolate.random())) await isolate.sleep(fault.delay.ms);
+    if (fault.abort && drawHits(fault.abort.percent, isolate.random())) {
+      return faultAbort(rule, fault.abort.status).toResponse({ "x-request-id": request.requestId, [FAULT_HEADER]: "abort" });
     }
     return next(request);
   };

@@ -3,16 +3,32 @@
  * caller (`per: source`). Local limits cost no I/O; global ones spend tokens leased from a Durable
  * Object per key (resilience/global-limit.ts), so only the requests that renew a lease wait on it.
  * Runs after the split (the service, and so its limit, is known) and before anything is sent.
+ * Which bucket a request draws from is `rateLimitKey`, which explain reports too.
  */
 import { MeshError } from "@weft/sdk";
+import { ANONYMOUS, callerSource, type Caller } from "../policy/authorize.js";
+import type { CompiledRateLimit } from "../routing/snapshot.js";
 import type { Stage } from "../stage.js";
+
+/** The bucket a request draws from: the service's, or the caller's for that service (`per: source`). */
+export function rateLimitKey(limit: CompiledRateLimit, service: string, caller: Caller): string {
+  return limit.per === "source" ? `${callerSource(caller)}->${service}` : service;
+}
+
+/** The 429 for a spent bucket, with when to try again. */
+export function rateLimited(limit: CompiledRateLimit, service: string, caller: Caller, retryAfterMs: number): MeshError {
+  return new MeshError("rate_limited", `rate limit of ${limit.ratePerSecond}/s for ${limit.per === "source" ? `${callerSource(caller)} calling ` : ""}${service} exceeded`, {
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+  });
+}
 
 export function rateLimitStage(): Stage {
   return async function rateLimit(request, next) {
-    const limit = request.service?.rateLimit;
-    if (!limit || !request.service) return next(request);
-    const source = request.caller?.authenticated ? request.caller.spiffeId : "anonymous";
-    const key = limit.per === "source" ? `${source}->${request.service.name}` : request.service.name;
+    const service = request.service;
+    const limit = service?.rateLimit;
+    if (!limit || !service) return next(request);
+    const caller = request.caller ?? ANONYMOUS;
+    const key = rateLimitKey(limit, service.name, caller);
     const { isolate } = request;
     let verdict: { admitted: true } | { admitted: false; retryAfterMs: number };
     if (limit.scope === "global") {
@@ -21,11 +37,7 @@ export function rateLimitStage(): Stage {
       const now = isolate.now();
       verdict = isolate.resilience.buckets.get(key, limit.ratePerSecond, limit.burst, now).take(now);
     }
-    if (!verdict.admitted) {
-      throw new MeshError("rate_limited", `rate limit of ${limit.ratePerSecond}/s for ${limit.per === "source" ? `${source} calling ` : ""}${request.service.name} exceeded`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
-      });
-    }
+    if (!verdict.admitted) throw rateLimited(limit, service.name, caller, verdict.retryAfterMs);
     return next(request);
   };
 }
