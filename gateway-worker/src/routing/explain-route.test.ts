@@ -5,7 +5,7 @@ import { conditionMisses, describeHostTable, explainRoute, walkedRule } from "./
 import { findRoute, matchesRequest } from "./lookup.js";
 import { facts, serviceDoc, snapshotOf } from "./test-support.js";
 
-const route = (name: string, hosts: string[], http: unknown[]) => ({ apiVersion: "weft/v1", kind: "Route", metadata: { name }, spec: { hosts, http } });
+const route = (name: string, hosts: readonly string[], http: unknown[]) => ({ apiVersion: "weft/v1", kind: "Route", metadata: { name }, spec: { hosts, http } });
 
 const snapshot = snapshotOf([
   serviceDoc("api", ["v1", "v2"]),
