@@ -153,7 +153,7 @@ describe("the middleware wiring", () => {
     router.all("*", withWeftIdentity(() => anonymous(binding)));
     router.get("/orders/:id", async () => (await mesh.fetch("catalog", "/products")).text());
     const worker = { fetch: withWeftContext(router.fetch) } satisfies ExportedHandler;
-    const response = await worker.fetch(inbound({ traceparent: TP_B, "x-request-id": "itty-1" }));
+    const response = await worker.fetch(inbound({ traceparent: TP_B, "x-request-id": "itty-1" }), {}, {} as ExecutionContext);
     expect(response.status).toBe(200);
     expect(propagated(requests[0])).toEqual({ traceparent: TP_B, "x-request-id": "itty-1" });
   });
