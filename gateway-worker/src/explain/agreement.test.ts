@@ -183,7 +183,7 @@ function isolateFor(draw: number): IsolateState {
     verifiedTokens.set(tokenOf(from), { caller: { spiffeId, namespace: identity.namespace, service: identity.service }, kid: "k1", exp: NOW / 1000 + 600 });
   }
   const jwks = { refreshIfDue: () => undefined, has: () => true, key: async () => undefined } as unknown as JwksCache;
-  const hopTokens = { get: async () => "hop-token" } as unknown as HopTokens;
+  const hopTokens = { get: async () => "hop-token", cached: () => "hop-token" } as unknown as HopTokens;
   return {
     counters: new Map(),
     jwks: () => jwks,

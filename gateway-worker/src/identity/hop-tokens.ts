@@ -30,14 +30,21 @@ export class HopTokens {
   ) {}
 
   async get(caller: string, destination: string, waitUntil: (promise: Promise<unknown>) => void): Promise<string | undefined> {
+    return this.cached(caller, destination, waitUntil) ?? (await this.renew(`${caller} ${destination}`, caller, destination))?.token;
+  }
+
+  /**
+   * The pair's token when one is in hand and not near expiry (renewed in the background past half
+   * its lifetime), without a promise: the steady state of the request path. Otherwise undefined,
+   * and the caller waits on `get`.
+   */
+  cached(caller: string, destination: string, waitUntil: (promise: Promise<unknown>) => void): string | undefined {
     const key = `${caller} ${destination}`;
     const now = this.options.now();
     const entry = this.entries.get(key);
-    if (entry && now < entry.expiresAt - EXPIRY_MARGIN_MS) {
-      if (now >= entry.renewAt) waitUntil(this.renew(key, caller, destination).catch(() => undefined));
-      return entry.token;
-    }
-    return (await this.renew(key, caller, destination))?.token;
+    if (!entry || now >= entry.expiresAt - EXPIRY_MARGIN_MS) return undefined;
+    if (now >= entry.renewAt) waitUntil(this.renew(key, caller, destination).catch(() => undefined));
+    return entry.token;
   }
 
   private renew(key: string, caller: string, destination: string): Promise<Entry | undefined> {

@@ -9,14 +9,18 @@
 import { verifySvid } from "../identity/verify-svid.js";
 import { callerOf, decideIdentity, identityRefusal, verificationRefusal } from "../identity/decide-identity.js";
 import { ANONYMOUS } from "../policy/authorize.js";
-import type { Stage } from "../stage.js";
+import type { JwksCache } from "../identity/jwks-cache.js";
+import type { MeshRequest, Next, Stage } from "../stage.js";
 
 /** Audience of SVIDs presented to the gateway. */
 export const GATEWAY_AUDIENCE = "weft-gateway";
 
 export function authenticateStage(): Stage {
-  return async function authenticate(request, next) {
-    const decision = decideIdentity(request.url.searchParams, request.bearer);
+  // Not an async function: a request whose token is already verified (or that has none) goes on
+  // without a promise of its own; only a first-seen token waits for its signature check.
+  return function authenticate(request, next) {
+    // An empty query cannot carry a token: skip building URLSearchParams for it.
+    const decision = decideIdentity(request.url.search === "" ? NO_QUERY : request.url.searchParams, request.bearer);
     if (decision.kind === "refused") {
       request.authFailure = decision.failure;
       throw identityRefusal(decision.failure);
@@ -35,21 +39,27 @@ export function authenticateStage(): Stage {
       request.caller = callerOf(cached.caller);
       return next(request);
     }
-    const mesh = request.snapshot.mesh;
-    const result = await verifySvid(token, {
-      issuer: `weft://${mesh.spec.trustDomain}`,
-      audience: GATEWAY_AUDIENCE,
-      trustDomain: mesh.spec.trustDomain,
-      nowSeconds,
-      key: (kid) => jwks.key(kid, request.waitUntil),
-    });
-    if (!result.ok) {
-      // The reason names the check that failed (e.g. expired, bad-signature), never the token.
-      request.authFailure = result.reason;
-      throw verificationRefusal(result.reason);
-    }
-    request.isolate.verifiedTokens.set(token, { caller: result.caller, kid: result.kid, exp: result.exp });
-    request.caller = callerOf(result.caller);
-    return next(request);
+    return verifyThenNext(request, next, token, nowSeconds, jwks);
   };
+}
+
+const NO_QUERY = { has: () => false };
+
+async function verifyThenNext(request: MeshRequest, next: Next, token: string, nowSeconds: number, jwks: JwksCache): Promise<Response> {
+  const mesh = request.snapshot.mesh;
+  const result = await verifySvid(token, {
+    issuer: `weft://${mesh.spec.trustDomain}`,
+    audience: GATEWAY_AUDIENCE,
+    trustDomain: mesh.spec.trustDomain,
+    nowSeconds,
+    key: (kid) => jwks.key(kid, request.waitUntil),
+  });
+  if (!result.ok) {
+    // The reason names the check that failed (e.g. expired, bad-signature), never the token.
+    request.authFailure = result.reason;
+    throw verificationRefusal(result.reason);
+  }
+  request.isolate.verifiedTokens.set(token, { caller: result.caller, kid: result.kid, exp: result.exp });
+  request.caller = callerOf(result.caller);
+  return next(request);
 }

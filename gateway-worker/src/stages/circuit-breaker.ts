@@ -9,7 +9,7 @@ import { serviceKey } from "../resilience/state.js";
 import type { Stage } from "../stage.js";
 
 export function circuitBreakerStage(): Stage {
-  return async function limitConcurrency(request, next) {
+  return function limitConcurrency(request, next) {
     const service = request.service;
     if (!service) throw new MeshError("internal", "the circuit breaker ran before a destination was chosen");
     const inFlight = request.isolate.resilience.inFlight;
@@ -17,10 +17,15 @@ export function circuitBreakerStage(): Stage {
     if (!inFlight.tryAcquire(key, service.maxConcurrentRequests)) {
       throw new MeshError("circuit_open", `circuit open: ${service.name} already has ${service.maxConcurrentRequests} requests in flight through this gateway`);
     }
+    // Held until the answer (or failure) comes back, across retries; released exactly once.
+    const release = () => inFlight.release(key);
+    let answer: Promise<Response>;
     try {
-      return await next(request);
-    } finally {
-      inFlight.release(key);
+      answer = next(request);
+    } catch (error) {
+      release();
+      throw error;
     }
+    return answer.finally(release);
   };
 }

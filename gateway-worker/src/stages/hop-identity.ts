@@ -5,23 +5,29 @@
  * the gateway cannot vouch for right now is refused rather than passed on without identity.
  */
 import { MeshError } from "@weft/sdk";
-import type { Stage } from "../stage.js";
+import type { MeshRequest, Next, Stage } from "../stage.js";
 
 export const IDENTITY_HEADER = "x-weft-identity";
 
 export function hopIdentityStage(): Stage {
-  return async function attachHopIdentity(request, next) {
+  // Not an async function: with the pair's token in hand (the steady state) the request goes on
+  // without a promise of its own; only a first or expired token waits for the control plane.
+  return function attachHopIdentity(request, next) {
     const caller = request.caller;
     const service = request.service;
     if (!caller?.authenticated || !service) return next(request);
-    let token: string | undefined;
-    try {
-      token = await request.isolate.hopTokens(request.env).get(caller.spiffeId, service.name, request.waitUntil);
-    } catch {
-      token = undefined;
-    }
-    if (!token) throw new MeshError("control_plane_unavailable", "the gateway could not obtain an identity token for this hop");
-    request.headers.set(IDENTITY_HEADER, token);
-    return next(request);
+    const tokens = request.isolate.hopTokens(request.env);
+    const cached = tokens.cached(caller.spiffeId, service.name, request.waitUntil);
+    if (cached !== undefined) return attachThenNext(request, next, cached);
+    return tokens.get(caller.spiffeId, service.name, request.waitUntil).then(
+      (token) => attachThenNext(request, next, token),
+      () => attachThenNext(request, next, undefined),
+    );
   };
+}
+
+function attachThenNext(request: MeshRequest, next: Next, token: string | undefined): Promise<Response> {
+  if (!token) throw new MeshError("control_plane_unavailable", "the gateway could not obtain an identity token for this hop");
+  request.headers.set(IDENTITY_HEADER, token);
+  return next(request);
 }

@@ -18,13 +18,14 @@ import { IDENTITY_HEADER } from "./hop-identity.js";
 export const SHADOW_HEADER = "x-weft-shadow";
 
 export function mirrorStage(): Stage {
-  return async function mirror(request, next) {
+  // Not an async function: a request that is not copied goes on without a promise of its own.
+  return function mirror(request, next) {
     const config = request.route?.rule.mirror;
-    if (config && request.isolate.random() * 100 < config.percent) {
-      const body = await prepareBody(request);
+    if (!config || request.isolate.random() * 100 >= config.percent) return next(request);
+    return prepareBody(request).then((body) => {
       if (isReplayable(body)) request.waitUntil(sendShadow(request, config, new Headers(request.headers)));
-    }
-    return next(request);
+      return next(request);
+    });
   };
 }
 

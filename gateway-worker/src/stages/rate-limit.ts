@@ -22,22 +22,23 @@ export function rateLimited(limit: CompiledRateLimit, service: string, caller: C
   });
 }
 
+type Verdict = { admitted: true } | { admitted: false; retryAfterMs: number };
+
 export function rateLimitStage(): Stage {
-  return async function rateLimit(request, next) {
+  // Not an async function: only a global limit waits (for its lease); a local bucket answers at once.
+  return function rateLimit(request, next) {
     const service = request.service;
     const limit = service?.rateLimit;
     if (!limit || !service) return next(request);
     const caller = request.caller ?? ANONYMOUS;
     const key = rateLimitKey(limit, service.name, caller);
     const { isolate } = request;
-    let verdict: { admitted: true } | { admitted: false; retryAfterMs: number };
-    if (limit.scope === "global") {
-      verdict = await isolate.globalLimiter(request.env).admit(key, limit.ratePerSecond, limit.burst);
-    } else {
-      const now = isolate.now();
-      verdict = isolate.resilience.buckets.get(key, limit.ratePerSecond, limit.burst, now).take(now);
-    }
-    if (!verdict.admitted) throw rateLimited(limit, service.name, caller, verdict.retryAfterMs);
-    return next(request);
+    const admitOrRefuse = (verdict: Verdict): Promise<Response> => {
+      if (!verdict.admitted) throw rateLimited(limit, service.name, caller, verdict.retryAfterMs);
+      return next(request);
+    };
+    if (limit.scope === "global") return isolate.globalLimiter(request.env).admit(key, limit.ratePerSecond, limit.burst).then(admitOrRefuse);
+    const now = isolate.now();
+    return admitOrRefuse(isolate.resilience.buckets.get(key, limit.ratePerSecond, limit.burst, now).take(now));
   };
 }
