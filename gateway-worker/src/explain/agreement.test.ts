@@ -19,7 +19,7 @@ import { buildPipeline } from "../pipeline.js";
 import { ResilienceState } from "../resilience/state.js";
 import { normalizeHost } from "../routing/lookup.js";
 import type { Snapshot } from "../routing/snapshot.js";
-import { serviceDoc, snapshotOf } from "../routing/test-support.js";
+import { ingressHttpbinRule, ordersCanaryRoute, policyDoc, routeDoc, serviceDoc, snapshotOf } from "../routing/test-support.js";
 import { parseSettings } from "../settings.js";
 import { nativeTimer, type IsolateState, type MeshRequest } from "../stage.js";
 import { hashKeyOf } from "../stages/balance.js";
@@ -31,8 +31,8 @@ import { explain, parseExplainBody, type DestinationView, type Explanation, type
 const NOW = Date.parse("2030-01-01T00:00:00Z");
 const TRUST_DOMAIN = "shop.weft";
 
-const route = (name: string, hosts: string[], http: unknown[], isPublic = false) => ({ apiVersion: "weft/v1", kind: "Route", metadata: { name }, spec: { hosts, public: isPublic, http } });
-const policy = (name: string, target: string, action: "ALLOW" | "DENY" | "AUDIT", rules: unknown[]) => ({ apiVersion: "weft/v1", kind: "AuthorizationPolicy", metadata: { name }, spec: { target, action, rules } });
+const route = routeDoc;
+const policy = policyDoc;
 
 function meshOf(mode: "STRICT" | "PERMISSIVE"): Snapshot {
   return snapshotOf(
@@ -69,23 +69,12 @@ function meshOf(mode: "STRICT" | "PERMISSIVE"): Snapshot {
       },
       serviceDoc("httpbin", ["v1", "v2"]),
       serviceDoc("frontend"),
-      route("orders-canary", ["orders.mesh"], [
-        { name: "canary-opt-in", match: [{ headers: { "x-canary": { exact: "1" } } }], destinations: [{ service: "orders", subset: "v2" }] },
-        { name: "writes", match: [{ path: { prefix: "/orders" }, method: ["POST", "PUT"] }], timeout: "1s", retries: { attempts: 1 }, destinations: [{ service: "orders", subset: "v1" }] },
-        { name: "split", destinations: [{ service: "orders", subset: "v1", weight: 90 }, { service: "orders", subset: "v2", weight: 10 }] },
-      ]),
+      ordersCanaryRoute(),
       route(
         "ingress",
         ["*"],
         [
-          {
-            name: "httpbin",
-            match: [{ path: { prefix: "/httpbin/" } }],
-            rewrite: { prefix: "/" },
-            destinations: [{ service: "httpbin", subset: "v1", weight: 75 }, { service: "httpbin", subset: "v2", weight: 25 }],
-            mirror: { service: "httpbin", subset: "v1", percent: 5 },
-            fault: { abort: { percent: 100, status: 503 }, headers: { "x-chaos": { exact: "abort" } } },
-          },
+          ingressHttpbinRule("v1"),
           { name: "admin-only", match: [{ path: { exact: "/admin" } }], destinations: [{ service: "frontend" }] },
           { name: "pay", match: [{ path: { prefix: "/pay" } }], rewrite: { prefix: "/checkout" }, destinations: [{ service: "orders", weight: 50 }, { service: "billing", weight: 50 }] },
           { name: "sessions", match: [{ path: { prefix: "/session" } }], destinations: [{ service: "session" }] },

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { EndpointHealthView } from "../resilience/state.js";
-import { serviceDoc, snapshotOf } from "../routing/test-support.js";
+import { ingressHttpbinRule, ordersCanaryRoute, policyDoc, routeDoc, serviceDoc, snapshotOf } from "../routing/test-support.js";
 import { callerFrom, explain, parseExplainBody, type Explanation, type LiveView } from "./explain.js";
 
 const mesh = (mode: "STRICT" | "PERMISSIVE") => ({ apiVersion: "weft/v1", kind: "Mesh", metadata: { name: "shop" }, spec: { trustDomain: "shop.weft", identity: { mode } } });
-const route = (name: string, hosts: string[], http: unknown[], isPublic = false) => ({ apiVersion: "weft/v1", kind: "Route", metadata: { name }, spec: { hosts, public: isPublic, http } });
-const policy = (name: string, target: string, action: "ALLOW" | "DENY", rules: unknown[]) => ({ apiVersion: "weft/v1", kind: "AuthorizationPolicy", metadata: { name }, spec: { target, action, rules } });
+const route = routeDoc;
+const policy = policyDoc;
 
 const documents = (mode: "STRICT" | "PERMISSIVE") => [
   mesh(mode),
@@ -29,23 +29,12 @@ const documents = (mode: "STRICT" | "PERMISSIVE") => [
   },
   serviceDoc("httpbin", ["v1", "v2"]),
   serviceDoc("frontend"),
-  route("orders-canary", ["orders.mesh"], [
-    { name: "canary-opt-in", match: [{ headers: { "x-canary": { exact: "1" } } }], destinations: [{ service: "orders", subset: "v2" }] },
-    { name: "writes", match: [{ path: { prefix: "/orders" }, method: ["POST", "PUT"] }], timeout: "1s", retries: { attempts: 1 }, destinations: [{ service: "orders", subset: "v1" }] },
-    { name: "split", destinations: [{ service: "orders", subset: "v1", weight: 90 }, { service: "orders", subset: "v2", weight: 10 }] },
-  ]),
+  ordersCanaryRoute(),
   route(
     "ingress",
     ["*"],
     [
-      {
-        name: "httpbin",
-        match: [{ path: { prefix: "/httpbin/" } }],
-        rewrite: { prefix: "/" },
-        destinations: [{ service: "httpbin", subset: "v1", weight: 75 }, { service: "httpbin", subset: "v2", weight: 25 }],
-        mirror: { service: "httpbin", subset: "v2", percent: 5 },
-        fault: { abort: { percent: 100, status: 503 }, headers: { "x-chaos": { exact: "abort" } } },
-      },
+      ingressHttpbinRule("v2"),
       { name: "admin-only", match: [{ path: { exact: "/admin" } }], destinations: [{ service: "frontend" }] },
     ],
     true,

@@ -19,6 +19,27 @@ export function serviceDoc(name: string, subsets: string[] = ["v1"]): ConfigDocI
   };
 }
 
+export const routeDoc = (name: string, hosts: readonly string[], http: unknown[], isPublic = false) => ({ apiVersion: "weft/v1", kind: "Route", metadata: { name }, spec: { hosts, public: isPublic, http } });
+export const policyDoc = (name: string, target: string, action: "ALLOW" | "DENY" | "AUDIT", rules: unknown[]) => ({ apiVersion: "weft/v1", kind: "AuthorizationPolicy", metadata: { name }, spec: { target, action, rules } });
+
+/** The orders canary of the explain tests: an opt-in header to v2, writes to v1 with their own timeout, else 90/10. */
+export const ordersCanaryRoute = () =>
+  routeDoc("orders-canary", ["orders.mesh"], [
+    { name: "canary-opt-in", match: [{ headers: { "x-canary": { exact: "1" } } }], destinations: [{ service: "orders", subset: "v2" }] },
+    { name: "writes", match: [{ path: { prefix: "/orders" }, method: ["POST", "PUT"] }], timeout: "1s", retries: { attempts: 1 }, destinations: [{ service: "orders", subset: "v1" }] },
+    { name: "split", destinations: [{ service: "orders", subset: "v1", weight: 90 }, { service: "orders", subset: "v2", weight: 10 }] },
+  ]);
+
+/** The explain tests' ingress rule for httpbin: a prefix rewrite, a 75/25 split, a mirror and a header-triggered abort. */
+export const ingressHttpbinRule = (mirrorSubset: string) => ({
+  name: "httpbin",
+  match: [{ path: { prefix: "/httpbin/" } }],
+  rewrite: { prefix: "/" },
+  destinations: [{ service: "httpbin", subset: "v1", weight: 75 }, { service: "httpbin", subset: "v2", weight: 25 }],
+  mirror: { service: "httpbin", subset: mirrorSubset, percent: 5 },
+  fault: { abort: { percent: 100, status: 503 }, headers: { "x-chaos": { exact: "abort" } } },
+});
+
 export function facts(url: string, init: { method?: string; headers?: Record<string, string> } = {}): RequestFacts {
   const parsed = new URL(url);
   const headers = new Headers(init.headers);
