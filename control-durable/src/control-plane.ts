@@ -9,6 +9,7 @@ import { CONFIG_DEFAULTS, defaultMesh, type MeshDoc, type ValidConfigSet } from 
 import { endpointBindings, readConfigInput } from "./config-input.js";
 import { AuditLog } from "./audit.js";
 import { ConfigStore } from "./config-store.js";
+import { jsonRoundTripInSlices, nextTurn } from "./slices.js";
 import { diffDocumentSets, isEmptyDiff, summarizeDiff } from "./diff.js";
 import type { RotationPolicy } from "./key-lifecycle.js";
 import { KeyStore, type KeyView, type PublicJwk } from "./keys.js";
@@ -17,7 +18,7 @@ import { GATEWAY_AUDIENCE, signHopToken, signSvid, spiffeId, type IssuedToken } 
 import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
 import type { ApplyOutcome, AuditEntry, ConfigInput, EndpointBinding, RegistryView, VersionRecord } from "./types.js";
-import type { SnapshotAnswer, SnapshotPayload } from "../../wire/src/snapshot.js";
+import type { SnapshotAnswer, SnapshotPayload, SnapshotText } from "../../wire/src/snapshot.js";
 
 /**
  * An apply's outcome. An accepted set's endpoint bindings ride along (with their YAML lines), so
@@ -49,6 +50,8 @@ export class ControlPlane extends DurableObject {
   private readonly audit: AuditLog;
   private readonly keys: KeyStore;
   private readonly credentials: CredentialStore;
+  /** The end of the last queued apply or rollback: they pause between slices, so they queue here. */
+  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
@@ -67,14 +70,19 @@ export class ControlPlane extends DurableObject {
     return { changed: true, snapshot: this.store.currentConfig().payload };
   }
 
-  /**
-   * The current set, or a given version of it, as applied (raw documents). `normalized` adds the
-   * validated form to the current version, for a gateway installing what it just applied.
-   */
-  getConfig(version?: number, options: { normalized?: boolean } = {}): SnapshotPayload | null {
+  /** The current set, or a given version of it, as applied (raw documents). */
+  getConfig(version?: number): SnapshotPayload | null {
     if (version !== undefined) return this.store.get(version) ?? null;
-    const { normalized, ...raw } = this.store.currentConfig().payload;
-    return options.normalized === true && normalized ? { ...raw, normalized } : raw;
+    const { normalized: _normalized, ...raw } = this.store.currentConfig().payload;
+    return raw;
+  }
+
+  /**
+   * The current version's normalized form as JSON text, for a gateway installing what it just
+   * applied: one string to receive and one `JSON.parse`, not an object graph to deserialize.
+   */
+  snapshotText(): Promise<SnapshotText> {
+    return this.store.snapshotText(nextTurn);
   }
 
   /**
@@ -84,23 +92,33 @@ export class ControlPlane extends DurableObject {
    * other than the admin API, so it trusts no one else's check; what it validated becomes the
    * version's cached config, and gateways compile its normalized form. Issues carry the line
    * they point at when the input was YAML.
+   *
+   * In slices (docs/architecture.md#config-distribution-and-refresh): a 10,000-rule set takes
+   * ~150 ms to validate, and the object's other callers are served between its slices. Applies
+   * and rollbacks run one at a time, each against the version the one before it left.
    */
-  applyConfig(input: ConfigInput, options: ApplyOptions): ApplyConfigOutcome {
+  applyConfig(input: ConfigInput, options: ApplyOptions): Promise<ApplyConfigOutcome> {
+    return this.queued(() => this.apply(input, options));
+  }
+
+  private async apply(input: ConfigInput, options: ApplyOptions): Promise<ApplyConfigOutcome> {
+    // One turn: a JSON body is one JSON.parse (~10 ms for 1 MiB).
     const parsed = readConfigInput(input);
     if (!parsed.ok) return { ok: false, reason: "invalid_config", issues: parsed.issues };
+    await nextTurn();
     const { documents, locate } = parsed.value;
     // Validate exactly what is stored (JSON): RPC input may hold values JSON drops or changes.
     let text: string;
+    let stored: unknown[];
     try {
       if (!Array.isArray(documents)) throw new TypeError("not an array");
-      text = JSON.stringify(documents);
+      ({ text, values: stored } = await jsonRoundTripInSlices(documents, nextTurn));
     } catch {
       return { ok: false, reason: "invalid_config", issues: [{ document: 1, path: "", message: "the documents must be an array of JSON values" }] };
     }
-    const stored = JSON.parse(text) as unknown[];
-    const validation = this.store.validate(stored, "apply", locate);
+    const validation = await this.store.validateInSlices(stored, "apply", locate, nextTurn);
     if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
-    const current = this.store.currentConfig().payload;
+    const current = (await this.store.currentConfigInSlices(nextTurn)).payload;
     const diff = diffDocumentSets(current.documents, stored);
     const summary = summarizeDiff(diff);
     const accepted = validation.value;
@@ -108,23 +126,36 @@ export class ControlPlane extends DurableObject {
     if (options.dryRun || isEmptyDiff(diff)) {
       return { ok: true, dryRun: options.dryRun === true, changed: !isEmptyDiff(diff), version: current.version, previousVersion: current.version, summary, diff, bindings };
     }
+    await nextTurn();
     const version = this.commit(text, stored, accepted, { actor: options.actor, source: "apply", rollbackOf: null, summary });
     return { ok: true, dryRun: false, changed: true, version, previousVersion: current.version, summary, diff, bindings };
   }
 
-  /** Makes a new version whose content is that of `version`. */
-  rollback(version: number, actor: string): ApplyOutcome {
+  /** Makes a new version whose content is that of `version`; queued with applies. */
+  rollback(version: number, actor: string): Promise<ApplyOutcome> {
+    return this.queued(() => this.rollbackNow(version, actor));
+  }
+
+  private async rollbackNow(version: number, actor: string): Promise<ApplyOutcome> {
     const target = this.store.get(version);
     if (!target || version === 0) return { ok: false, reason: "not_found", message: `no config version ${version}` };
     // Re-validate: an old version must still satisfy today's schema before it serves traffic again.
     // Counted apart from applies; its result becomes the new version's cached config.
-    const validation = this.store.validate(target.documents, "rollback");
+    const validation = await this.store.validateInSlices(target.documents, "rollback", undefined, nextTurn);
     if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
-    const current = this.store.currentConfig().payload;
+    const current = (await this.store.currentConfigInSlices(nextTurn)).payload;
     const diff = diffDocumentSets(current.documents, target.documents);
     const summary = `rollback to version ${version}: ${summarizeDiff(diff)}`;
+    await nextTurn();
     const created = this.commit(JSON.stringify(target.documents), target.documents, validation.value, { actor, source: "rollback", rollbackOf: version, summary });
     return { ok: true, dryRun: false, changed: true, version: created, previousVersion: current.version, summary, diff };
+  }
+
+  /** Runs `work` after every apply and rollback queued before it, whatever their outcome. */
+  private queued<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(work, work);
+    this.writes = run.catch(() => undefined);
+    return run;
   }
 
   history(limit = 100): VersionRecord[] {

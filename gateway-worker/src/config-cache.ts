@@ -5,7 +5,7 @@
  */
 import { MeshError } from "@weft/sdk";
 import type { AuthorizationPolicyDoc, RouteDoc, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
-import { NORMALIZED_FORMAT, type NormalizedDocuments, type SnapshotAnswer, type SnapshotPayload } from "../../wire/src/snapshot.js";
+import { NORMALIZED_FORMAT, type NormalizedDocuments, type SnapshotAnswer, type SnapshotPayload, type SnapshotText } from "../../wire/src/snapshot.js";
 import { compileSnapshot } from "./routing/compile.js";
 import type { Snapshot } from "./routing/snapshot.js";
 
@@ -117,7 +117,24 @@ export class ConfigCache {
 
   /** Installs a version the admin surface just applied, so this isolate serves it at once. */
   install(payload: SnapshotPayload): Snapshot {
-    const snapshot = compilePayload(payload);
+    return this.installCompiled(compilePayload(payload));
+  }
+
+  /**
+   * `install` from the control plane's JSON text of the version: read in one turn, compiled in a
+   * later one (after `pause`), so requests waiting on this isolate are served in between. A newer
+   * version a pull installed meanwhile stays.
+   */
+  async installText(text: SnapshotText, pause: () => Promise<void>): Promise<Snapshot> {
+    const normalized = text.normalized === undefined ? undefined : (JSON.parse(text.normalized) as NormalizedDocuments);
+    const held = this.snapshot;
+    await pause();
+    const compiled = compileNormalized(text.version, text.documentCount, normalized);
+    if (this.snapshot && this.snapshot !== held && this.snapshot.version > compiled.version) return this.snapshot;
+    return this.installCompiled(compiled);
+  }
+
+  private installCompiled(snapshot: Snapshot): Snapshot {
     this.snapshot = snapshot;
     this.confirmedAt = this.lastAttemptAt = this.options.now();
     this.lastError = null;
@@ -238,12 +255,16 @@ export class ConfigCache {
  * is refused: a warm isolate keeps serving what it has, and healthz names the reason.
  */
 function compilePayload(payload: SnapshotPayload): Snapshot {
-  const normalized = payload.normalized;
-  if (normalized?.format !== NORMALIZED_FORMAT || normalized.documents.length !== payload.documents.length) {
-    const found = normalized === undefined ? "no normalized form" : `normalized format ${JSON.stringify(normalized.format)} with ${normalized.documents.length} of ${payload.documents.length} documents`;
-    throw new Error(`config version ${payload.version} cannot be compiled: it comes with ${found}, and this gateway reads ${NORMALIZED_FORMAT}; deploy the control Worker and the gateway from the same weft release`);
+  return compileNormalized(payload.version, payload.documents.length, payload.normalized);
+}
+
+/** A version's normalized form (of `documentCount` raw documents) → a compiled snapshot, or why not. */
+function compileNormalized(version: number, documentCount: number, normalized: NormalizedDocuments | undefined): Snapshot {
+  if (normalized?.format !== NORMALIZED_FORMAT || normalized.documents.length !== documentCount) {
+    const found = normalized === undefined ? "no normalized form" : `normalized format ${JSON.stringify(normalized.format)} with ${normalized.documents.length} of ${documentCount} documents`;
+    throw new Error(`config version ${version} cannot be compiled: it comes with ${found}, and this gateway reads ${NORMALIZED_FORMAT}; deploy the control Worker and the gateway from the same weft release`);
   }
-  return compileSnapshot(normalizedSet(normalized), payload.version);
+  return compileSnapshot(normalizedSet(normalized), version);
 }
 
 /** The set exactly as `validateDocuments` built it from the raw documents, rebuilt from their normalized form. */

@@ -61,3 +61,52 @@ describe("gateways compile the normalized snapshot", () => {
     expect(validations.count).toBe(0);
   });
 });
+
+describe("installing an applied version from its JSON text", () => {
+  const text = (payload: ReturnType<typeof shipped>) => ({
+    version: payload.version,
+    createdAt: payload.createdAt,
+    documentCount: payload.documents.length,
+    ...(payload.normalized ? { normalized: JSON.stringify(payload.normalized) } : {}),
+  });
+  const noPull = { getSnapshot: async () => Promise.reject(new Error("not pulled")) };
+
+  it("compiles the text as install compiles the payload, reading it before the pause and compiling after, validating nothing", async () => {
+    const payload = shipped(3, manyRoutes(200));
+    const cache = new ConfigCache(noPull, { refreshIntervalMs: 60_000, now: () => 0 });
+    const steps: string[] = [];
+    validations.count = 0;
+    const installing = cache.installText(text(payload), async () => {
+      steps.push(`pause (serving ${cache.current()?.version ?? "nothing"})`);
+    });
+    const installed = await installing;
+    steps.push(`installed ${cache.current()?.version}`);
+    expect(steps).toEqual(["pause (serving nothing)", "installed 3"]);
+    expect(validations.count).toBe(0);
+    expect(installed.ruleCount).toBe(new ConfigCache(noPull, { refreshIntervalMs: 60_000, now: () => 0 }).install(payload).ruleCount);
+    expect(installed.mesh).toEqual(payload.normalized?.mesh);
+  });
+
+  it("refuses text without the normalized form it reads, as install does", async () => {
+    const payload = shipped(2, manyRoutes(5));
+    const cache = new ConfigCache(noPull, { refreshIntervalMs: 60_000, now: () => 0 });
+    cache.install(shipped(1, manyRoutes(5)));
+    const pause = () => Promise.resolve();
+    const { normalized: _normalized, ...withoutNormalized } = text(payload);
+    await expect(cache.installText(withoutNormalized, pause)).rejects.toThrow(/version 2 cannot be compiled: it comes with no normalized form/);
+    await expect(cache.installText({ ...text(payload), documentCount: payload.documents.length + 1 }, pause)).rejects.toThrow(/version 2 cannot be compiled/);
+    expect(cache.current()?.version).toBe(1);
+  });
+
+  it("keeps a newer version that a pull installed during its pause", async () => {
+    const applied = shipped(5, manyRoutes(5));
+    const newer = shipped(6, manyRoutes(6));
+    const cache = new ConfigCache({ getSnapshot: async () => ({ changed: true, snapshot: newer }) }, { refreshIntervalMs: 0, now: () => 0 });
+    cache.install(shipped(4, manyRoutes(4)));
+    const installed = await cache.installText(text(applied), async () => {
+      await cache.refresh();
+    });
+    expect(installed.version).toBe(6);
+    expect(cache.current()?.version).toBe(6);
+  });
+});

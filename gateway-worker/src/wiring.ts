@@ -23,7 +23,7 @@ import { nativeTimer, type IsolateState, type StartTimer } from "./stage.js";
 import { OTLP_TRACES_PATH, otlpHttpSender, SpanExporter } from "./telemetry/otlp.js";
 import type { RecorderOptions } from "./telemetry/recorder.js";
 import { TelemetryState, type TelemetrySink } from "./telemetry/state.js";
-import type { SnapshotPayload } from "../../wire/src/snapshot.js";
+import type { SnapshotText } from "../../wire/src/snapshot.js";
 
 export interface GatewayOptions {
   /** Where snapshots come from; default: the control plane Durable Object. */
@@ -76,6 +76,11 @@ function timerSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A macrotask: whatever is already waiting on this isolate runs first. */
+function nextTurn(): Promise<void> {
+  return timerSleep(0);
+}
+
 /** The colo and continent Cloudflare reports for the request (absent locally unless a test sets them). */
 function locationOf(request: Request): RequestLocation | undefined {
   const cf = (request as { cf?: { colo?: unknown; continent?: unknown } }).cf;
@@ -111,7 +116,7 @@ export interface IsolateWiring {
   /** What this isolate has seen of each service and endpoint; none before its first snapshot. */
   liveHealth(): LiveHealth | undefined;
   /** Installs a version an apply through this gateway just stored, and drops the colo's copy. */
-  onApplied(payload: SnapshotPayload, env: GatewayEnv): Promise<void>;
+  onApplied(snapshot: SnapshotText, env: GatewayEnv): Promise<void>;
   /** Sends this isolate's telemetry in the background when its flush interval has passed. */
   maybeFlushTelemetry(env: GatewayEnv, ctx: ExecutionContext, settings: GatewaySettings): void;
   /** Sends this isolate's telemetry now. */
@@ -204,9 +209,10 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
         },
       };
     },
-    async onApplied(payload, env) {
+    async onApplied(snapshot, env) {
       try {
-        cache?.install(payload);
+        // Read, then compiled a turn later: requests waiting on this isolate go in between.
+        await cache?.installText(snapshot, nextTurn);
       } catch (error) {
         console.error(JSON.stringify({ level: "error", msg: "could not install applied config", error: String(error) }));
       }

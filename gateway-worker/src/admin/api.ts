@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { isRecord, MeshError, type ConfigIssue } from "@weft/sdk";
 import { missingBindingWarnings } from "./binding-warnings.js";
 import type { ApplyOutcome, ConfigInput, EndpointBinding, RegistryView } from "../../../control-durable/src/types.js";
-import type { SnapshotPayload } from "../../../wire/src/snapshot.js";
+import type { SnapshotPayload, SnapshotText } from "../../../wire/src/snapshot.js";
 import type { KeyView, PublicJwk } from "../../../control-durable/src/keys.js";
 import type { CredentialView } from "../../../control-durable/src/credentials.js";
 import type { IssuedToken } from "../../../control-durable/src/tokens.js";
@@ -29,7 +29,7 @@ const MAX_EXPLAIN_BODY_BYTES = 64 * 1024;
 export interface AdminDependencies {
   control(env: GatewayEnv): ControlPlaneApi;
   /** Called after a new version is stored, so this isolate serves it at once. */
-  onApplied(payload: SnapshotPayload, env: GatewayEnv): Promise<void>;
+  onApplied(snapshot: SnapshotText, env: GatewayEnv): Promise<void>;
   /** What this gateway isolate has seen of each service and endpoint (ejections, in-flight, budgets). */
   liveHealth?(env: GatewayEnv): LiveHealth | undefined;
   /** The telemetry objects (one per destination service) and the services the current config names. */
@@ -56,8 +56,10 @@ export interface LiveHealth {
 
 /** The control-plane calls the admin API makes (the Durable Object's RPC surface). */
 export interface ControlPlaneApi {
-  /** `normalized`: include the validated form of the current version (what gateways compile). */
-  getConfig(version?: number, options?: { normalized?: boolean }): Promise<SnapshotPayload | null>;
+  /** The current set, or a given version of it, as applied (raw documents). */
+  getConfig(version?: number): Promise<SnapshotPayload | null>;
+  /** The current version's normalized form as JSON text (what this gateway installs after an apply). */
+  snapshotText(): Promise<SnapshotText>;
   /** Parses and validates (the apply's one validation); an accepted set's endpoint bindings come back with their lines. */
   applyConfig(input: ConfigInput, options: { actor: string; dryRun?: boolean }): Promise<ApplyOutcome | (Extract<ApplyOutcome, { ok: true }> & { bindings?: EndpointBinding[] })>;
   rollback(version: number, actor: string): Promise<ApplyOutcome>;
@@ -279,6 +281,6 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
 
 async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise<void> {
   // Normalized: the isolate compiles what the control plane validated, without validating again.
-  const current = await deps.control(env).getConfig(undefined, { normalized: true });
-  if (current) await deps.onApplied(current, env);
+  // As text: one string to receive and one JSON.parse, not 10,000 rules' objects to deserialize.
+  await deps.onApplied(await deps.control(env).snapshotText(), env);
 }

@@ -60,6 +60,7 @@ function control(): ControlPlaneApi {
         { name: "catalog", namespace: "default", loadBalancer: "ROUND_ROBIN", routes: [], subsets: [{ name: "v1", endpoints: [{ id: "catalog/v1/0", binding: "CATALOG", weight: 1 }] }] },
       ],
     }),
+    snapshotText: unused,
     applyConfig: unused,
     rollback: unused,
     auditLog: unused,
