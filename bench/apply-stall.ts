@@ -18,6 +18,7 @@
  * `npx tsx bench/apply-stall.ts [--rules 10000] [--concurrency 8] [--before 3s] [--after 1s] [--rounds 3]`
  */
 import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { performance } from "node:perf_hooks";
 import { basename, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -35,6 +36,12 @@ const TRAFFIC_PATH = "/anything";
 const ADMIN_HOST = "gateway.bench";
 /** µs between samples while an apply runs: stretches of interest are tens of ms, and every isolate is sampled at once. */
 const SAMPLING_INTERVAL_MICROS = 1000;
+/**
+ * Wait between starting the profilers and the apply. Starting V8's profiler in the ~20 isolates
+ * holds workerd's thread for 0.2–0.4 s here (each isolate logs its compiled code first); the
+ * requests it held must be done before the apply, or they count as the apply's.
+ */
+const PROFILER_SETTLE_MS = 1000;
 
 export type ApplyFormat = "json" | "yaml";
 
@@ -182,8 +189,30 @@ function closedLoop(port: number, host: string, concurrency: number): { done: Pr
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The apply, on a connection of its own: Node's default agent keeps connections alive, and a
+ * 1 MiB body written into one that workerd has just closed as idle fails with EPIPE.
+ */
+function sendApply(port: number, body: string, format: ApplyFormat): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const headers = { host: ADMIN_HOST, authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": format === "json" ? "application/json" : "application/yaml" };
+    const req = httpRequest({ host: "127.0.0.1", port, path: "/.weft/api/v1/config", method: "POST", headers, agent: false, timeout: 60_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", fail);
+    });
+    req.on("timeout", () => req.destroy(new Error("the apply got no answer in 60 s")));
+    req.on("error", fail);
+    req.end(body);
+  });
+}
+
 /** Profilers in every Worker's isolate, started around each apply. */
 class IsolateProfilers {
+  /** Per Worker: Node's `performance.now()` (ms) once its profiler had started. */
+  private readonly started = new Map<string, number>();
+
   private constructor(
     private readonly sessions: ReadonlyMap<string, InspectorSession>,
     private readonly bundles: ReadonlyMap<string, ModuleMap>,
@@ -208,16 +237,31 @@ class IsolateProfilers {
   }
 
   async start(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map((session) => session.send("Profiler.start")));
-  }
-
-  async stop(): Promise<IsolateBusy[]> {
-    const profiles = await Promise.all(
+    this.started.clear();
+    await Promise.all(
       [...this.sessions].map(async ([worker, session]) => {
-        const { profile } = await session.send<{ profile: CpuProfile }>("Profiler.stop");
-        return { worker, profile, busyAt: busySampleTimes(profile) };
+        await session.send("Profiler.start");
+        this.started.set(worker, performance.now());
       }),
     );
+  }
+
+  /** Busy time and stretches between `from` and `to` (Node's `performance.now()`), from profiles running since `start`. */
+  async stop(from: number, to: number): Promise<IsolateBusy[]> {
+    const wholes = await Promise.all(
+      [...this.sessions].map(async ([worker, session]) => {
+        const { profile } = await session.send<{ profile: CpuProfile }>("Profiler.stop");
+        return { worker, profile };
+      }),
+    );
+    // Every isolate's profile runs on workerd's one clock (µs). Its value at Node's time 0: each
+    // profile started between Node asking and Node hearing back, so the clock's offset is at least
+    // its start less the answer's time; the largest of these bounds is the closest.
+    const offset = Math.max(...wholes.map(({ worker, profile }) => profile.startTime - (this.started.get(worker) ?? Number.POSITIVE_INFINITY) * 1000));
+    const profiles = wholes.map(({ worker, profile: whole }) => {
+      const profile = Number.isFinite(offset) ? profileWindow(whole, offset + from * 1000, offset + to * 1000) : whole;
+      return { worker, profile, busyAt: busySampleTimes(profile) };
+    });
     const busy = profiles.map(({ worker, profile }) => {
       // One workerd thread runs every isolate: a gap in this isolate's samples while another ran is a break.
       const othersBusy = profiles.flatMap((other) => (other.worker === worker ? [] : other.busyAt)).sort((a, b) => a - b);
@@ -236,6 +280,22 @@ class IsolateProfilers {
   }
 }
 
+/** The samples of `profile` taken from `fromMicros` to `toMicros` (its own clock), as a profile of their own. */
+export function profileWindow(profile: CpuProfile, fromMicros: number, toMicros: number): CpuProfile {
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  let at = profile.startTime;
+  let last = fromMicros;
+  (profile.samples ?? []).forEach((id, i) => {
+    at += profile.timeDeltas?.[i] ?? 0;
+    if (at < fromMicros || at > toMicros) return;
+    samples.push(id);
+    timeDeltas.push(at - last);
+    last = at;
+  });
+  return { ...profile, startTime: fromMicros, endTime: Math.min(profile.endTime, toMicros), samples, timeDeltas };
+}
+
 /** `node_modules/yaml/browser/dist/parse/lexer.js lex` → `lex (yaml)`; `gateway-worker/src/routing/compile.ts compileSnapshot` → `compileSnapshot (routing/compile.ts)`. */
 function shortName(name: string): string {
   const space = name.indexOf(" ");
@@ -250,23 +310,27 @@ function shortName(name: string): string {
 async function measureApply(port: number, host: string, body: string, format: ApplyFormat, round: number, options: ApplyStallOptions, profilers: IsolateProfilers, servingWorker: string): Promise<ApplyStallRow> {
   const traffic = closedLoop(port, host, options.concurrency);
   const trafficStart = performance.now();
-  await sleep(options.beforeSeconds * 1000);
-  await profilers.start();
-  const applyStart = performance.now();
-  const answer = await send(port, ADMIN_HOST, "/.weft/api/v1/config", {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": format === "json" ? "application/json" : "application/yaml" },
-    body,
-  });
-  const applyEnd = performance.now();
-  const isolates = await profilers.stop();
-  await sleep(options.afterSeconds * 1000);
-  traffic.stop();
+  let profiling: number, applyStart: number, applyEnd: number, answer: { status: number; body: string }, isolates: IsolateBusy[];
+  try {
+    await sleep(options.beforeSeconds * 1000);
+    profiling = performance.now();
+    await profilers.start();
+    await sleep(PROFILER_SETTLE_MS);
+    applyStart = performance.now();
+    answer = await sendApply(port, body, format);
+    applyEnd = performance.now();
+    isolates = await profilers.stop(applyStart, applyEnd);
+    await sleep(options.afterSeconds * 1000);
+  } finally {
+    // Also when the apply failed: loops left running would keep the process (and workerd) busy.
+    traffic.stop();
+  }
   const timings = await traffic.done;
   if (answer.status !== 200) throw new Error(`the ${format} apply failed: HTTP ${answer.status} ${answer.body.slice(0, 500)}`);
   const parsed = JSON.parse(answer.body) as { version?: unknown };
   const warmedUp = trafficStart + 500;
-  const before = timings.filter((t) => t.start >= warmedUp && t.end <= applyStart);
+  // Before: up to the profilers' start, which holds workerd's thread (PROFILER_SETTLE_MS).
+  const before = timings.filter((t) => t.start >= warmedUp && t.end <= profiling);
   const during = timings.filter((t) => t.start < applyEnd && t.end > applyStart);
   const after = timings.filter((t) => t.start >= applyEnd);
   const ms = (list: readonly Timed[]) => list.map((t) => t.end - t.start);
