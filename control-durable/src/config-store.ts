@@ -10,8 +10,8 @@
  */
 import { validateDocuments, validateDocumentsInSlices, type LineLocator, type Result, type ValidConfigSet } from "@weft/sdk/config";
 import type { VersionRecord } from "./types.js";
-import { NORMALIZED_FORMAT, type SnapshotPayload, type SnapshotText } from "../../wire/src/snapshot.js";
-import { jsonInSlices, type Pause } from "./slices.js";
+import { NORMALIZED_FORMAT, type NormalizedText, type SnapshotPayload, type SnapshotText } from "../../wire/src/snapshot.js";
+import { jsonItemsInSlices, type Pause } from "./slices.js";
 
 interface VersionRow extends Record<string, SqlStorageValue> {
   version: number;
@@ -41,8 +41,8 @@ export interface CurrentConfig {
   set: ValidConfigSet | undefined;
   /** Service name → namespace, so a mint finds its service without scanning every document. */
   namespaces: ReadonlyMap<string, string>;
-  /** The normalized form as JSON, once a gateway asked for it (`ConfigStore.snapshotText`). */
-  normalizedText?: string;
+  /** The normalized documents as JSON, once a gateway asked for them (`ConfigStore.snapshotText`). */
+  normalizedText?: NormalizedText;
 }
 
 export class ConfigStore {
@@ -86,15 +86,14 @@ export class ConfigStore {
   }
 
   /**
-   * The current version as a gateway installs it: its normalized form as JSON text, encoded a
-   * document at a time (pausing between slices) and kept with the version's cached config.
+   * The current version as a gateway installs it: its normalized documents as JSON text, encoded
+   * a document at a time (pausing between slices) and kept with the version's cached config.
    */
   async snapshotText(pause: Pause): Promise<SnapshotText> {
     const current = await this.currentConfigInSlices(pause);
     const { version, createdAt, documents, normalized } = current.payload;
     if (normalized && current.normalizedText === undefined) {
-      const docs = await jsonInSlices(normalized.documents, pause);
-      current.normalizedText = `{"format":${JSON.stringify(normalized.format)},"documents":${docs},"mesh":${JSON.stringify(normalized.mesh)}}`;
+      current.normalizedText = { format: normalized.format, documents: await jsonItemsInSlices(normalized.documents, pause), mesh: normalized.mesh };
     }
     return { version, createdAt, documentCount: documents.length, ...(current.normalizedText === undefined ? {} : { normalized: current.normalizedText }) };
   }

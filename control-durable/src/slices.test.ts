@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { JSON_CHARS_PER_SLICE, jsonInSlices, jsonRoundTripInSlices } from "./slices.js";
+import { JSON_CHARS_PER_SLICE, jsonItemsInSlices, jsonRoundTripInSlices, type Pause } from "./slices.js";
+
+/** The text JSON.stringify writes for the whole array, from its items' texts. */
+async function jsonInSlices(values: readonly unknown[], pause: Pause): Promise<string> {
+  return `[${(await jsonItemsInSlices(values, pause)).join(",")}]`;
+}
 
 describe("JSON in slices", () => {
   // What RPC input may hold that JSON drops or changes, and a hole.

@@ -16,23 +16,25 @@ export const nextTurn: Pause = () => new Promise<void>((resolve) => setTimeout(r
 export const JSON_CHARS_PER_SLICE = 192 * 1024;
 
 /**
- * `JSON.stringify(values)` for an array, an item at a time. The same text: what JSON cannot hold
- * becomes `null` as in an array, and the values here are structured clones (an RPC's arguments, a
- * validation's output), whose only `toJSON` is Date's, which ignores the key it is called with.
+ * Each item's `JSON.stringify`, an item at a time: joined with commas in brackets, the text
+ * `JSON.stringify(values)` writes. What JSON cannot hold becomes `null` as in an array, and the
+ * values here are structured clones (an RPC's arguments, a validation's output), whose only
+ * `toJSON` is Date's, which ignores the key it is called with.
  */
-export async function jsonInSlices(values: readonly unknown[], pause: Pause): Promise<string> {
-  return (await encode(values, pause, false)).text;
+export async function jsonItemsInSlices(values: readonly unknown[], pause: Pause): Promise<string[]> {
+  return (await encode(values, pause, false)).parts;
 }
 
 /**
  * `JSON.stringify(values)` and `JSON.parse` of that text, an item at a time: the values exactly as
  * the stored text will read back (JSON drops `undefined`, turns `-0` into 0 and `1e400` into null).
  */
-export function jsonRoundTripInSlices(values: readonly unknown[], pause: Pause): Promise<{ text: string; values: unknown[] }> {
-  return encode(values, pause, true);
+export async function jsonRoundTripInSlices(values: readonly unknown[], pause: Pause): Promise<{ text: string; values: unknown[] }> {
+  const { parts, values: read } = await encode(values, pause, true);
+  return { text: `[${parts.join(",")}]`, values: read };
 }
 
-async function encode(values: readonly unknown[], pause: Pause, readBack: boolean): Promise<{ text: string; values: unknown[] }> {
+async function encode(values: readonly unknown[], pause: Pause, readBack: boolean): Promise<{ parts: string[]; values: unknown[] }> {
   const parts: string[] = [];
   const read: unknown[] = [];
   let chars = 0;
@@ -45,5 +47,5 @@ async function encode(values: readonly unknown[], pause: Pause, readBack: boolea
       await pause();
     }
   }
-  return { text: `[${parts.join(",")}]`, values: read };
+  return { parts, values: read };
 }

@@ -4,9 +4,9 @@
  * control plane cannot be reached the last snapshot keeps serving and `status()` says so.
  */
 import { MeshError } from "@weft/sdk";
-import type { AuthorizationPolicyDoc, RouteDoc, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
+import type { AuthorizationPolicyDoc, ConfigDoc, RouteDoc, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
 import { NORMALIZED_FORMAT, type NormalizedDocuments, type SnapshotAnswer, type SnapshotPayload, type SnapshotText } from "../../wire/src/snapshot.js";
-import { compileSnapshot } from "./routing/compile.js";
+import { compileSnapshot, compileSnapshotInSlices } from "./routing/compile.js";
 import type { Snapshot } from "./routing/snapshot.js";
 
 /** Where snapshots come from: the control plane, or a stand-in in tests. */
@@ -121,15 +121,15 @@ export class ConfigCache {
   }
 
   /**
-   * `install` from the control plane's JSON text of the version: read in one turn, compiled in a
-   * later one (after `pause`), so requests waiting on this isolate are served in between. A newer
-   * version a pull installed meanwhile stays.
+   * `install` from the control plane's JSON text of the version: read a document at a time and
+   * compiled in slices, with `pause` between them, so requests waiting on this isolate are served
+   * in between. A newer version a pull installed meanwhile stays.
    */
   async installText(text: SnapshotText, pause: () => Promise<void>): Promise<Snapshot> {
-    const normalized = text.normalized === undefined ? undefined : (JSON.parse(text.normalized) as NormalizedDocuments);
     const held = this.snapshot;
+    const normalized = readable(text.version, text.documentCount, text.normalized && { ...text.normalized, documents: await parseInSlices(text.normalized.documents, pause) });
     await pause();
-    const compiled = compileNormalized(text.version, text.documentCount, normalized);
+    const compiled = await compileSnapshotInSlices(normalizedSet(normalized), text.version, pause);
     if (this.snapshot && this.snapshot !== held && this.snapshot.version > compiled.version) return this.snapshot;
     return this.installCompiled(compiled);
   }
@@ -255,16 +255,34 @@ export class ConfigCache {
  * is refused: a warm isolate keeps serving what it has, and healthz names the reason.
  */
 function compilePayload(payload: SnapshotPayload): Snapshot {
-  return compileNormalized(payload.version, payload.documents.length, payload.normalized);
+  return compileSnapshot(normalizedSet(readable(payload.version, payload.documents.length, payload.normalized)), payload.version);
 }
 
-/** A version's normalized form (of `documentCount` raw documents) → a compiled snapshot, or why not. */
-function compileNormalized(version: number, documentCount: number, normalized: NormalizedDocuments | undefined): Snapshot {
+/** Characters of JSON read between two pauses of `installText`: a few milliseconds of work. */
+const JSON_CHARS_PER_SLICE = 192 * 1024;
+
+/** The documents of their JSON texts, pausing between slices. */
+async function parseInSlices(texts: readonly string[], pause: () => Promise<void>): Promise<ConfigDoc[]> {
+  const documents: ConfigDoc[] = [];
+  let chars = 0;
+  for (const text of texts) {
+    if (chars > 0 && chars + text.length > JSON_CHARS_PER_SLICE) {
+      chars = 0;
+      await pause();
+    }
+    documents.push(JSON.parse(text) as ConfigDoc);
+    chars += text.length;
+  }
+  return documents;
+}
+
+/** A version's normalized form (of `documentCount` raw documents) when this gateway can compile it; otherwise throws why not. */
+function readable(version: number, documentCount: number, normalized: NormalizedDocuments | undefined): NormalizedDocuments {
   if (normalized?.format !== NORMALIZED_FORMAT || normalized.documents.length !== documentCount) {
     const found = normalized === undefined ? "no normalized form" : `normalized format ${JSON.stringify(normalized.format)} with ${normalized.documents.length} of ${documentCount} documents`;
     throw new Error(`config version ${version} cannot be compiled: it comes with ${found}, and this gateway reads ${NORMALIZED_FORMAT}; deploy the control Worker and the gateway from the same weft release`);
   }
-  return compileSnapshot(normalizedSet(normalized), version);
+  return normalized;
 }
 
 /** The set exactly as `validateDocuments` built it from the raw documents, rebuilt from their normalized form. */

@@ -25,6 +25,31 @@ import type {
  * schema validates with. Only the benchmark passes another, to compare.
  */
 export function compileSnapshot(set: ValidConfigSet, version: number, regexEngine: RegexEngine = compileRouteRegex): Snapshot {
+  const steps = compileSteps(set, version, regexEngine);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Rules compiled (or indexed under a host) between two pauses of `compileSnapshotInSlices`: a few ms. */
+export const COMPILE_RULES_PER_SLICE = 1000;
+
+/**
+ * `compileSnapshot` in slices, awaiting `pause` between them, so requests on the isolate are
+ * served while a big version compiles (10,000 rules: 15–45 ms in workerd). Same steps, same
+ * Snapshot; nothing of it is visible until it is returned.
+ */
+export async function compileSnapshotInSlices(set: ValidConfigSet, version: number, pause: () => Promise<void>): Promise<Snapshot> {
+  const steps = compileSteps(set, version, compileRouteRegex);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
+}
+
+function* compileSteps(set: ValidConfigSet, version: number, regexEngine: RegexEngine): Generator<void, Snapshot, void> {
   const services = new Map<string, CompiledService>();
   for (const service of set.services) services.set(service.metadata.name, compileService(service));
 
@@ -40,12 +65,26 @@ export function compileSnapshot(set: ValidConfigSet, version: number, regexEngin
 
   let ordinal = 0;
   let ruleCount = 0;
+  let work = 0;
   for (const route of set.routes) {
-    const rules = route.spec.http.map((rule, ruleIndex) => compileRule(rule, ruleIndex, ordinal++, route.metadata.name, route.spec.public, regexEngine));
+    const rules: CompiledRule[] = [];
+    for (let ruleIndex = 0; ruleIndex < route.spec.http.length; ruleIndex++) {
+      rules.push(compileRule(route.spec.http[ruleIndex] as HttpRuleConfig, ruleIndex, ordinal++, route.metadata.name, route.spec.public, regexEngine));
+      if (++work >= COMPILE_RULES_PER_SLICE) {
+        work = 0;
+        yield;
+      }
+    }
     ruleCount += rules.length;
     for (const host of new Set(route.spec.hosts)) {
       const table = tableFor(host);
-      for (const rule of rules) table.add(rule);
+      for (const rule of rules) {
+        table.add(rule);
+        if (++work >= COMPILE_RULES_PER_SLICE) {
+          work = 0;
+          yield;
+        }
+      }
     }
   }
 
