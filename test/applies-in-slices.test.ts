@@ -106,6 +106,16 @@ describe("an apply in slices", () => {
     expect(await stub.auditLog(5)).toEqual(auditBefore);
   });
 
+  it("reads a big YAML body in slices and points its issues at their lines", async () => {
+    const rules = Array.from({ length: 2_000 }, (_, i) => `    - { match: [{ path: { exact: /yaml/${i} } }], destinations: [{ service: svc-${i % 50} }], timeout: ${i === 1_987 ? "soon" : "1s"} }`);
+    const services = manyRoutes(50).filter((document) => (document as { kind: string }).kind === "Service");
+    const yaml = `${services.map((document) => JSON.stringify(document)).join("\n---\n")}\n---\napiVersion: weft/v1\nkind: Route\nmetadata: { name: yaml-big }\nspec:\n  hosts: ["*"]\n  http:\n${rules.join("\n")}\n`;
+    const outcome = (await controlStub().applyConfig({ format: "yaml", text: yaml }, { actor: "test" })) as ApplyConfigOutcome;
+    expect(outcome.ok || outcome.reason !== "invalid_config" ? [] : outcome.issues.map(({ path, line }) => ({ path, line }))).toEqual([
+      { path: "spec.http[1987].timeout", line: yaml.split("\n").findIndex((line) => line.includes("timeout: soon")) + 1 },
+    ]);
+  });
+
   it("installs a 10,000-rule apply in the gateway that took it before answering", async () => {
     const response = await admin("/config", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ documents: bigSet(10_000, "installed") }) });
     expect(response.status).toBe(200);

@@ -112,3 +112,76 @@ describe("validation in slices", () => {
     expect(result.issues[0]?.line).toBe(yaml.split("\n").findIndex((line) => line.includes("timeout: soon")) + 1);
   });
 });
+
+describe("YAML read in slices", () => {
+  /** One document of the constructs whose tokens span lines, so slice ends fall inside them. */
+  const block = (i: number, pad: string) => `# document ${i}${pad}
+apiVersion: weft/v1
+kind: Service
+metadata:
+  name: svc-${i}
+  labels: { team: "a
+    b", note: 'it''s
+    two lines' }
+spec:
+  description: |
+    a literal block
+      kept as written
+    line three
+  folded: >-
+    folded text
+    over lines
+  anchor: &a${i} { x: 1, y: [1, 2,
+    3] }
+  again: *a${i}
+  plain: this plain scalar
+    goes on
+  list:
+    - "a quoted
+      string"
+    - ? complex key
+      : value
+`;
+
+  it("reads a text of many slices as the whole text reads, values and lines", async () => {
+    const { parseAllDocuments } = await import("yaml");
+    const { YAML_CHARS_PER_SLICE, parseYamlDocuments } = await import("./validate.js");
+    for (const padding of [0, 1, 7, 23, 61]) {
+      const text = Array.from({ length: 120 }, (_, i) => block(i, " ".repeat((i * padding) % 97))).join("---\n");
+      expect(text.length).toBeGreaterThan(5 * YAML_CHARS_PER_SLICE);
+      const parsed = parseYamlDocuments(text);
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues.slice(0, 3)));
+      expect(parsed.value.documents).toEqual(parseAllDocuments(text).map((doc) => doc.toJS()));
+      // A line found through the source map of the last document.
+      expect(parsed.value.locate?.(119, ["spec", "folded"])).toBe(text.split("\n").lastIndexOf("  folded: >-") + 1);
+    }
+  });
+
+  it("reports a syntax error far into the text on its line, once, as the whole text does", async () => {
+    const { parseYamlDocuments, YAML_CHARS_PER_SLICE } = await import("./validate.js");
+    const good = Array.from({ length: 60 }, (_, i) => block(i, "")).join("---\n");
+    expect(good.length).toBeGreaterThan(3 * YAML_CHARS_PER_SLICE);
+    const bad = "kind: Route\nspec: { hosts: [a, b }\n";
+    const text = `${good}---\n${bad}`;
+    const parsed = parseYamlDocuments(text);
+    const alone = parseYamlDocuments(bad);
+    expect(parsed.ok || alone.ok).toBe(false);
+    if (parsed.ok || alone.ok) return;
+    // The same issues as the document read alone, in document 61, on lines as many further down.
+    const before = good.split("\n").length;
+    expect(parsed.issues).toEqual(alone.issues.map((issue) => ({ ...issue, document: 61, ...(issue.line === undefined ? {} : { line: issue.line + before }) })));
+    expect(parsed.issues.length).toBeGreaterThan(0);
+  });
+
+  it("pauses between slices of a big YAML text", async () => {
+    const { parseYamlDocuments, parseYamlDocumentsInSlices, YAML_CHARS_PER_SLICE } = await import("./validate.js");
+    const text = Array.from({ length: 80 }, (_, i) => block(i, "")).join("---\n");
+    let pauses = 0;
+    const parsed = await parseYamlDocumentsInSlices(text, async () => {
+      pauses++;
+    });
+    expect(pauses).toBeGreaterThanOrEqual(Math.floor(text.length / YAML_CHARS_PER_SLICE));
+    const whole = parseYamlDocuments(text);
+    expect(parsed.ok && whole.ok && parsed.value.documents).toEqual(whole.ok && whole.value.documents);
+  });
+});

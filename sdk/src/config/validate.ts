@@ -45,6 +45,27 @@ export interface ParsedInput {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; issues: ConfigIssue[] };
 
+/**
+ * Work that yields after each slice of it (a few ms): run at once by the functions that return a
+ * result, or with a pause between slices by their `…InSlices` twins, so both give the same result.
+ */
+type Steps<T> = Generator<void, T, void>;
+
+function drain<T>(steps: Steps<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+async function drainInSlices<T>(steps: Steps<T>, pause: () => Promise<void>): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
+}
+
 /** A validated set: typed documents with defaults applied, grouped by kind, in submission order. */
 export interface ValidConfigSet {
   mesh: MeshDoc;
@@ -66,24 +87,65 @@ export function formatPath(path: readonly PathPart[]): string {
 
 /** Parses one or many `---` separated YAML documents. Empty documents are skipped. */
 export function parseYamlDocuments(text: string): Result<ParsedInput> {
+  return drain(yamlSteps(text));
+}
+
+/**
+ * `parseYamlDocuments` in slices, awaiting `pause` between them: the text is read
+ * `YAML_CHARS_PER_SLICE` at a time (ending at a line's end), each document composed and turned
+ * into values in a step of its own. Same steps, same result, same issues and lines.
+ *
+ * @example
+ * const parsed = await parseYamlDocumentsInSlices(text, () => new Promise((r) => setTimeout(r, 0)));
+ */
+export function parseYamlDocumentsInSlices(text: string, pause: () => Promise<void>): Promise<Result<ParsedInput>> {
+  return drainInSlices(yamlSteps(text), pause);
+}
+
+/** Characters of YAML read between two pauses: ~5 ms of the parser's work. */
+export const YAML_CHARS_PER_SLICE = 8 * 1024;
+
+function* yamlSteps(text: string): Steps<Result<ParsedInput>> {
   const lineCounter = new LineCounter();
-  let yamlDocs: Document.Parsed[];
+  const yamlDocs: Document.Parsed[] = [];
+  // Composing and converting documents costs less per character than reading the text: a slice
+  // is at most YAML_CHARS_PER_SLICE of documents, or one bigger document.
+  let chars = 0;
+  const sliceFull = (doc: Document.Parsed): boolean => {
+    chars += (doc.range[2] ?? 0) - (doc.range[0] ?? 0);
+    if (chars < YAML_CHARS_PER_SLICE) return false;
+    chars = 0;
+    return true;
+  };
   try {
     // The CST parser keeps its own stack; composing and toJS recurse once per level, so the
-    // nesting is measured on the CST before they run.
-    const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+    // nesting is measured on the CST before they run. The parser reads the text in pieces that
+    // end at a line's end, as a stream: the same tokens as the whole text at once.
+    const parser = new Parser(lineCounter.addNewLine);
+    const tokens: CST.Token[] = [];
+    for (let at = 0; ; yield) {
+      const newline = text.indexOf("\n", at + YAML_CHARS_PER_SLICE);
+      const end = newline === -1 ? text.length : newline + 1;
+      // The last piece is read as the end of the stream, as the whole text would be.
+      tokens.push(...parser.parse(text.slice(at, end), end < text.length));
+      if ((at = end) >= text.length) break;
+    }
     const deep = tooDeepInCst(tokens);
     if (deep.length > 0) {
       return { ok: false, issues: deep.map(({ document, offset }) => ({ document, path: "", message: TOO_DEEP_MESSAGE, line: lineCounter.linePos(offset).line })) };
     }
-    yamlDocs = Array.from(new Composer({ uniqueKeys: true, prettyErrors: false }).compose(tokens));
+    yield;
+    for (const doc of new Composer({ uniqueKeys: true, prettyErrors: false }).compose(tokens)) {
+      yamlDocs.push(doc);
+      if (sliceFull(doc)) yield;
+    }
   } catch (error) {
     return { ok: false, issues: [{ document: 1, path: "", message: `not valid YAML: ${(error as Error).message}` }] };
   }
   const kept = yamlDocs.filter((doc) => doc.errors.length > 0 || doc.contents !== null);
   const issues: ConfigIssue[] = [];
   const documents: unknown[] = [];
-  kept.forEach((doc, index) => {
+  for (const [index, doc] of kept.entries()) {
     for (const error of doc.errors) {
       const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0] ?? 0).line;
       issues.push({ document: index + 1, path: "", message: `not valid YAML: ${firstLine(error.message)}`, line });
@@ -94,8 +156,9 @@ export function parseYamlDocuments(text: string): Result<ParsedInput> {
       } catch (error) {
         issues.push({ document: index + 1, path: "", message: `not valid YAML: ${(error as Error).message}` });
       }
+      if (sliceFull(doc)) yield;
     }
-  });
+  }
   // Aliases can nest a deep node inside another: measure the documents as they came out too.
   if (issues.length === 0) issues.push(...nestingIssues(documents));
   // The YAML parser reports one cause many times over (once per unclosed bracket, say).
@@ -222,11 +285,7 @@ function zodIssues(found: ZodIssues, base: Omit<ConfigIssue, "path" | "message">
 
 /** Validates raw documents one by one, then as a set. */
 export function validateDocuments(raw: readonly unknown[], locate?: LineLocator): Result<ValidConfigSet> {
-  const steps = validationSteps(raw, locate);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return drain(validationSteps(raw, locate));
 }
 
 /**
@@ -243,17 +302,9 @@ export const RULES_PER_SLICE = 400;
  * @example
  * const result = await validateDocumentsInSlices(documents, undefined, () => new Promise((r) => setTimeout(r, 0)));
  */
-export async function validateDocumentsInSlices(raw: readonly unknown[], locate: LineLocator | undefined, pause: () => Promise<void>): Promise<Result<ValidConfigSet>> {
-  const steps = validationSteps(raw, locate);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await pause();
-  }
+export function validateDocumentsInSlices(raw: readonly unknown[], locate: LineLocator | undefined, pause: () => Promise<void>): Promise<Result<ValidConfigSet>> {
+  return drainInSlices(validationSteps(raw, locate), pause);
 }
-
-/** What `validationSteps` yields between slices: nothing; the driver decides whether to pause. */
-type Steps<T> = Generator<void, T, void>;
 
 /** The validation, yielding after each slice's worth of work. */
 function* validationSteps(raw: readonly unknown[], locate?: LineLocator): Steps<Result<ValidConfigSet>> {
