@@ -78,8 +78,9 @@ export class ControlPlane extends DurableObject {
   }
 
   /**
-   * The current version's normalized form as JSON text, for a gateway installing what it just
-   * applied: one string to receive and one `JSON.parse`, not an object graph to deserialize.
+   * The current version's normalized documents as JSON text, for a gateway installing what it
+   * just applied: strings to receive and parse a slice at a time, not an object graph to
+   * deserialize in one turn.
    */
   snapshotText(): Promise<SnapshotText> {
     return this.store.snapshotText(nextTurn);

@@ -281,6 +281,6 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
 
 async function installCurrent(deps: AdminDependencies, env: GatewayEnv): Promise<void> {
   // Normalized: the isolate compiles what the control plane validated, without validating again.
-  // As text: one string to receive and one JSON.parse, not 10,000 rules' objects to deserialize.
+  // As text: strings to receive and parse a slice at a time, not 10,000 rules' objects to deserialize at once.
   await deps.onApplied(await deps.control(env).snapshotText(), env);
 }
