@@ -25,7 +25,7 @@ import { pathToFileURL } from "node:url";
 import { Document, isMap, isSeq } from "yaml";
 import { parseYamlDocuments } from "@weft/sdk/config";
 import { manyRoutes } from "../gateway-worker/src/routing/test-support.js";
-import { ADMIN_TOKEN, applyMesh, parseSeconds, permissiveMeshYaml, send, TARGETS, withBenchMesh, type BenchMesh } from "./load.js";
+import { ADMIN_TOKEN, applyMesh, parseSeconds, permissiveMeshYaml, readFlags, send, TARGETS, withBenchMesh, type BenchMesh } from "./load.js";
 import { busySampleTimes, isolateBusy, moduleMapOf, summarizeProfile, type CpuProfile, type ModuleMap } from "./profile-aggregate.js";
 import { inspectableWorkers, InspectorSession } from "./profile.js";
 import { table } from "./route-lookup.js";
@@ -108,26 +108,15 @@ export interface ApplyStallResult {
 
 export function parseApplyStallArgs(args: readonly string[]): ApplyStallOptions {
   const options = { ...DEFAULT_APPLY_STALL_OPTIONS };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? "";
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const positive = (v: string): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got "${v}"`);
-      return n;
-    };
-    if (flag === "--rules") options.rules = positive(value());
-    else if (flag === "--concurrency") options.concurrency = positive(value());
-    else if (flag === "--rounds") options.rounds = positive(value());
-    else if (flag === "--before") options.beforeSeconds = Math.max(1, parseSeconds(value(), flag));
-    else if (flag === "--after") options.afterSeconds = parseSeconds(value(), flag);
-    else throw new Error(`unknown option ${arg} (options: --rules, --concurrency, --before, --after, --rounds)`);
-  }
+  readFlags(args, "--rules, --concurrency, --before, --after, --rounds", (flag, value) => {
+    if (flag === "--rules") options.rules = value.positive();
+    else if (flag === "--concurrency") options.concurrency = value.positive();
+    else if (flag === "--rounds") options.rounds = value.positive();
+    else if (flag === "--before") options.beforeSeconds = Math.max(1, parseSeconds(value.text(), flag));
+    else if (flag === "--after") options.afterSeconds = parseSeconds(value.text(), flag);
+    else return false;
+    return true;
+  });
   return options;
 }
 

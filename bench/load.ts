@@ -167,26 +167,43 @@ export function parseSeconds(text: string, flag: string): number {
   return Math.max(0, Math.round(seconds));
 }
 
-export function parseLoadArgs(args: readonly string[]): LoadOptions {
-  const options = { ...DEFAULT_LOAD_OPTIONS };
+/** How a bench's flag handler reads the flag's value: as text, or as a positive integer. */
+export interface FlagValue {
+  text(): string;
+  positive(): number;
+}
+
+/**
+ * Walks `--flag value` and `--flag=value` arguments, handing each flag to `handle`, which returns
+ * false for one it does not know (then the walk stops with the list of `known` options).
+ */
+export function readFlags(args: readonly string[], known: string, handle: (flag: string, value: FlagValue) => boolean): void {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
     const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = (): string => {
+    const text = (): string => {
       const v = inline ?? args[++i];
       if (v === undefined) throw new Error(`${flag} needs a value`);
       return v;
     };
-    const positive = (v: string): number => {
+    const positive = (): number => {
+      const v = text();
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got "${v}"`);
       return n;
     };
+    if (!handle(flag, { text, positive })) throw new Error(`unknown option ${arg} (options: ${known})`);
+  }
+}
+
+export function parseLoadArgs(args: readonly string[]): LoadOptions {
+  const options = { ...DEFAULT_LOAD_OPTIONS };
+  readFlags(args, "--duration, --connections, --threads, --warmup, --rounds, --listen, --telemetry", (flag, { text: value, positive }) => {
     if (flag === "--duration") options.durationSeconds = Math.max(1, parseSeconds(value(), flag));
     else if (flag === "--warmup") options.warmupSeconds = parseSeconds(value(), flag);
-    else if (flag === "--connections") options.connections = positive(value());
-    else if (flag === "--threads") options.threads = positive(value());
-    else if (flag === "--rounds") options.rounds = positive(value());
+    else if (flag === "--connections") options.connections = positive();
+    else if (flag === "--threads") options.threads = positive();
+    else if (flag === "--rounds") options.rounds = positive();
     else if (flag === "--listen") {
       const v = value();
       if (v !== "worker" && v !== "entry") throw new Error(`--listen takes worker or entry, got "${v}"`);
@@ -195,8 +212,9 @@ export function parseLoadArgs(args: readonly string[]): LoadOptions {
       const v = value();
       if (v !== "on" && v !== "off") throw new Error(`--telemetry takes on or off, got "${v}"`);
       options.telemetry = v;
-    } else throw new Error(`unknown option ${arg} (options: --duration, --connections, --threads, --warmup, --rounds, --listen, --telemetry)`);
-  }
+    } else return false;
+    return true;
+  });
   // wrk refuses more threads than connections.
   options.threads = Math.min(options.threads, options.connections);
   return options;
