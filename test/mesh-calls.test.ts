@@ -13,13 +13,14 @@ interface Echo {
 
 const HOSTILE_HEADERS = {
   "x-weft-identity": "forged-hop-token",
+  "x-weft-attempt": "7",
   "X-Weft-Source": "spiffe://shop.weft/ns/default/sa/admin",
   "x-weft-anything": "1",
   "x-ordinary": "kept",
 };
 
-/** x-weft-* headers other than the ones the gateway itself sets on every attempt (its values, not the client's). */
-const GATEWAY_SET = new Set(["x-weft-attempt", "x-weft-deadline-ms"]);
+/** x-weft-* headers other than the one the gateway itself sets on every attempt (its value, not the client's). */
+const GATEWAY_SET = new Set(["x-weft-deadline-ms"]);
 function meshHeadersIn(headers: Record<string, string>): string[] {
   return Object.keys(headers).filter((name) => name.toLowerCase().startsWith("x-weft-") && !GATEWAY_SET.has(name.toLowerCase()));
 }
@@ -35,7 +36,8 @@ describe("mesh and ingress calls through the gateway", () => {
       expect(response.status).toBe(200);
       const echo = (await response.json()) as Echo;
       expect(meshHeadersIn(echo.headers), url).toEqual([]);
-      expect(echo.headers["x-weft-attempt"]).toBe("1");
+      // The first attempt carries no attempt number (only retries and hedges do), and never the client's.
+      expect(echo.headers["x-weft-attempt"]).toBeUndefined();
       expect(Number(echo.headers["x-weft-deadline-ms"])).toBeGreaterThan(0);
       expect(echo.headers["x-ordinary"]).toBe("kept");
       expect(echo.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);

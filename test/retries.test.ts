@@ -60,7 +60,7 @@ describe("what is retried", () => {
     expect(get.status).toBe(503);
     expect(upstream.calls).toHaveLength(3);
     expect(get.headers.get("x-weft-attempts")).toBe("3");
-    expect(upstream.calls.map((c) => c.headers.get("x-weft-attempt"))).toEqual(["1", "2", "3"]);
+    expect(upstream.calls.map((c) => c.headers.get("x-weft-attempt"))).toEqual([null, "2", "3"]);
   });
 
   it("retries a POST, body and all, when the route says retryNonIdempotent", async () => {

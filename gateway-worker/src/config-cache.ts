@@ -79,14 +79,23 @@ export class ConfigCache {
    * by `keepAlive` (the request's `ctx.waitUntil`).
    */
   async get(keepAlive: KeepAlive): Promise<Snapshot> {
-    const current = this.snapshot;
+    const current = this.ready(keepAlive);
     if (!current) {
       if (this.lastError !== null && this.options.now() - this.lastAttemptAt < COLD_RETRY_MS && !this.inflight) {
         throw new MeshError("control_plane_unavailable", "the gateway has no configuration yet and the control plane did not answer");
       }
       return this.waitForPull();
     }
-    if (this.refreshDue()) keepAlive(this.waitForPull().catch(() => undefined));
+    return current;
+  }
+
+  /**
+   * The snapshot in use without waiting (the steady state), starting a background refresh under
+   * `keepAlive` when one is due; undefined while cold, when only `get` can wait for a first pull.
+   */
+  ready(keepAlive: KeepAlive): Snapshot | undefined {
+    const current = this.snapshot;
+    if (current && this.refreshDue()) keepAlive(this.waitForPull().catch(() => undefined));
     return current;
   }
 

@@ -5,7 +5,8 @@
  * reserved path, and no router runs for it.
  */
 import { MeshError } from "@weft/sdk";
-import type { ConfigCache } from "./config-cache.js";
+import type { ConfigCache, KeepAlive } from "./config-cache.js";
+import type { Snapshot } from "./routing/snapshot.js";
 import { isAdminHost, type GatewayEnv } from "./env.js";
 import { isReservedPath } from "./endpoints/endpoint.js";
 import { createReservedRouter } from "./endpoints/router.js";
@@ -13,7 +14,6 @@ import { isAcceptableHostHeader } from "./host-header.js";
 import { buildPipeline } from "./pipeline.js";
 import { normalizeHost } from "./routing/lookup.js";
 import { settingsOf } from "./settings.js";
-import type { MeshRequest } from "./stage.js";
 import type { TelemetryState } from "./telemetry/state.js";
 import { createIsolateWiring, type GatewayOptions } from "./wiring.js";
 
@@ -31,17 +31,19 @@ export interface Gateway {
 
 export function createGateway(options: GatewayOptions = {}): Gateway {
   const wiring = createIsolateWiring(options);
-  const { isolate, now, location } = wiring;
+  const { isolate, now } = wiring;
   const reserved = createReservedRouter(wiring);
-  const pipeline = buildPipeline();
+  const pipeline = buildPipeline((request) => wiring.maybeFlushTelemetry(request.env, request.waitUntil, request.settings));
 
   return {
     configCache: wiring.configCache,
     telemetry: isolate.telemetry,
     flushTelemetry: wiring.flushTelemetry,
-    async fetch(request, env, ctx) {
+    // Not an async function: in the steady state (a config in hand) the request goes into the
+    // pipeline at once, and its answer comes back without a frame of this function in between.
+    fetch(request, env, ctx) {
       if (!isAcceptableHostHeader(request.headers.get("host"))) {
-        return new MeshError("bad_request", "the Host header must be a host name or address, optionally with a port").toResponse();
+        return Promise.resolve(new MeshError("bad_request", "the Host header must be a host name or address, optionally with a port").toResponse());
       }
       const url = new URL(request.url);
       const settings = settingsOf(env);
@@ -50,32 +52,32 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       if (isReservedPath(url.pathname) || isAdminHost(url, settings.adminHost)) return reserved(request, env, ctx);
 
       const requestId = crypto.randomUUID();
-      let snapshot;
-      try {
-        snapshot = await wiring.configCache(env).get((p) => ctx.waitUntil(p));
-      } catch (error) {
+      const receivedAt = now();
+      const waitUntil: KeepAlive = (p) => ctx.waitUntil(p);
+      const cache = wiring.configCache(env);
+      const start = (snapshot: Snapshot): Promise<Response> =>
+        pipeline({
+          original: request,
+          url,
+          host: normalizeHost(url.host),
+          method: request.method.toUpperCase(),
+          headers: new Headers(request.headers),
+          env,
+          waitUntil,
+          snapshot,
+          isolate,
+          requestId,
+          receivedAt,
+          path: url.pathname,
+          settings,
+        });
+      const snapshot = cache.ready(waitUntil);
+      if (snapshot) return start(snapshot);
+      // Cold: the only time a request waits for the control plane.
+      return cache.get(waitUntil).then(start, (error: unknown) => {
         const meshError = error instanceof MeshError ? error : new MeshError("control_plane_unavailable", "no configuration available");
         return meshError.toResponse({ "x-request-id": requestId });
-      }
-      const meshRequest: MeshRequest = {
-        original: request,
-        url,
-        host: normalizeHost(url.host),
-        method: request.method.toUpperCase(),
-        headers: new Headers(request.headers),
-        env,
-        waitUntil: (p) => ctx.waitUntil(p),
-        snapshot,
-        isolate,
-        requestId,
-        receivedAt: now(),
-        location: location(request),
-        path: url.pathname,
-        settings,
-      };
-      const response = await pipeline(meshRequest);
-      wiring.maybeFlushTelemetry(env, ctx, settings);
-      return response;
+      });
     },
   };
 }

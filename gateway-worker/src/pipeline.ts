@@ -18,7 +18,11 @@ import { circuitBreakerStage } from "./stages/circuit-breaker.js";
 import { forwardWithRetries } from "./stages/retry.js";
 import { observeRequest } from "./telemetry/observe.js";
 
-export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
+/**
+ * The pipeline as one function. `onAnswered` runs once the answer is known and observed, before it
+ * goes back (the gateway flushes telemetry there when its interval has passed).
+ */
+export function buildPipeline(onAnswered: (request: MeshRequest) => void = () => {}): (request: MeshRequest) => Promise<Response> {
   const stages: Stage[] = [
     // Drop what must not cross the gateway (client x-weft-*, Authorization, hop-by-hop headers),
     // refuse oversized header sets; assign the request id; note the caller's time budget.
@@ -47,20 +51,31 @@ export function buildPipeline(): (request: MeshRequest) => Promise<Response> {
   ];
   // Attempts: balance (per attempt, outlier-aware) ▸ per-try timeout ▸ forward ▸ retry/hedge.
   const run = composeStages(stages, forwardWithRetries);
-  return async function handleMeshRequest(request) {
-    let response: Response;
-    try {
-      response = await run(request);
-    } catch (error) {
-      if (error instanceof MeshError) {
-        response = error.toResponse({ "x-request-id": request.requestId });
-      } else {
-        console.error(JSON.stringify({ level: "error", msg: "gateway pipeline failed", requestId: request.requestId, error: String(error) }));
-        response = new MeshError("internal", "the gateway failed to handle the request").toResponse({ "x-request-id": request.requestId });
-      }
-    }
+  const answered = (request: MeshRequest, response: Response): Response => {
     // Telemetry sees every answer, the mesh's own included, once it is known (in-isolate, O(1)).
     if (request.settings.telemetryOn) observeRequest(request, response);
+    onAnswered(request);
     return response;
   };
+  // Not an async function: a stage may refuse at once (a throw) or answer later (a promise), and
+  // either way the answer is one promise step away, with no frame of its own in between.
+  return function handleMeshRequest(request) {
+    let answer: Promise<Response>;
+    try {
+      answer = run(request);
+    } catch (error) {
+      return Promise.resolve(answered(request, failureResponse(request, error)));
+    }
+    return answer.then(
+      (response) => answered(request, response),
+      (error: unknown) => answered(request, failureResponse(request, error)),
+    );
+  };
+}
+
+/** The mesh's own answer when a stage refused (a MeshError) or failed (anything else, logged). */
+function failureResponse(request: MeshRequest, error: unknown): Response {
+  if (error instanceof MeshError) return error.toResponse({ "x-request-id": request.requestId });
+  console.error(JSON.stringify({ level: "error", msg: "gateway pipeline failed", requestId: request.requestId, error: String(error) }));
+  return new MeshError("internal", "the gateway failed to handle the request").toResponse({ "x-request-id": request.requestId });
 }

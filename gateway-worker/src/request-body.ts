@@ -13,17 +13,27 @@ export function methodHasBody(method: string): boolean {
   return method !== "GET" && method !== "HEAD";
 }
 
-/** Reads (once) what the attempts will send; later calls return the same body. */
-export async function prepareBody(request: MeshRequest): Promise<PreparedBody> {
+/**
+ * The body as the attempts will send it, when that needs no reading: already prepared, none, or a
+ * stream passed through. Undefined when a replayable body must be read first (prepareBody).
+ */
+export function preparedBodyNow(request: MeshRequest): PreparedBody | undefined {
   if (request.body) return request.body;
   const stream = methodHasBody(request.method) ? request.original.body : null;
   if (stream === null) return (request.body = NONE);
-  const declared = request.original.headers.get("content-length");
-  const length = declared !== null && /^\d{1,12}$/.test(declared) ? Number(declared) : undefined;
-  if (length !== undefined && length <= CONFIG_DEFAULTS.maxRetryableBodyBytes) {
-    return (request.body = { kind: "bytes", bytes: await request.original.arrayBuffer() });
-  }
+  if (replayableLength(request.original.headers.get("content-length")) !== undefined) return undefined;
   return (request.body = { kind: "stream", stream });
+}
+
+/** Reads (once) what the attempts will send; later calls return the same body. */
+export async function prepareBody(request: MeshRequest): Promise<PreparedBody> {
+  return preparedBodyNow(request) ?? (request.body = { kind: "bytes", bytes: await request.original.arrayBuffer() });
+}
+
+/** A declared length small enough to hold for replay, or undefined. */
+function replayableLength(declared: string | null): number | undefined {
+  const length = declared !== null && /^\d{1,12}$/.test(declared) ? Number(declared) : undefined;
+  return length !== undefined && length <= CONFIG_DEFAULTS.maxRetryableBodyBytes ? length : undefined;
 }
 
 export function isReplayable(body: PreparedBody): boolean {

@@ -41,6 +41,11 @@ export interface IsolateState {
   readonly sleep: (ms: number) => Promise<void>;
   /** Starts a one-shot timer (attempt timeouts, hedges, mirrors); tests pass a fake. */
   readonly startTimer: StartTimer;
+  /**
+   * Where a request came from (request.cf), for locality-aware balancing. Read only by a balancer
+   * that uses it: the runtime builds `cf` on first access, which costs every request that touches it.
+   */
+  readonly location: (request: Request) => RequestLocation | undefined;
   /** Retry budgets, outlier detectors, in-flight counts, rate-limit buckets. */
   readonly resilience: ResilienceState;
   /** Request aggregates, spans and their flushing. */
@@ -76,8 +81,6 @@ export interface MeshRequest {
   readonly receivedAt: number;
   /** The Worker's settings, parsed once per isolate (settings.ts). */
   readonly settings: GatewaySettings;
-  /** Where the request came from (request.cf), for locality-aware balancing. */
-  readonly location: RequestLocation | undefined;
   /** The caller's remaining time budget (x-weft-deadline-ms), which may only shorten the timeout. */
   callerBudgetMs?: number | undefined;
   /** The body once read for replay (retries, mirroring); set by the first stage that needs it. */

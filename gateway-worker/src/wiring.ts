@@ -10,13 +10,13 @@ import { CONTROL_PLANE_NAME } from "../../wire/src/names.js";
 import type { ControlPlaneApi, LiveHealth, TelemetryAccess } from "./admin/api.js";
 import { bindingNamed } from "./bindings.js";
 import { coloCachedSource, forgetColoSnapshot, type RejectedEntry, type SnapshotCache } from "./colo-cache.js";
-import { ConfigCache, type ConfigSource } from "./config-cache.js";
+import { ConfigCache, type ConfigSource, type KeepAlive } from "./config-cache.js";
 import type { GatewayEnv } from "./env.js";
 import { HopTokens } from "./identity/hop-tokens.js";
 import { JwksCache } from "./identity/jwks-cache.js";
 import { VerifiedTokens } from "./identity/verified-tokens.js";
 import { GlobalLimiter } from "./resilience/global-limit.js";
-import { ResilienceState, serviceKey } from "./resilience/state.js";
+import { ResilienceState } from "./resilience/state.js";
 import type { RequestLocation } from "./routing/balance.js";
 import { settingsOf, type GatewaySettings } from "./settings.js";
 import { nativeTimer, type IsolateState, type StartTimer } from "./stage.js";
@@ -105,8 +105,6 @@ export interface IsolateWiring {
   /** What the pipeline's stages share for the isolate's life. */
   readonly isolate: IsolateState;
   readonly now: () => number;
-  /** Where a request comes from, for balancing. */
-  readonly location: (request: Request) => RequestLocation | undefined;
   /** The isolate's config cache (created on first use). */
   configCache(env: GatewayEnv): ConfigCache;
   /** The control plane's RPC surface (admin API, dashboard, JWKS, token exchange). */
@@ -118,7 +116,7 @@ export interface IsolateWiring {
   /** Installs a version an apply through this gateway just stored, and drops the colo's copy. */
   onApplied(snapshot: SnapshotText, env: GatewayEnv): Promise<void>;
   /** Sends this isolate's telemetry in the background when its flush interval has passed. */
-  maybeFlushTelemetry(env: GatewayEnv, ctx: ExecutionContext, settings: GatewaySettings): void;
+  maybeFlushTelemetry(env: GatewayEnv, waitUntil: KeepAlive, settings: GatewaySettings): void;
   /** Sends this isolate's telemetry now. */
   flushTelemetry(env: GatewayEnv): Promise<void>;
   figures(): IsolateFigures;
@@ -140,6 +138,7 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
     now,
     sleep: options.sleep ?? timerSleep,
     startTimer: options.startTimer ?? nativeTimer,
+    location: options.location ?? locationOf,
     resilience: new ResilienceState(),
     telemetry: new TelemetryState(now(), options.telemetry),
     globalLimiter: (env) =>
@@ -185,7 +184,6 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
   return {
     isolate,
     now,
-    location: options.location ?? locationOf,
     configCache,
     control,
     telemetryAccess: (env) => ({
@@ -201,7 +199,7 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
         service: (name) => {
           const service = snapshot.services.get(name);
           if (!service) return undefined;
-          return { inFlight: isolate.resilience.inFlight.get(serviceKey(name)), retryBudget: isolate.resilience.retryBudgetView(service, now()) };
+          return { inFlight: isolate.resilience.servicesInFlight.get(name), retryBudget: isolate.resilience.retryBudgetView(service, now()) };
         },
         endpoint: (name, endpointId) => {
           const service = snapshot.services.get(name);
@@ -220,8 +218,10 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
       const shared = options.configSource ? undefined : coloCache();
       if (shared) await forgetColoSnapshot(shared, meshIdentity(env));
     },
-    maybeFlushTelemetry(env, ctx, settings) {
-      isolate.telemetry.maybeFlush(now(), settings.telemetryFlushMs, (shard) => telemetrySink(env, shard), (p) => ctx.waitUntil(p), () => spanExporter(env));
+    maybeFlushTelemetry(env, waitUntil, settings) {
+      // Checked first so that a request with nothing to flush builds none of the closures below.
+      if (!isolate.telemetry.flushDue(now(), settings.telemetryFlushMs)) return;
+      isolate.telemetry.maybeFlush(now(), settings.telemetryFlushMs, (shard) => telemetrySink(env, shard), waitUntil, () => spanExporter(env));
     },
     flushTelemetry: (env) => isolate.telemetry.flush(now(), (shard) => telemetrySink(env, shard), () => spanExporter(env)),
     figures: () => ({

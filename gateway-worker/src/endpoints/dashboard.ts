@@ -25,7 +25,7 @@ export function createDashboardEndpoint(wiring: IsolateWiring): Endpoint {
       return new MeshError("not_found", message).toResponse({ "cache-control": "no-store" });
     }
     // A dashboard left open keeps this isolate's own figures flowing to the telemetry objects.
-    wiring.maybeFlushTelemetry(env, ctx, settings);
+    wiring.maybeFlushTelemetry(env, (p) => ctx.waitUntil(p), settings);
     return app.fetch(request, env, ctx);
   };
 }

@@ -11,7 +11,7 @@ const HEALTHZ_REFRESH_BOUND_MS = 2_000;
 export function createHealthz(wiring: IsolateWiring): Endpoint {
   return async function healthz(_request, env, ctx) {
     // Health checks keep an otherwise idle isolate's telemetry moving.
-    wiring.maybeFlushTelemetry(env, ctx, settingsOf(env));
+    wiring.maybeFlushTelemetry(env, (p) => ctx.waitUntil(p), settingsOf(env));
     const configs = wiring.configCache(env);
     // A due refresh happens first (briefly bounded), so an idle gateway reports what the control
     // plane says now rather than the age of its last request.

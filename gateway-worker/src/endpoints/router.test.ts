@@ -14,7 +14,6 @@ function wiring(parts: Partial<IsolateWiring> = {}): IsolateWiring {
   };
   return {
     now: () => 0,
-    location: () => undefined,
     control: unused("control"),
     configCache: unused("configCache"),
     telemetryAccess: unused("telemetryAccess"),

@@ -182,6 +182,7 @@ function isolateFor(draw: number): IsolateState {
     now: () => NOW,
     sleep: async () => undefined,
     startTimer: nativeTimer,
+    location: () => undefined,
     resilience: new ResilienceState(),
     telemetry: new TelemetryState(NOW),
     globalLimiter: () => {
@@ -228,7 +229,6 @@ async function throughGateway(snapshot: Snapshot, env: GatewayEnv, probe: Probe,
     isolate,
     requestId: "req-agreement",
     receivedAt: NOW,
-    location: undefined,
     path: url.pathname,
     settings,
   };

@@ -23,7 +23,10 @@ export interface EndpointHealthView {
 }
 
 export class ResilienceState {
-  readonly inFlight = new InFlight();
+  /** Attempts in flight per endpoint id (least-request balancing). */
+  readonly endpointsInFlight = new InFlight();
+  /** Requests in flight per service name (the circuit breaker's concurrency limit). */
+  readonly servicesInFlight = new InFlight();
   readonly buckets = new BucketMap(MAX_RATE_LIMIT_KEYS);
   private readonly budgets = new Map<string, { budget: RetryBudget; settings: CompiledRetryBudget }>();
   private readonly detectors = new Map<string, { detector: OutlierDetector; settings: CompiledOutlierDetection }>();
@@ -68,7 +71,7 @@ export class ResilienceState {
       consecutiveFailures: view?.consecutiveFailures ?? 0,
       timesEjected: view?.timesEjected ?? 0,
       ejectedUntil: view?.ejectedUntil === undefined ? null : new Date(view.ejectedUntil).toISOString(),
-      inFlight: this.inFlight.get(endpointKey(endpointId)),
+      inFlight: this.endpointsInFlight.get(endpointId),
     };
   }
 
@@ -77,11 +80,3 @@ export class ResilienceState {
   }
 }
 
-/** In-flight keys: endpoints and services share one counter map without colliding. */
-export function endpointKey(endpointId: string): string {
-  return `endpoint:${endpointId}`;
-}
-
-export function serviceKey(service: string): string {
-  return `service:${service}`;
-}

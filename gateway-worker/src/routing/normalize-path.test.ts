@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { normalizePath, refusedPath } from "./normalize-path.js";
+import { normalizePath, normalizePathFully, refusedPath } from "./normalize-path.js";
 
 describe("path normalization", () => {
   it.each([
@@ -50,6 +50,21 @@ describe("path normalization", () => {
         expect(first.path).not.toMatch(/\/\/|\/\.\.?(\/|$)/);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("the shortcut for paths that are already normal", () => {
+  it("gives what every step gives, for any path", () => {
+    const piece = fc.constantFrom("a", "b", ".", "..", "", ".a", "a.", "..b", "%", "%2e", "%41", "%zz", "\\", "x y", "~", "/", "//");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (parts) => {
+        const raw = `/${parts.join("")}`;
+        expect(normalizePath(raw)).toEqual(normalizePathFully(raw));
+        const segmented = `/${parts.join("/")}`;
+        expect(normalizePath(segmented)).toEqual(normalizePathFully(segmented));
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -11,7 +11,6 @@ import { bindingNamed } from "../bindings.js";
 import { pickEndpoint, type BalanceRequest, type RequestLocation } from "../routing/balance.js";
 import type { CompiledEndpoint, CompiledService, EndpointPool, HashOnConfig } from "../routing/snapshot.js";
 import type { Caller } from "../policy/authorize.js";
-import { endpointKey } from "../resilience/state.js";
 import type { MeshRequest } from "../stage.js";
 
 /** The pool a destination draws from: its subset, or every endpoint of the service. */
@@ -74,14 +73,14 @@ export function chooseEndpoint(request: MeshRequest, service: CompiledService, p
   const { isolate, env } = request;
   const now = isolate.now();
   const detector = isolate.resilience.detector(service);
-  const inFlight = isolate.resilience.inFlight;
+  const inFlight = isolate.resilience.endpointsInFlight;
   // Closures passed inline, never bound to a name: bundlers' keepNames would wrap each one per call.
   const endpoint = decideEndpoint(
     service,
     pool,
-    request,
+    { headers: request.headers, caller: request.caller, location: service.balancer.localityAware ? isolate.location(request.original) : undefined },
     (candidate) => isReachable(candidate, (binding) => bindingNamed(env, binding) !== undefined) && (!detector || detector.isAvailable(candidate.id, now)),
-    (candidate) => inFlight.get(endpointKey(candidate.id)),
+    (candidate) => inFlight.get(candidate.id),
     isolate,
     tried,
   );

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { setCookieLines, setCookieTargetsMesh, withoutMeshHeaders } from "./forward.js";
+import { answerOf, setCookieLines, setCookieTargetsMesh } from "./forward.js";
+
+/** The answer as the caller may see it. */
+const withoutMeshHeaders = (response: Response) => answerOf(response, 0).response;
 
 function answer(headers: [string, string][]): Response {
   const h = new Headers();
@@ -51,5 +54,20 @@ describe("filtering a destination's response headers", () => {
     const filtered = withoutMeshHeaders(answer([["x-weft-error", "spoofed"], ["set-cookie", "__Host-weft_session=x; Path=/; Secure"], ["set-cookie", "c=3"]]));
     expect(filtered.headers.get("x-weft-error")).toBeNull();
     expect(setCookieLines(filtered.headers)).toEqual(["c=3"]);
+  });
+});
+
+describe("what an answer tells the retry logic", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  it.each<[[string, string][], object]>([
+    [[], { kind: "response", status: 201 }],
+    [[["retry-after", "3"]], { kind: "response", status: 201, retryAfterMs: 3000 }],
+    [[["retry-after", " 0 "]], { kind: "response", status: 201, retryAfterMs: 0 }],
+    [[["retry-after", "Thu, 01 Jan 2026 00:00:02 GMT"]], { kind: "response", status: 201, retryAfterMs: 2000 }],
+    [[["retry-after", "Wed, 31 Dec 2025 00:00:00 GMT"]], { kind: "response", status: 201, retryAfterMs: 0 }],
+    [[["retry-after", "soon"]], { kind: "response", status: 201 }],
+    [[["x-weft-error", "spoofed"], ["retry-after", "1"]], { kind: "response", status: 201, retryAfterMs: 1000 }],
+  ])("%j gives %j", (headers, outcome) => {
+    expect(answerOf(answer(headers), now).outcome).toEqual(outcome);
   });
 });

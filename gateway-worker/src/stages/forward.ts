@@ -13,7 +13,7 @@ import type { AttemptOutcome } from "../resilience/retry-policy.js";
 import type { MeshRequest, PreparedBody } from "../stage.js";
 import { MESH_HEADER_PREFIX, stripMeshHeaders } from "./sanitize.js";
 
-/** Which attempt this is (1 for the first): lets a destination see retries and hedges. */
+/** Which attempt this is, on retries and hedges (2 and up; the first attempt carries none). */
 export const ATTEMPT_HEADER = "x-weft-attempt";
 
 /** Whole-request timeout: the rule's, else the service's, else the mesh default. */
@@ -25,25 +25,33 @@ export type SendResult =
   | { readonly outcome: Extract<AttemptOutcome, { kind: "response" }>; readonly response: Response }
   | { readonly outcome: Exclude<AttemptOutcome, { kind: "response" }>; readonly error: string };
 
-/** Sends one attempt. Never throws: failures come back as connect-failure or reset outcomes. */
-export async function sendAttempt(request: MeshRequest, endpoint: CompiledEndpoint, body: PreparedBody, signal: AbortSignal): Promise<SendResult> {
+/**
+ * Sends one attempt. Never rejects: failures come back as connect-failure or reset outcomes. Not an
+ * async function: the answer is one step after the runtime's, with no frame of its own between.
+ */
+export function sendAttempt(request: MeshRequest, endpoint: CompiledEndpoint, body: PreparedBody, signal: AbortSignal): Promise<SendResult> {
   let target: Fetcherish;
   if (endpoint.target.kind === "binding") {
     const binding = bindingNamed(request.env, endpoint.target.binding);
-    if (!binding) return { outcome: { kind: "connect-failure" }, error: `the gateway has no service binding named ${endpoint.target.binding}` };
+    if (!binding) return Promise.resolve({ outcome: { kind: "connect-failure" }, error: `the gateway has no service binding named ${endpoint.target.binding}` });
     target = binding;
   } else {
     target = { fetch: (r) => fetch(r) };
   }
+  let answer: Promise<Response>;
   try {
-    const response = await target.fetch(upstreamRequest(request, endpoint, body, signal));
-    return { outcome: { kind: "response", status: response.status, ...retryAfter(response, request.isolate.now()) }, response: withoutMeshHeaders(response) };
+    answer = target.fetch(upstreamRequest(request, endpoint, body, signal));
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    // Workers report a dropped connection as a thrown error; its text is all there is to tell.
-    const kind = /reset|disconnect|closed|terminated/i.test(message) ? "reset" : "connect-failure";
-    return { outcome: { kind }, error: message };
+    return Promise.resolve(failureOf(error));
   }
+  return answer.then((response) => answerOf(response, request.isolate.now()), failureOf);
+}
+
+function failureOf(error: unknown): SendResult {
+  const message = error instanceof Error ? error.message : String(error);
+  // Workers report a dropped connection as a thrown error; its text is all there is to tell.
+  const kind = /reset|disconnect|closed|terminated/i.test(message) ? "reset" : "connect-failure";
+  return { outcome: { kind }, error: message };
 }
 
 /**
@@ -64,13 +72,11 @@ function upstreamRequest(request: MeshRequest, endpoint: CompiledEndpoint, body:
   return new Request(`${base}${path}${request.url.search}`, { ...init, method: request.method, body: attemptBody(body) });
 }
 
-/** Retry-After in ms, from seconds or an HTTP date, when the destination sent one. */
-function retryAfter(response: Response, now: number): { retryAfterMs?: number } {
-  const value = response.headers.get("retry-after");
-  if (value === null) return {};
-  if (/^\d{1,9}$/.test(value.trim())) return { retryAfterMs: Number(value.trim()) * 1000 };
+/** Retry-After in ms, from seconds or an HTTP date. */
+function retryAfterMs(value: string, now: number): number | undefined {
+  if (/^\d{1,9}$/.test(value.trim())) return Number(value.trim()) * 1000;
   const date = Date.parse(value);
-  return Number.isNaN(date) ? {} : { retryAfterMs: Math.max(0, date - now) };
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** Every Set-Cookie line of a header set (the Fetch standard's getSetCookie; the types in use predate it). */
@@ -103,23 +109,31 @@ export function setCookieTargetsMesh(setCookie: string): boolean {
 }
 
 /**
- * A destination's answer without what only the mesh may say: x-weft-* headers (x-weft-error among
- * them: only the mesh may say an answer is its own) and Set-Cookie lines aimed at the mesh's
- * cookies. The hot path (nothing to drop) hands back the same Response, allocating nothing more.
+ * What an attempt's answer tells the retry logic, and the answer as the caller may see it: without
+ * what only the mesh may say, x-weft-* headers (x-weft-error among them: only the mesh may say an
+ * answer is its own) and Set-Cookie lines aimed at the mesh's cookies. One pass over the headers
+ * finds those and Retry-After; the hot path (nothing to drop) hands back the same Response.
  */
-export function withoutMeshHeaders(response: Response): Response {
+export function answerOf(response: Response, now: number): Extract<SendResult, { response: Response }> {
   let spoofed = false;
   let cookies = false;
+  let retryAfter: string | null = null;
   // Header names come out of a Headers object in lower case.
-  response.headers.forEach((_value, name) => {
+  response.headers.forEach((value, name) => {
     if (name.startsWith(MESH_HEADER_PREFIX)) spoofed = true;
     else if (name === "set-cookie") cookies = true;
+    else if (name === "retry-after") retryAfter = value;
   });
+  const waitMs = retryAfter === null ? undefined : retryAfterMs(retryAfter, now);
+  const outcome: Extract<AttemptOutcome, { kind: "response" }> = waitMs === undefined ? { kind: "response", status: response.status } : { kind: "response", status: response.status, retryAfterMs: waitMs };
+  return { outcome, response: spoofed || cookies ? withoutMeshHeaders(response, spoofed) : response };
+}
+
+/** A copy of `response` without its x-weft-* headers (when `spoofed`) and Set-Cookie lines aimed at the mesh. */
+function withoutMeshHeaders(response: Response, spoofed: boolean): Response {
   let kept: string[] | undefined;
-  if (cookies) {
-    const lines = setCookieLines(response.headers);
-    if (lines.some(setCookieTargetsMesh)) kept = lines.filter((line) => !setCookieTargetsMesh(line));
-  }
+  const lines = setCookieLines(response.headers);
+  if (lines.some(setCookieTargetsMesh)) kept = lines.filter((line) => !setCookieTargetsMesh(line));
   if (!spoofed && kept === undefined) return response;
   const copy = new Response(response.body, response);
   if (spoofed) stripMeshHeaders(copy.headers);

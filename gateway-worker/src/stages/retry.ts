@@ -10,11 +10,10 @@
  * the other is cancelled.
  */
 import { DEADLINE_HEADER, MeshError } from "@weft/sdk";
-import { isReplayable, prepareBody } from "../request-body.js";
+import { isReplayable, prepareBody, preparedBodyNow } from "../request-body.js";
 import type { CompiledEndpoint, CompiledRetries, CompiledService, EndpointPool } from "../routing/snapshot.js";
 import { decideRetry, isIdempotentMethod, isRetryableOutcome, type AttemptOutcome } from "../resilience/retry-policy.js";
 import type { OutlierResult } from "../resilience/outlier.js";
-import { endpointKey } from "../resilience/state.js";
 import type { MeshRequest, PreparedBody, StartTimer } from "../stage.js";
 import { chooseEndpoint, poolOf } from "./balance.js";
 import { formatTraceparent, newSpanId } from "../telemetry/trace-context.js";
@@ -36,7 +35,8 @@ interface AttemptResult {
 
 interface RunningAttempt {
   readonly controller: AbortController;
-  readonly result: Promise<AttemptResult>;
+  /** Settles with the attempt's own event, so waiting on one attempt or racing several needs no wrapper. */
+  settled: Promise<SettledEvent>;
 }
 
 /** The retries that apply: the rule's replace the service's (not merged). */
@@ -58,7 +58,8 @@ export async function forwardWithRetries(request: MeshRequest): Promise<Response
   if (request.callerBudgetMs !== undefined) deadline = Math.min(deadline, request.receivedAt + request.callerBudgetMs);
   if (isolate.now() >= deadline) throw new MeshError("timeout", "the caller's deadline passed before the request could be sent");
 
-  const body = await prepareBody(request);
+  // A request without a body to read (GET, a stream) waits for nothing here.
+  const body = preparedBodyNow(request) ?? (await prepareBody(request));
   const replayable = isReplayable(body);
   const hedgeDelayMs = settings.hedgeDelayMs !== undefined && replayable && isIdempotentMethod(request.method) ? settings.hedgeDelayMs : undefined;
   let hedging = hedgeDelayMs !== undefined;
@@ -136,15 +137,20 @@ export async function forwardWithRetries(request: MeshRequest): Promise<Response
   return finalResponse(lastFailure, attemptsMade);
 }
 
-type Event = { kind: "settled"; attempt: RunningAttempt; result: AttemptResult } | { kind: "hedge" };
+interface SettledEvent {
+  readonly kind: "settled";
+  readonly attempt: RunningAttempt;
+  readonly result: AttemptResult;
+}
+type Event = SettledEvent | { readonly kind: "hedge" };
 
-async function nextEvent(running: ReadonlySet<RunningAttempt>, hedgeAfterMs: number | undefined, startTimer: StartTimer): Promise<Event> {
+function nextEvent(running: ReadonlySet<RunningAttempt>, hedgeAfterMs: number | undefined, startTimer: StartTimer): Promise<Event> {
   if (hedgeAfterMs === undefined && running.size === 1) {
-    // The common case (one attempt out, no hedge to start): wait on it alone, no race to build.
+    // The common case (one attempt out, no hedge to start): its own promise, no race to build.
     const attempt = running.values().next().value;
-    if (attempt) return { kind: "settled", attempt, result: await attempt.result };
+    if (attempt) return attempt.settled;
   }
-  const settled = [...running].map((attempt) => attempt.result.then((result): Event => ({ kind: "settled", attempt, result })));
+  const settled = [...running].map((attempt) => attempt.settled);
   if (hedgeAfterMs === undefined) return Promise.race(settled);
   let cancel: (() => void) | undefined;
   const hedge = new Promise<Event>((resolve) => {
@@ -169,50 +175,51 @@ function startAttempt(
   const perTry = settings.perTryTimeoutMs;
   const limitMs = perTry !== undefined && perTry < remaining ? perTry : remaining;
   const limitedByDeadline = limitMs === remaining;
-  // The destination learns its budget; the Request constructor copies these headers, so each
-  // attempt carries its own values.
+  // The destination learns its budget, and a retry or hedge its number (the first attempt carries
+  // none: only headers that tell the destination something are set). The Request constructor copies
+  // these headers, so each attempt carries its own values.
   request.headers.set(DEADLINE_HEADER, String(Math.floor(limitMs)));
-  request.headers.set(ATTEMPT_HEADER, String(attempt));
+  if (attempt > 1) request.headers.set(ATTEMPT_HEADER, String(attempt));
   // Each attempt is a span of its own, the parent of whatever the destination does.
   const trace = request.trace;
   const attemptSpanId = trace ? newSpanId() : undefined;
   if (trace && attemptSpanId) request.headers.set("traceparent", formatTraceparent({ traceId: trace.traceId, parentId: attemptSpanId, sampled: trace.sampled }));
   const startedAt = isolate.now();
 
-  const inFlightKey = endpointKey(endpoint.id);
-  isolate.resilience.inFlight.acquire(inFlightKey);
+  const inFlight = isolate.resilience.endpointsInFlight;
+  inFlight.acquire(endpoint.id);
   // One timer per attempt, cleared when the answer's headers arrive: the limit bounds the wait for
   // an answer, never a body still streaming after it (a native AbortSignal.timeout would cut that
   // body too). The attempt settles by whichever comes first, the answer or the timer, even when a
   // target ignores the abort.
-  const result = new Promise<AttemptResult>((settle) => {
-    let settled = false;
-    const finish = (first: AttemptResult): void => {
-      if (settled) return;
-      settled = true;
-      isolate.resilience.inFlight.release(inFlightKey);
-      const cancelled = controller.signal.aborted && first.outcome.kind !== "per-try-timeout";
-      if (trace && attemptSpanId && recordsSpans(request)) recordAttemptSpan(request, trace, attemptSpanId, endpoint, attempt, startedAt, first, cancelled);
-      // Cancelled because another attempt won: not the endpoint's fault.
-      if (!cancelled) recordOutlier(request, service, endpoint, first.outcome);
-      settle(first);
-    };
-    const cancelTimer = isolate.startTimer(() => {
-      finish({ endpoint, outcome: { kind: "per-try-timeout" }, error: `no answer within ${Math.floor(limitMs)} ms`, deadlineExceeded: limitedByDeadline });
-      controller.abort();
-    }, limitMs);
-    void sendAttempt(request, endpoint, body, controller.signal).then((sent) => {
-      cancelTimer();
-      const answer: AttemptResult =
-        "response" in sent
-          ? { endpoint, outcome: sent.outcome, response: sent.response, deadlineExceeded: false }
-          : { endpoint, outcome: sent.outcome, error: sent.error, deadlineExceeded: false };
-      // An answer that lost to the timer or a cancellation is not read by anyone.
-      if (settled) discard(answer);
-      else finish(answer);
-    });
+  let settle!: (event: SettledEvent) => void;
+  const running: RunningAttempt = { controller, settled: new Promise<SettledEvent>((resolve) => (settle = resolve)) };
+  let settled = false;
+  const finish = (first: AttemptResult): void => {
+    if (settled) return;
+    settled = true;
+    inFlight.release(endpoint.id);
+    const cancelled = controller.signal.aborted && first.outcome.kind !== "per-try-timeout";
+    if (trace && attemptSpanId && recordsSpans(request)) recordAttemptSpan(request, trace, attemptSpanId, endpoint, attempt, startedAt, first, cancelled);
+    // Cancelled because another attempt won: not the endpoint's fault.
+    if (!cancelled) recordOutlier(request, service, endpoint, first.outcome);
+    settle({ kind: "settled", attempt: running, result: first });
+  };
+  const cancelTimer = isolate.startTimer(() => {
+    finish({ endpoint, outcome: { kind: "per-try-timeout" }, error: `no answer within ${Math.floor(limitMs)} ms`, deadlineExceeded: limitedByDeadline });
+    controller.abort();
+  }, limitMs);
+  void sendAttempt(request, endpoint, body, controller.signal).then((sent) => {
+    cancelTimer();
+    const answer: AttemptResult =
+      "response" in sent
+        ? { endpoint, outcome: sent.outcome, response: sent.response, deadlineExceeded: false }
+        : { endpoint, outcome: sent.outcome, error: sent.error, deadlineExceeded: false };
+    // An answer that lost to the timer or a cancellation is not read by anyone.
+    if (settled) discard(answer);
+    else finish(answer);
   });
-  return { controller, result };
+  return running;
 }
 
 function recordAttemptSpan(

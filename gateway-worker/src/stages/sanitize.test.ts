@@ -22,6 +22,26 @@ describe("request header hygiene", () => {
     expect([...headers.keys()].sort()).toEqual(["accept", "x-app"]);
   });
 
+  it("hands back the values the gateway reads, including those it drops", () => {
+    const headers = new Headers([
+      ["Authorization", "Bearer t"],
+      ["x-weft-deadline-ms", "250"],
+      ["traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"],
+      ["tracestate", "a=1"],
+      ["tracestate", "b=2"],
+      ["x-request-id", "r-1"],
+    ]);
+    expect(sanitizeRequestHeaders(headers)).toEqual({
+      authorization: "Bearer t",
+      deadline: "250",
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      tracestate: "a=1, b=2",
+      requestId: "r-1",
+    });
+    expect([...headers.keys()].sort()).toEqual(["traceparent", "tracestate", "x-request-id"]);
+    expect(sanitizeRequestHeaders(new Headers({ accept: "*/*" }))).toEqual({ authorization: null, deadline: null, traceparent: null, tracestate: null, requestId: null });
+  });
+
   it("refuses more than 100 headers with 431", () => {
     const headers = new Headers();
     for (let i = 0; i < 101; i++) headers.set(`x-h-${i}`, "v");

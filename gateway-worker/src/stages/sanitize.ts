@@ -9,7 +9,7 @@
  * Also gives every request an id to correlate logs and traces.
  */
 import { DEADLINE_HEADER, MeshError, parseDeadlineHeader } from "@weft/sdk";
-import { continueTrace, readTraceContext } from "../telemetry/trace-context.js";
+import { continueTrace, traceContextOf } from "../telemetry/trace-context.js";
 import type { Stage } from "../stage.js";
 
 export const MESH_HEADER_PREFIX = "x-weft-";
@@ -45,44 +45,77 @@ export function stripMeshHeaders(headers: Headers): void {
   for (const name of names) headers.delete(name);
 }
 
-/** Removes what must not cross the gateway; throws 431 for oversized header sets. One pass over the headers. */
-export function sanitizeRequestHeaders(headers: Headers): void {
+/**
+ * The request headers the gateway itself reads, picked up during the sanitize pass (which visits
+ * every header anyway) so that none of them costs a lookup of its own. Values as `Headers.get`
+ * gives them: several lines of one name arrive joined by ", ".
+ */
+export interface HeadersRead {
+  authorization: string | null;
+  deadline: string | null;
+  traceparent: string | null;
+  tracestate: string | null;
+  requestId: string | null;
+}
+
+/**
+ * Removes what must not cross the gateway; throws 431 for oversized header sets. One pass over the
+ * headers, which also reads the values the gateway needs (before they are dropped, for Authorization
+ * and the caller's deadline).
+ */
+export function sanitizeRequestHeaders(headers: Headers): HeadersRead {
   let count = 0;
   let bytes = 0;
   let drop: string[] | undefined;
+  const read: HeadersRead = { authorization: null, deadline: null, traceparent: null, tracestate: null, requestId: null };
   headers.forEach((value, name) => {
     count++;
     bytes += name.length + value.length + 4; // "name: value\r\n"
-    if (name.startsWith(MESH_HEADER_PREFIX) || name.startsWith("proxy-") || HOP_BY_HOP.has(name)) (drop ??= []).push(name);
-    if (name === "connection") {
-      for (const listed of value.split(",")) {
-        const token = listed.trim().toLowerCase();
-        if (token) (drop ??= []).push(token);
-      }
+    if (name.startsWith(MESH_HEADER_PREFIX)) {
+      if (name === DEADLINE_HEADER) read.deadline = value;
+      (drop ??= []).push(name);
+      return;
     }
+    switch (name) {
+      case "authorization":
+        read.authorization = value;
+        break;
+      case "traceparent":
+        read.traceparent = value;
+        return;
+      case "tracestate":
+        read.tracestate = value;
+        return;
+      case "x-request-id":
+        read.requestId = value;
+        return;
+      case "connection":
+        for (const listed of value.split(",")) {
+          const token = listed.trim().toLowerCase();
+          if (token) (drop ??= []).push(token);
+        }
+        break;
+    }
+    if (name.startsWith("proxy-") || HOP_BY_HOP.has(name)) (drop ??= []).push(name);
   });
   if (count > MAX_REQUEST_HEADERS) throw new MeshError("headers_too_large", `the request has ${count} headers; at most ${MAX_REQUEST_HEADERS} are accepted`);
   if (bytes > MAX_REQUEST_HEADER_BYTES) throw new MeshError("headers_too_large", `the request headers take ${bytes} bytes; at most ${MAX_REQUEST_HEADER_BYTES} are accepted`);
   if (drop) for (const name of drop) headers.delete(name);
+  return read;
 }
 
 export function sanitizeStage(): Stage {
   return function sanitize(request, next) {
-    const authorization = request.headers.get("authorization");
-    if (authorization !== null) {
-      // A caller that sent a bearer token is never anonymous because it was malformed or doubled.
-      request.bearer = readAuthorization(authorization);
-    }
-    // The caller's remaining budget may shorten this request's timeout (never lengthen it), so it
-    // is read before every x-weft-* header is dropped.
-    request.callerBudgetMs = parseDeadlineHeader(request.headers.get(DEADLINE_HEADER));
-    sanitizeRequestHeaders(request.headers);
+    const read = sanitizeRequestHeaders(request.headers);
+    // A caller that sent a bearer token is never anonymous because it was malformed or doubled.
+    if (read.authorization !== null) request.bearer = readAuthorization(read.authorization);
+    // The caller's remaining budget may shorten this request's timeout (never lengthen it).
+    request.callerBudgetMs = parseDeadlineHeader(read.deadline);
     // Continue the caller's trace or start one (W3C Trace Context). Ids and the sampling draw use
     // their own randomness, so they never disturb the isolate's random source (splits, balancing).
-    request.trace = continueTrace(readTraceContext(request.headers), request.snapshot.mesh.spec.telemetry.tracing.sampling);
-    const supplied = request.headers.get("x-request-id");
-    if (supplied !== null && REQUEST_ID.test(supplied)) {
-      request.requestId = supplied;
+    request.trace = continueTrace(traceContextOf(read.traceparent, read.tracestate), request.snapshot.mesh.spec.telemetry.tracing.sampling);
+    if (read.requestId !== null && REQUEST_ID.test(read.requestId)) {
+      request.requestId = read.requestId;
     } else {
       request.headers.set("x-request-id", request.requestId);
     }

@@ -36,6 +36,11 @@ export class TelemetryState {
   }
 
   /** Starts a flush through `waitUntil` when the interval has passed and none is running. */
+  /** Whether maybeFlush would start a flush now: the interval has passed and none is under way. */
+  flushDue(now: number, intervalMs: number): boolean {
+    return !this.inflight && now - this.lastFlushAt >= intervalMs;
+  }
+
   maybeFlush(
     now: number,
     intervalMs: number,
@@ -43,7 +48,7 @@ export class TelemetryState {
     waitUntil: (promise: Promise<unknown>) => void,
     exporter?: () => SpanExporter | undefined,
   ): void {
-    if (this.inflight || now - this.lastFlushAt < intervalMs) return;
+    if (!this.flushDue(now, intervalMs)) return;
     this.lastFlushAt = now;
     waitUntil(this.flush(now, sinkFor, exporter).catch(() => undefined));
   }

@@ -102,10 +102,15 @@ export function parseTracestate(value: string | null | undefined): string | unde
  * is valid, because it is meaningless without the trace it belongs to.
  */
 export function readTraceContext(headers: Headers): TraceContext | undefined {
-  const parent = parseTraceparent(headers.get("traceparent"));
+  return traceContextOf(headers.get("traceparent"), headers.get("tracestate"));
+}
+
+/** The same from the two header values (the sanitize pass reads them without lookups of their own). */
+export function traceContextOf(traceparent: string | null, tracestate: string | null): TraceContext | undefined {
+  const parent = parseTraceparent(traceparent);
   if (!parent) return undefined;
-  const tracestate = parseTracestate(headers.get("tracestate"));
-  return tracestate === undefined ? parent : { ...parent, tracestate };
+  const state = parseTracestate(tracestate);
+  return state === undefined ? parent : { ...parent, tracestate: state };
 }
 
 /** Byte → two lowercase hex digits. */
