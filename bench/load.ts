@@ -1,5 +1,5 @@
 /**
- * Load benchmark: the same request to httpbin v1 five ways, side by side, on local workerd.
+ * Load benchmark: the same request to httpbin v1 six ways, side by side, on local workerd.
  *
  *   direct       wrk → httpbin v1
  *   passthrough  wrk → a bare Worker forwarding to httpbin v1 over a service binding
@@ -8,13 +8,16 @@
  *                policy, telemetry, a hop token in `x-weft-identity` → httpbin v1
  *   ablation     wrk → a Worker doing only what any forwarding gateway must (identity header,
  *                traceparent, one timeout) → httpbin v1
+ *   floor        wrk → a Worker doing the work the `full` row's configuration requires, hand-inlined
+ *                as leanly as it can be written (floor-worker.ts): `full` / `floor` is what weft's
+ *                structure costs, `floor` / `passthrough` what the required work costs → httpbin v1
  *
  * All live in ONE Miniflare instance (one workerd process) on 127.0.0.1, so they share the
  * runtime and the machine: the differences between rows are the extra Worker hop and weft's own work.
  * The two gateways run the same bundle with their own control plane each (so two configs).
  *
  * How wrk reaches them (`--listen`):
- *   worker (default)  each of the five Workers on its own loopback port (Miniflare
+ *   worker (default)  each of the six Workers on its own loopback port (Miniflare
  *                     `unsafeDirectSockets`), as on Cloudflare where a request lands on the Worker.
  *   entry             Miniflare's one shared port, routed by Host header (`routes`), as
  *                     `wrangler dev` serves. Its entry Worker adds a hop of its own (~0.25 ms of CPU
@@ -42,6 +45,7 @@ const MESH_FILE = "examples/mesh.yaml";
 const DIRECT_WORKER = "weft-httpbin-v1";
 const PASSTHROUGH_WORKER = "bench-passthrough";
 const ABLATION_WORKER = "bench-ablation";
+const FLOOR_WORKER = "bench-floor";
 /** The STRICT gateway of the `full` row: the same code as GATEWAY_NAME, its own control plane. */
 const FULL_GATEWAY = "bench-gateway-full";
 /** The control Workers (the mesh's Durable Objects) of the two gateways: one each, so two configs. */
@@ -54,7 +58,7 @@ const REQUEST_PATH = "/anything";
 
 export interface Target {
   /** Row label. */
-  name: "direct" | "passthrough" | "gateway" | "full" | "ablation";
+  name: "direct" | "passthrough" | "gateway" | "full" | "ablation" | "floor";
   /** The Miniflare worker wrk talks to. */
   worker: string;
   /** Host header wrk sends: Miniflare's entry routes on it, and the gateway routes `httpbin.mesh` on it. */
@@ -79,6 +83,13 @@ export const TARGETS: readonly Target[] = [
     ownPortOnly: true,
   },
   { name: "ablation", worker: ABLATION_WORKER, host: "ablation.bench", what: "bare forwarder: identity header, traceparent, timeout → httpbin v1" },
+  {
+    name: "floor",
+    worker: FLOOR_WORKER,
+    host: "floor.bench",
+    what: `full's required work hand-inlined: ${FULL_CALLER}'s token (cached), allowed caller, hop token, one pass each way → httpbin v1`,
+    authenticated: true,
+  },
 ];
 
 /** The ways measured with `listen`: the `full` row shares its Host with `gateway`, so it needs its own port. */
@@ -270,13 +281,14 @@ export interface StartMeshOptions {
   inspectorPort?: number;
 }
 
-/** The five entry Workers, the two gateways' control planes and every function it binds, in one workerd. */
+/** The six entry Workers, the two gateways' control planes and every function it binds, in one workerd. */
 export async function startMesh(outDir: string, gatewayVars: Record<string, string> = {}, extra: StartMeshOptions = {}): Promise<BenchMesh> {
-  const [functions, gatewayScript, passthroughScript, ablationScript, control, fullControl] = await Promise.all([
+  const [functions, gatewayScript, passthroughScript, ablationScript, floorScript, control, fullControl] = await Promise.all([
     exampleWorkerOptions(outDir, GATEWAY_NAME),
     bundleWorker("gateway-worker/src/index.ts", outDir, GATEWAY_NAME),
     bundleWorker("bench/passthrough-worker.ts", outDir, PASSTHROUGH_WORKER),
     bundleWorker("bench/ablation-worker.ts", outDir, ABLATION_WORKER),
+    bundleWorker("bench/floor-worker.ts", outDir, FLOOR_WORKER),
     controlWorkerOptions(outDir, CONTROL_WORKER),
     controlWorkerOptions(outDir, FULL_CONTROL_WORKER),
   ]);
@@ -307,6 +319,7 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
     serviceBindings: { TARGET: DIRECT_WORKER },
     routes: ["ablation.bench/*"],
   };
+  const floor: WorkerOptions = { ...ablation, name: FLOOR_WORKER, scriptPath: floorScript, routes: ["floor.bench/*"] };
   const passthrough: WorkerOptions = {
     name: PASSTHROUGH_WORKER,
     modules: true,
@@ -321,6 +334,7 @@ export async function startMesh(outDir: string, gatewayVars: Record<string, stri
     passthrough,
     fullGateway,
     ablation,
+    floor,
     control,
     fullControl,
     ...functions.map((worker): WorkerOptions => (worker.name === DIRECT_WORKER ? { ...worker, routes: ["direct.bench/*"] } : worker)),
@@ -433,7 +447,7 @@ async function checkTargets(mesh: BenchMesh, targets: readonly Target[], listen:
       if (answer.status !== 200 || parsed?.version !== "v1") {
         throw new Error(`${target.name} (Host: ${target.host}) did not reach httpbin v1 at ${path}: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
       }
-      if (path !== "/headers" || (target.name !== "full" && target.name !== "ablation")) continue;
+      if (path !== "/headers" || (target.name !== "full" && target.name !== "ablation" && target.name !== "floor")) continue;
       const seen = parsed.headers as Record<string, unknown> | undefined;
       const identity = seen?.[IDENTITY_HEADER];
       if (typeof identity !== "string" || identity === "") {
@@ -620,6 +634,8 @@ export function formatLoad(result: LoadResult): string {
     ["gateway", "gateway", "passthrough"],
     ["full pipeline", "full", "passthrough"],
     ["full pipeline", "full", "ablation"],
+    ["floor", "floor", "passthrough"],
+    ["full pipeline", "full", "floor"],
   ] as const;
   for (const [label, name, base] of pairs) {
     const row = byName.get(name);

@@ -43,7 +43,7 @@ export interface ProfileOptions extends Pick<LoadOptions, "durationSeconds" | "c
 export const DEFAULT_PROFILE_OPTIONS: ProfileOptions = { durationSeconds: 10, connections: 16, threads: 1, warmupSeconds: 5, intervalMicros: 100 };
 
 /** The ways profiled, in order: weft's whole pipeline, and the cheapest Worker hop for comparison. */
-const PROFILED = ["full", "ablation", "passthrough"] as const;
+const PROFILED = ["full", "floor", "ablation", "passthrough"] as const;
 type ProfiledName = (typeof PROFILED)[number];
 
 export interface ProfiledWay {
