@@ -38,4 +38,14 @@ export const CONFIG_DEFAULTS = {
   rateLimitScope: "local",
   /** Istio's default: 1% of new traces. */
   traceSampling: 0.01,
+  /** Rollout analysis (Flagger's defaults): a check a minute, rolled back at the first failed one. */
+  rolloutIntervalMs: 60_000,
+  rolloutMinIntervalMs: 10_000,
+  rolloutThreshold: 1,
+  /** Canary requests an interval needs before its check counts (fewer: inconclusive). */
+  rolloutMinRequests: 20,
+  rolloutSuccessRateMinPercent: 99,
+  rolloutLatencyP99MaxMs: 500,
+  /** Blue/green: passed checks on the new subset before the switch. */
+  rolloutIterations: 5,
 } as const;

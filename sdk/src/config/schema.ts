@@ -560,6 +560,125 @@ export const AuthorizationPolicySpec = z
   })
   .strict();
 
+// ---------------------------------------------------------------------------------- Rollout
+
+const RolloutStep = z.union(
+  [
+    z.object({ setWeight: z.number().int("setWeight must be a whole number").min(1, "setWeight must be 1..100").max(100, "setWeight must be 1..100").describe("Percent of the target's traffic for the canary from this step on.") }).strict(),
+    z
+      .object({
+        pause: z
+          .object({ duration: Duration.optional().describe("How long to hold the weight. Absent: until `weft rollout resume`.") })
+          .strict()
+          .describe("Hold the current weight, for a time or until resumed."),
+      })
+      .strict(),
+  ],
+  { error: "a step is { setWeight: N } or { pause: { duration } }" },
+);
+
+const RolloutAnalysis = z
+  .object({
+    interval: Duration.prefault(`${CONFIG_DEFAULTS.rolloutIntervalMs / 60_000}m`)
+      .refine((ms) => ms >= CONFIG_DEFAULTS.rolloutMinIntervalMs, `analysis.interval must be at least ${CONFIG_DEFAULTS.rolloutMinIntervalMs / 1000}s`)
+      .describe(`How often the canary is checked. Default ${CONFIG_DEFAULTS.rolloutIntervalMs / 60_000}m, at least ${CONFIG_DEFAULTS.rolloutMinIntervalMs / 1000}s.`),
+    threshold: z
+      .number()
+      .int("threshold must be a whole number")
+      .min(1, "threshold must be at least 1")
+      .max(100)
+      .default(CONFIG_DEFAULTS.rolloutThreshold)
+      .describe(`Failed checks that roll the canary back. Default ${CONFIG_DEFAULTS.rolloutThreshold}.`),
+    minRequests: z
+      .number()
+      .int("minRequests must be a whole number")
+      .min(0)
+      .max(1_000_000)
+      .default(CONFIG_DEFAULTS.rolloutMinRequests)
+      .describe(`Canary requests an interval needs before its check counts; with fewer the check is inconclusive and no step advances. Default ${CONFIG_DEFAULTS.rolloutMinRequests}.`),
+    iterations: z
+      .number()
+      .int("iterations must be a whole number")
+      .min(1)
+      .max(1000)
+      .default(CONFIG_DEFAULTS.rolloutIterations)
+      .describe(`BlueGreen: passed checks on the canary subset before all traffic switches to it. Default ${CONFIG_DEFAULTS.rolloutIterations}.`),
+    successRate: z
+      .object({
+        min: percent("successRate.min")
+          .default(CONFIG_DEFAULTS.rolloutSuccessRateMinPercent)
+          .describe(`Lowest canary success rate (answers that are not 5xx), in percent. Default ${CONFIG_DEFAULTS.rolloutSuccessRateMinPercent}.`),
+        minRelativeToStable: z
+          .number()
+          .min(-100, "successRate.minRelativeToStable must be -100..0")
+          .max(0, "successRate.minRelativeToStable must be -100..0")
+          .optional()
+          .describe("When set: how far (in percentage points, e.g. -1) the canary's success rate may trail the stable subset's."),
+      })
+      .strict()
+      .prefault({})
+      .describe("Success-rate bounds of a check."),
+    latencyP99: z
+      .object({
+        max: Duration.prefault(`${CONFIG_DEFAULTS.rolloutLatencyP99MaxMs}ms`).describe(`Highest canary p99 latency. Default ${CONFIG_DEFAULTS.rolloutLatencyP99MaxMs}ms.`),
+      })
+      .strict()
+      .prefault({})
+      .describe("Latency bound of a check."),
+  })
+  .strict();
+
+export const RolloutSpec = z
+  .object({
+    target: name("target").describe("Service whose traffic the rollout moves."),
+    stable: name("stable").describe("Subset of the target serving today."),
+    canary: name("canary").describe("Subset of the target being released."),
+    strategy: z.enum(["Canary", "BlueGreen"], { error: "strategy must be Canary or BlueGreen" }).default("Canary").describe("Canary (weights move in steps) or BlueGreen (one switch after the analysis). Default Canary."),
+    steps: z.array(RolloutStep).min(1).max(100).optional().describe("Canary steps in order (Argo Rollouts): setWeight and pause. Or give stepWeight and maxWeight."),
+    stepWeight: z.number().int("stepWeight must be a whole number").min(1, "stepWeight must be 1..100").max(100, "stepWeight must be 1..100").optional().describe("Canary weight added per passed check (Flagger)."),
+    maxWeight: z
+      .number()
+      .int("maxWeight must be a whole number")
+      .min(1, "maxWeight must be 1..100")
+      .max(100, "maxWeight must be 1..100")
+      .optional()
+      .describe("Highest weight before promotion (Flagger); a multiple of stepWeight. Default 100."),
+    analysis: RolloutAnalysis.prefault({}).describe("How each interval is judged."),
+    match: z
+      .array(z.object({ headers: RequestMatch.shape.headers.unwrap() }).strict())
+      .min(1)
+      .max(16)
+      .optional()
+      .describe("Requests whose headers match any entry always go to the canary (e.g. x-canary: { exact: \"1\" })."),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.stable === spec.canary) ctx.addIssue({ code: "custom", path: ["canary"], message: "stable and canary must be different subsets" });
+    const flagger = spec.stepWeight !== undefined || spec.maxWeight !== undefined;
+    if (spec.strategy === "BlueGreen") {
+      if (spec.steps !== undefined || flagger) ctx.addIssue({ code: "custom", path: [spec.steps !== undefined ? "steps" : "stepWeight"], message: "a BlueGreen rollout switches once: it takes no steps, stepWeight or maxWeight" });
+      return;
+    }
+    if (spec.steps !== undefined && flagger) ctx.addIssue({ code: "custom", path: ["stepWeight"], message: "give either steps or stepWeight/maxWeight, not both" });
+    if (spec.steps === undefined && spec.stepWeight === undefined) ctx.addIssue({ code: "custom", path: ["steps"], message: "a Canary rollout needs steps, or stepWeight (with maxWeight)" });
+    if (spec.maxWeight !== undefined && spec.stepWeight === undefined) ctx.addIssue({ code: "custom", path: ["stepWeight"], message: "maxWeight needs stepWeight" });
+    if (spec.stepWeight !== undefined) {
+      const max = spec.maxWeight ?? 100;
+      if (spec.stepWeight > max || max % spec.stepWeight !== 0) {
+        const what = spec.maxWeight === undefined ? "maxWeight (default 100)" : `maxWeight ${max}`;
+        ctx.addIssue({ code: "custom", path: ["maxWeight"], message: `${what} must be a multiple of stepWeight ${spec.stepWeight}, or the last step would overshoot it` });
+      }
+    }
+    let last = 0;
+    spec.steps?.forEach((step, index) => {
+      if (!("setWeight" in step)) return;
+      if (step.setWeight <= last) ctx.addIssue({ code: "custom", path: ["steps", index, "setWeight"], message: `weights must increase: ${step.setWeight} follows ${last}` });
+      last = Math.max(last, step.setWeight);
+    });
+  });
+
+export type RolloutSpecConfig = z.output<typeof RolloutSpec>;
+
 // ---------------------------------------------------------------------------------- Documents
 
 const document = <K extends string, S extends z.ZodType>(kind: K, spec: S, what: string) =>

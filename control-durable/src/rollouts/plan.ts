@@ -1,0 +1,38 @@
+/**
+ * A Rollout spec as the engine runs it (docs/rollouts.md): the steps in order, whichever way the
+ * document wrote them, and the analysis bounds as fractions and milliseconds.
+ */
+import type { RolloutSpecConfig } from "@weft/sdk/config";
+import type { PlannedStep, RolloutPlan } from "./decide-step.js";
+
+export function rolloutPlan(spec: RolloutSpecConfig): RolloutPlan {
+  const { analysis } = spec;
+  const relative = analysis.successRate.minRelativeToStable;
+  return {
+    steps: plannedSteps(spec),
+    analysis: {
+      intervalMs: analysis.interval,
+      threshold: analysis.threshold,
+      minRequests: analysis.minRequests,
+      successRateMin: analysis.successRate.min / 100,
+      ...(relative !== undefined ? { maxSuccessRateBelowStable: -relative / 100 } : {}),
+      latencyP99MaxMs: analysis.latencyP99.max,
+    },
+  };
+}
+
+function plannedSteps(spec: RolloutSpecConfig): PlannedStep[] {
+  // Blue/green: the canary subset gets only matched (or mirrored) traffic while `iterations` checks
+  // pass at weight 0; passing the last one switches everything to it.
+  if (spec.strategy === "BlueGreen") return Array.from({ length: spec.analysis.iterations }, () => ({ kind: "weight", weight: 0 }));
+  if (spec.steps) {
+    return spec.steps.map((step): PlannedStep => {
+      if ("setWeight" in step) return { kind: "weight", weight: step.setWeight };
+      return step.pause.duration === undefined ? { kind: "pause" } : { kind: "pause", durationMs: step.pause.duration };
+    });
+  }
+  // Flagger's stepWeight up to maxWeight (the schema makes maxWeight a multiple of stepWeight).
+  const stepWeight = spec.stepWeight ?? 100;
+  const maxWeight = spec.maxWeight ?? 100;
+  return Array.from({ length: maxWeight / stepWeight }, (_, i) => ({ kind: "weight", weight: stepWeight * (i + 1) }));
+}
