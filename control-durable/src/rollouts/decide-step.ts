@@ -146,8 +146,8 @@ export function decideRolloutStep(state: RolloutState, metrics: IntervalMetrics 
   return { ...decision, check };
 }
 
-/** Moves to step `index` (or promotes past the last one). */
-function enterStep(state: RolloutState, plan: RolloutPlan, index: number, now: number, why: string): RolloutDecision {
+/** Moves to step `index` (or promotes past the last one); `why` goes into a promotion's reason. */
+export function enterStep(state: RolloutState, plan: RolloutPlan, index: number, now: number, why: string): RolloutDecision {
   const step = plan.steps[index];
   const base: RolloutState = { phase: "Progressing", step: index, canaryWeight: state.canaryWeight, failedChecks: state.failedChecks, lastCheckAt: now };
   if (!step) return { state: { ...base, phase: "Succeeded", step: plan.steps.length, canaryWeight: 100, reason: `promoted: ${why} at the last step` }, action: { kind: "promote" } };
