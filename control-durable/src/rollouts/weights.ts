@@ -1,0 +1,58 @@
+/**
+ * The routes as a rollout's weight makes them (docs/rollouts.md): every rule that sends all its
+ * traffic to the rollout's target service (to its stable or canary subset, or to the service as a
+ * whole) is rewritten to split between the two subsets by the canary's weight. A weight of 0 or 100
+ * leaves one destination, since a route weight is 1..100. The rollout's header matches go first, as
+ * a rule of their own that always reaches the canary. Rules that also send to other services are
+ * the operator's and stay as they are. Pure: the engine stores what this returns as a config version.
+ */
+import type { HttpRuleConfig, RequestMatchConfig, RolloutSpecConfig, RouteDestinationConfig, RouteDoc } from "@weft/sdk/config";
+
+/** What a rollout needs to know to rewrite routes: its target and subsets, and its header matches. */
+export type RolloutRouting = Pick<RolloutSpecConfig, "target" | "stable" | "canary" | "match">;
+
+export function routesAtWeight(routes: readonly RouteDoc[], rollout: RolloutRouting, canaryWeight: number): RouteDoc[] {
+  return routes.map((route) => {
+    if (!route.spec.http.some((rule) => isControlled(rule, rollout))) return route;
+    const http = route.spec.http.flatMap((rule): HttpRuleConfig[] => {
+      if (!isControlled(rule, rollout)) return [rule];
+      const split: HttpRuleConfig = { ...rule, destinations: splitDestinations(rollout, canaryWeight) };
+      const matched = canaryMatchRule(rule, rollout);
+      return matched && canaryWeight < 100 ? [matched, split] : [split];
+    });
+    return { ...route, spec: { ...route.spec, http } };
+  });
+}
+
+/** Whether a rollout moves this rule's traffic: every destination is the target (stable, canary or whole). */
+export function isControlled(rule: HttpRuleConfig, rollout: RolloutRouting): boolean {
+  return rule.destinations.every((d) => d.service === rollout.target && (d.subset === undefined || d.subset === rollout.stable || d.subset === rollout.canary));
+}
+
+function splitDestinations(rollout: RolloutRouting, canaryWeight: number): RouteDestinationConfig[] {
+  const stable = { service: rollout.target, subset: rollout.stable };
+  const canary = { service: rollout.target, subset: rollout.canary };
+  if (canaryWeight <= 0) return [stable];
+  if (canaryWeight >= 100) return [canary];
+  return [
+    { ...stable, weight: 100 - canaryWeight },
+    { ...canary, weight: canaryWeight },
+  ];
+}
+
+/**
+ * The rule that sends the rollout's matched requests to the canary: the rule's own conditions, each
+ * combined with each of the rollout's header matches (a request must meet both).
+ */
+function canaryMatchRule(rule: HttpRuleConfig, rollout: RolloutRouting): HttpRuleConfig | undefined {
+  if (!rollout.match) return undefined;
+  const own: readonly RequestMatchConfig[] = rule.match ?? [{ method: undefined }];
+  const match = own.flatMap((condition) => (rollout.match ?? []).map((extra): RequestMatchConfig => ({ ...condition, headers: { ...condition.headers, ...extra.headers } })));
+  const { name, ...rest } = rule;
+  return {
+    ...rest,
+    ...(name !== undefined ? { name: `${name.slice(0, 128 - " (canary match)".length)} (canary match)` } : {}),
+    match,
+    destinations: [{ service: rollout.target, subset: rollout.canary }],
+  };
+}
