@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { RouteDocument, type RouteDoc } from "@weft/sdk/config";
-import { routesAtWeight } from "./weights.js";
+import { RouteDocument } from "@weft/sdk/config";
+import { routesAtWeight, type RouteDocInput } from "./weights.js";
 
-function route(name: string, http: unknown[]): RouteDoc {
-  return RouteDocument.parse({ apiVersion: "weft/v1", kind: "Route", metadata: { name }, spec: { hosts: [`${name}.mesh`], http } });
+function route(name: string, http: RouteDocInput["spec"]["http"]): RouteDocInput {
+  return { apiVersion: "weft/v1", kind: "Route", metadata: { name }, spec: { hosts: [`${name}.mesh`], http } };
 }
 
 const orders = route("orders", [
@@ -17,7 +17,7 @@ const shop = route("shop", [
 ]);
 const rollout = { target: "orders", stable: "v1", canary: "v2" };
 
-const destinations = (doc: RouteDoc | undefined) => doc?.spec.http.map((rule) => rule.destinations.map((d) => `${d.subset ?? "*"}${d.weight === undefined ? "" : `:${d.weight}`}`).join(" + "));
+const destinations = (doc: RouteDocInput | undefined) => doc?.spec.http.map((rule) => rule.destinations.map((d) => `${d.subset ?? "*"}${d.weight === undefined ? "" : `:${d.weight}`}`).join(" + "));
 
 describe("routes at a rollout's weight", () => {
   it.each<[number, string[][]]>([
@@ -33,19 +33,27 @@ describe("routes at a rollout's weight", () => {
     const untouched = route("catalog", [{ destinations: [{ service: "catalog" }] }]);
     const [o, c] = routesAtWeight([orders, untouched], rollout, 40);
     expect(c).toBe(untouched);
-    expect(o?.spec.http[0]).toMatchObject({ name: "writes", match: [{ method: ["POST"] }], timeout: 2000 });
+    expect(o?.spec.http[0]).toMatchObject({ name: "writes", match: [{ method: "POST" }], timeout: "2s" });
     expect(o?.spec.hosts).toEqual(["orders.mesh"]);
   });
 
   it("puts a rule for the rollout's header matches before each rule it moves, combined with the rule's own conditions", () => {
     const [o] = routesAtWeight([orders], { ...rollout, match: [{ headers: { "x-canary": { exact: "1" } } }] }, 10);
     expect(o?.spec.http.map((rule) => [rule.name, rule.match, destinations({ ...o, spec: { ...o.spec, http: [rule] } })?.[0]])).toEqual([
-      ["writes (canary match)", [{ method: ["POST"], headers: { "x-canary": { exact: "1" } } }], "v2"],
-      ["writes", [{ method: ["POST"] }], "v1:90 + v2:10"],
+      ["writes (canary match)", [{ method: "POST", headers: { "x-canary": { exact: "1" } } }], "v2"],
+      ["writes", [{ method: "POST" }], "v1:90 + v2:10"],
       [undefined, [{ headers: { "x-canary": { exact: "1" } } }], "v2"],
       [undefined, undefined, "v1:90 + v2:10"],
     ]);
     // At 100% every request reaches the canary: no separate rule for the matches.
     expect(routesAtWeight([orders], { ...rollout, match: [{ headers: { "x-canary": { exact: "1" } } }] }, 100)[0]?.spec.http).toHaveLength(2);
+  });
+
+  it("gives documents that validate, at every weight", () => {
+    for (const weight of [0, 1, 33, 99, 100]) {
+      for (const doc of routesAtWeight([orders, shop], { ...rollout, match: [{ headers: { "x-canary": { exact: "1" } } }] }, weight)) {
+        expect(RouteDocument.safeParse(doc).success, `weight ${weight}, ${doc.metadata.name}`).toBe(true);
+      }
+    }
   });
 });

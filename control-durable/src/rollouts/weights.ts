@@ -4,19 +4,27 @@
  * whole) is rewritten to split between the two subsets by the canary's weight. A weight of 0 or 100
  * leaves one destination, since a route weight is 1..100. The rollout's header matches go first, as
  * a rule of their own that always reaches the canary. Rules that also send to other services are
- * the operator's and stay as they are. Pure: the engine stores what this returns as a config version.
+ * the operator's and stay as they are. Pure: the engine applies what this returns as a config
+ * version, so it works on documents as written (the input form the apply validates), not on their
+ * normalized form.
  */
-import type { HttpRuleConfig, RequestMatchConfig, RolloutSpecConfig, RouteDestinationConfig, RouteDoc } from "@weft/sdk/config";
+import type { ConfigDocInput, RolloutSpecConfig } from "@weft/sdk/config";
 
 /** What a rollout needs to know to rewrite routes: its target and subsets, and its header matches. */
 export type RolloutRouting = Pick<RolloutSpecConfig, "target" | "stable" | "canary" | "match">;
 
-export function routesAtWeight(routes: readonly RouteDoc[], rollout: RolloutRouting, canaryWeight: number): RouteDoc[] {
+/** A Route document as written. */
+export type RouteDocInput = Extract<ConfigDocInput, { kind: "Route" }>;
+type HttpRuleInput = RouteDocInput["spec"]["http"][number];
+type RequestMatchInput = NonNullable<HttpRuleInput["match"]>[number];
+type RouteDestinationInput = HttpRuleInput["destinations"][number];
+
+export function routesAtWeight(routes: readonly RouteDocInput[], rollout: RolloutRouting, canaryWeight: number): RouteDocInput[] {
   return routes.map((route) => {
     if (!route.spec.http.some((rule) => isControlled(rule, rollout))) return route;
-    const http = route.spec.http.flatMap((rule): HttpRuleConfig[] => {
+    const http = route.spec.http.flatMap((rule): HttpRuleInput[] => {
       if (!isControlled(rule, rollout)) return [rule];
-      const split: HttpRuleConfig = { ...rule, destinations: splitDestinations(rollout, canaryWeight) };
+      const split: HttpRuleInput = { ...rule, destinations: splitDestinations(rollout, canaryWeight) };
       const matched = canaryMatchRule(rule, rollout);
       return matched && canaryWeight < 100 ? [matched, split] : [split];
     });
@@ -25,11 +33,11 @@ export function routesAtWeight(routes: readonly RouteDoc[], rollout: RolloutRout
 }
 
 /** Whether a rollout moves this rule's traffic: every destination is the target (stable, canary or whole). */
-export function isControlled(rule: HttpRuleConfig, rollout: RolloutRouting): boolean {
+export function isControlled(rule: HttpRuleInput, rollout: RolloutRouting): boolean {
   return rule.destinations.every((d) => d.service === rollout.target && (d.subset === undefined || d.subset === rollout.stable || d.subset === rollout.canary));
 }
 
-function splitDestinations(rollout: RolloutRouting, canaryWeight: number): RouteDestinationConfig[] {
+function splitDestinations(rollout: RolloutRouting, canaryWeight: number): RouteDestinationInput[] {
   const stable = { service: rollout.target, subset: rollout.stable };
   const canary = { service: rollout.target, subset: rollout.canary };
   if (canaryWeight <= 0) return [stable];
@@ -44,10 +52,10 @@ function splitDestinations(rollout: RolloutRouting, canaryWeight: number): Route
  * The rule that sends the rollout's matched requests to the canary: the rule's own conditions, each
  * combined with each of the rollout's header matches (a request must meet both).
  */
-function canaryMatchRule(rule: HttpRuleConfig, rollout: RolloutRouting): HttpRuleConfig | undefined {
+function canaryMatchRule(rule: HttpRuleInput, rollout: RolloutRouting): HttpRuleInput | undefined {
   if (!rollout.match) return undefined;
-  const own: readonly RequestMatchConfig[] = rule.match ?? [{ method: undefined }];
-  const match = own.flatMap((condition) => (rollout.match ?? []).map((extra): RequestMatchConfig => ({ ...condition, headers: { ...condition.headers, ...extra.headers } })));
+  const own: readonly RequestMatchInput[] = rule.match ?? [{}];
+  const match = own.flatMap((condition) => (rollout.match ?? []).map((extra): RequestMatchInput => ({ ...condition, headers: { ...condition.headers, ...extra.headers } })));
   const { name, ...rest } = rule;
   return {
     ...rest,
