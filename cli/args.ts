@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from "commander";
 import { parseDuration } from "@weft/sdk/config";
 
-export const DOCUMENT_KINDS = ["Mesh", "Service", "Route", "AuthorizationPolicy"] as const;
+export const DOCUMENT_KINDS = ["Mesh", "Service", "Route", "AuthorizationPolicy", "Rollout"] as const;
 export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
 
 const KIND_ALIASES: Readonly<Record<string, DocumentKind | "all">> = {
@@ -22,12 +22,14 @@ const KIND_ALIASES: Readonly<Record<string, DocumentKind | "all">> = {
   policy: "AuthorizationPolicy",
   policies: "AuthorizationPolicy",
   authz: "AuthorizationPolicy",
+  rollout: "Rollout",
+  rollouts: "Rollout",
 };
 
 /** `service`, `Services`, `svc`, `policies`, `AuthorizationPolicy`, `all` → a document kind. */
 export function parseKind(text: string): DocumentKind | "all" {
   const kind = KIND_ALIASES[text.toLowerCase()];
-  if (kind === undefined) throw new InvalidArgumentError(`expected one of mesh, service(s), route(s), authorizationpolicy/policies or all`);
+  if (kind === undefined) throw new InvalidArgumentError(`expected one of mesh, service(s), route(s), authorizationpolicy/policies, rollout(s) or all`);
   return kind;
 }
 

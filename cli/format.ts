@@ -216,6 +216,11 @@ export function summarizeDocument(doc: unknown): string {
         rules.length === 0 ? "no rules" : sources.size > 0 ? `from ${[...sources].join(", ")}` : plural(rules.length, "rule"),
       ]);
     }
+    case "Rollout": {
+      const weights = arrayOf(spec.steps).flatMap((step) => (isRecord(step) && typeof step.setWeight === "number" ? [String(step.setWeight)] : []));
+      const stepping = weights.length > 0 ? `steps ${weights.join(", ")}` : typeof spec.stepWeight === "number" ? `+${spec.stepWeight} up to ${typeof spec.maxWeight === "number" ? spec.maxWeight : 100}` : undefined;
+      return joinParts([`${stringOr(spec.target, "?")}: ${stringOr(spec.stable, "?")} → ${stringOr(spec.canary, "?")}`, stringOr(spec.strategy, "Canary"), stepping]);
+    }
     default:
       return "";
   }

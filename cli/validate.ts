@@ -155,6 +155,7 @@ export interface ValidateReport {
   services: number;
   routes: number;
   policies: number;
+  rollouts: number;
   /** How many binding uses were checked against the gateway config (0 without one). */
   bindings: number;
   problems: Problem[];
@@ -183,6 +184,7 @@ export function validateMesh(mesh: MeshFile, gateway: GatewayConfig | undefined)
     services: kinds.filter((kind) => kind === "Service").length,
     routes: kinds.filter((kind) => kind === "Route").length,
     policies: kinds.filter((kind) => kind === "AuthorizationPolicy").length,
+    rollouts: kinds.filter((kind) => kind === "Rollout").length,
     bindings: bindings.length,
     problems: sorted,
   };
@@ -190,7 +192,8 @@ export function validateMesh(mesh: MeshFile, gateway: GatewayConfig | undefined)
 
 /** The one line `weft validate` prints when all is well. */
 export function validSummary(report: ValidateReport): string {
-  const counts = `${plural(report.documents, "document")} (${plural(report.services, "service")}, ${plural(report.routes, "route")}, ${report.policies} ${report.policies === 1 ? "policy" : "policies"})`;
+  const rollouts = report.rollouts > 0 ? `, ${plural(report.rollouts, "rollout")}` : "";
+  const counts = `${plural(report.documents, "document")} (${plural(report.services, "service")}, ${plural(report.routes, "route")}, ${report.policies} ${report.policies === 1 ? "policy" : "policies"}${rollouts})`;
   const bindings = report.gateway === undefined ? "" : `; ${plural(report.bindings, "binding")} match ${report.gateway}`;
   return `${report.file} is valid: ${counts}${bindings}`;
 }

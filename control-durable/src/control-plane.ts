@@ -19,6 +19,26 @@ import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
 import type { ApplyOutcome, AuditEntry, ConfigInput, EndpointBinding, RegistryView, VersionRecord } from "./types.js";
 import type { SnapshotAnswer, SnapshotPayload, SnapshotText } from "../../wire/src/snapshot.js";
+import { RolloutEngine, type RolloutRecord } from "./rollouts/engine.js";
+import { SqlRolloutStore } from "./rollouts/sql-store.js";
+import { intervalMetricsOf, servicesChanged, telemetryWindowMs, type StoredDocument, type SubsetTelemetry } from "./rollouts/inputs.js";
+import { routesAtWeight, type RouteDocInput } from "./rollouts/weights.js";
+import type { IntervalMetrics } from "./rollouts/decide-step.js";
+import type { CommandResult } from "./rollouts/commands.js";
+
+/** The telemetry objects, as the rollout engine reads them (one per destination service). */
+interface TelemetryReader {
+  query(request: { windowMs: number; now: number; service: string }): Promise<SubsetTelemetry>;
+}
+
+/** What the control plane's object reads from its Worker's env. */
+interface ControlEnv {
+  /** The telemetry objects (absent: rollouts see no traffic, so they never advance). */
+  TELEMETRY?: { idFromName(name: string): DurableObjectId; get(id: DurableObjectId): TelemetryReader };
+}
+
+/** A command to a rollout, as the admin API sends it. */
+export type RolloutCommandName = "pause" | "resume" | "promote" | "abort";
 
 /**
  * An apply's outcome. An accepted set's endpoint bindings ride along (with their YAML lines), so
@@ -33,6 +53,8 @@ export interface ApplyOptions {
   actor: string;
   /** Validate and diff only; store nothing. */
   dryRun?: boolean;
+  /** The version's summary in history, instead of one made from the diff (rollouts say their step). */
+  summary?: string;
 }
 
 const MAX_LIST = 500;
@@ -50,6 +72,8 @@ export class ControlPlane extends DurableObject {
   private readonly audit: AuditLog;
   private readonly keys: KeyStore;
   private readonly credentials: CredentialStore;
+  private readonly rollouts: RolloutEngine;
+  private readonly telemetry: ControlEnv["TELEMETRY"];
   /** The end of the last queued apply or rollback: they pause between slices, so they queue here. */
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -59,6 +83,15 @@ export class ControlPlane extends DurableObject {
     this.audit = new AuditLog(ctx.storage.sql);
     this.keys = new KeyStore(ctx.storage.sql, (work) => ctx.storage.transactionSync(work));
     this.credentials = new CredentialStore(ctx.storage.sql);
+    this.telemetry = (env as ControlEnv | undefined)?.TELEMETRY;
+    this.rollouts = new RolloutEngine(
+      {
+        store: new SqlRolloutStore(ctx.storage.sql),
+        metrics: (spec, windowMs, now) => this.subsetMetrics(spec.target, spec.stable, spec.canary, windowMs, now),
+        writeWeight: (spec, weight, actor, summary) => this.writeRolloutWeight(spec, weight, actor, summary),
+      },
+      Date.now,
+    );
     void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage.sql));
   }
 
@@ -127,8 +160,9 @@ export class ControlPlane extends DurableObject {
       return { ok: true, dryRun: options.dryRun === true, changed: !isEmptyDiff(diff), version: current.version, previousVersion: current.version, summary, diff, bindings };
     }
     await nextTurn();
-    const version = this.commit(text, stored, accepted, { actor: options.actor, source: "apply", rollbackOf: null, summary });
-    return { ok: true, dryRun: false, changed: true, version, previousVersion: current.version, summary, diff, bindings };
+    const version = this.commit(text, stored, accepted, { actor: options.actor, source: "apply", rollbackOf: null, summary: options.summary ?? summary });
+    await this.afterCommit(current.documents, stored, accepted, options.actor);
+    return { ok: true, dryRun: false, changed: true, version, previousVersion: current.version, summary: options.summary ?? summary, diff, bindings };
   }
 
   /** Makes a new version whose content is that of `version`; queued with applies. */
@@ -148,6 +182,7 @@ export class ControlPlane extends DurableObject {
     const summary = `rollback to version ${version}: ${summarizeDiff(diff)}`;
     await nextTurn();
     const created = this.commit(JSON.stringify(target.documents), target.documents, validation.value, { actor, source: "rollback", rollbackOf: version, summary });
+    await this.afterCommit(current.documents, target.documents, validation.value, actor);
     return { ok: true, dryRun: false, changed: true, version: created, previousVersion: current.version, summary, diff };
   }
 
@@ -191,9 +226,63 @@ export class ControlPlane extends DurableObject {
     return this.keys.list();
   }
 
-  /** Rotation on schedule. Alarms are at-least-once: advancing twice at one instant changes nothing. */
+  /**
+   * Rotation and rollouts on schedule, on the object's one alarm (set to whichever is due first).
+   * Alarms are at-least-once: advancing keys twice at one instant changes nothing, and a rollout
+   * decides only when its next check is due.
+   */
   override async alarm(): Promise<void> {
     await this.advanceKeys();
+    await this.rollouts.tick();
+    await this.scheduleRollouts();
+  }
+
+  /** Every rollout of the current config: spec, phase, weight, recent checks (docs/rollouts.md). */
+  rolloutStatus(): RolloutRecord[] {
+    return this.rollouts.list();
+  }
+
+  /** `weft rollout pause|resume|promote|abort <name>`: carried out, or refused with the reason. */
+  async rolloutCommand(name: string, command: RolloutCommandName, actor: string): Promise<CommandResult | { ok: false; reason: string }> {
+    const result = await this.rollouts.command(name, command === "pause" ? { kind: "pause", reason: `paused by ${actor}` } : command === "abort" ? { kind: "abort", reason: `aborted by ${actor}` } : { kind: command });
+    if (result.ok) {
+      this.audit.record({ at: new Date().toISOString(), actor, action: `rollout-${command}`, version: this.store.currentVersion(), summary: `${command} rollout ${name}` });
+      await this.scheduleRollouts();
+    }
+    return result;
+  }
+
+  /** After a version is stored: rollouts start, stop, start over or pause, and the alarm follows them. */
+  private async afterCommit(before: readonly unknown[], after: readonly unknown[], set: ValidConfigSet, actor: string): Promise<void> {
+    const touched = servicesChanged(before as StoredDocument[], after as StoredDocument[]);
+    this.rollouts.reconcile(set.rollouts.map((doc) => ({ name: doc.metadata.name, spec: doc.spec })), touched, actor);
+    await this.scheduleRollouts();
+  }
+
+  /** Brings the alarm forward to the next rollout check when that comes before what is scheduled. */
+  private async scheduleRollouts(): Promise<void> {
+    const due = this.rollouts.nextDueAt();
+    if (due === undefined) return;
+    const scheduled = await this.ctx.storage.getAlarm();
+    if (scheduled === null || scheduled > due) await this.ctx.storage.setAlarm(due);
+  }
+
+  /** The canary's and stable's golden metrics from the target's telemetry object. */
+  private async subsetMetrics(target: string, stable: string, canary: string, windowMs: number, now: number): Promise<IntervalMetrics> {
+    const telemetry = this.telemetry;
+    if (!telemetry) return intervalMetricsOf({ bySubset: [] }, stable, canary);
+    const view = await telemetry.get(telemetry.idFromName(target)).query({ windowMs: telemetryWindowMs(now, windowMs), now, service: target });
+    return intervalMetricsOf(view, stable, canary);
+  }
+
+  /** Applies the current documents with the target's routes at the canary's weight, as the rollout. */
+  private async writeRolloutWeight(spec: RolloutRecord["spec"], canaryWeight: number, actor: string, summary: string): Promise<void> {
+    const documents = this.store.currentConfig().payload.documents as StoredDocument[];
+    const routes = documents.filter((doc): doc is RouteDocInput & StoredDocument => doc.kind === "Route");
+    const moved = new Map(routesAtWeight(routes, spec, canaryWeight).map((route, i) => [routes[i], route]));
+    const next = documents.map((doc) => moved.get(doc as RouteDocInput & StoredDocument) ?? doc);
+    const outcome = await this.applyConfig(next, { actor, summary });
+    if (!outcome.ok) throw new Error(`rollout could not store its weights: ${outcome.reason}${"issues" in outcome ? ` ${JSON.stringify(outcome.issues)}` : ""}`);
   }
 
   /** A bootstrap credential for `service`, shown once; only its hash is kept. */

@@ -38,6 +38,11 @@ export const SCHEMA_STATEMENTS = [
      created_by  TEXT    NOT NULL,
      revoked_at  INTEGER
    )`,
+  // One row per Rollout document in the current config: its spec, state and recent checks (JSON).
+  `CREATE TABLE IF NOT EXISTS rollouts (
+     name   TEXT PRIMARY KEY,
+     record TEXT NOT NULL
+   )`,
 ] as const;
 
 export function migrate(sql: SqlStorage): void {

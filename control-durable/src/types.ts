@@ -28,7 +28,7 @@ export interface VersionRecord {
   summary: string;
 }
 
-export const AUDIT_ACTIONS = ["apply", "rollback", "rotate-keys", "create-credential", "revoke-credential", "mint-token"] as const;
+export const AUDIT_ACTIONS = ["apply", "rollback", "rotate-keys", "create-credential", "revoke-credential", "mint-token", "rollout-pause", "rollout-resume", "rollout-promote", "rollout-abort"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditEntry {

@@ -4,7 +4,7 @@
  * control plane cannot be reached the last snapshot keeps serving and `status()` says so.
  */
 import { MeshError } from "@weft/sdk";
-import type { AuthorizationPolicyDoc, ConfigDoc, RouteDoc, ServiceDoc, ValidConfigSet } from "@weft/sdk/config";
+import { configSetOf, type ConfigDoc, type ValidConfigSet } from "@weft/sdk/config";
 import { NORMALIZED_FORMAT, type NormalizedDocuments, type SnapshotAnswer, type SnapshotPayload, type SnapshotText } from "../../wire/src/snapshot.js";
 import { compileSnapshot, compileSnapshotInSlices } from "./routing/compile.js";
 import type { Snapshot } from "./routing/snapshot.js";
@@ -296,14 +296,7 @@ function readable(version: number, documentCount: number, normalized: Normalized
 
 /** The set exactly as `validateDocuments` built it from the raw documents, rebuilt from their normalized form. */
 function normalizedSet(normalized: NormalizedDocuments): ValidConfigSet {
-  const docs = normalized.documents;
-  return {
-    mesh: normalized.mesh,
-    services: docs.filter((d): d is ServiceDoc => d.kind === "Service"),
-    routes: docs.filter((d): d is RouteDoc => d.kind === "Route"),
-    policies: docs.filter((d): d is AuthorizationPolicyDoc => d.kind === "AuthorizationPolicy"),
-    documents: docs,
-  };
+  return configSetOf(normalized.mesh, normalized.documents);
 }
 
 function describe(error: unknown): string {

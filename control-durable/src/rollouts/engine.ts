@@ -32,7 +32,7 @@ export interface RolloutStore {
 
 export interface RolloutPorts {
   readonly store: RolloutStore;
-  /** The canary's and stable's golden metrics over the `windowMs` before `now`. */
+  /** The canary's and stable's golden metrics over the `windowMs` before `now` (since the last check). */
   metrics(spec: RolloutSpecConfig, windowMs: number, now: number): Promise<IntervalMetrics>;
   /** Stores a config version with the target's routes at `canaryWeight`, as `actor`. */
   writeWeight(spec: RolloutSpecConfig, canaryWeight: number, actor: string, summary: string): Promise<void>;
@@ -79,7 +79,8 @@ export class RolloutEngine {
       if (due === undefined || due > now) continue;
       const plan = rolloutPlan(record.spec);
       const needsMetrics = record.state.phase === "Progressing" && record.state.pauseUntil === undefined;
-      const metrics = needsMetrics ? await this.ports.metrics(record.spec, plan.analysis.intervalMs, now) : undefined;
+      // Since the last check: an alarm that comes late judges all the traffic since then.
+      const metrics = needsMetrics ? await this.ports.metrics(record.spec, now - record.state.lastCheckAt, now) : undefined;
       await this.carryOut(record, decideRolloutStep(record.state, metrics, plan, now));
     }
     return this.nextDueAt();
@@ -91,6 +92,11 @@ export class RolloutEngine {
     const result = applyRolloutCommand(record.state, command, rolloutPlan(record.spec), this.now());
     if (result.ok) await this.carryOut(record, result.decision);
     return result;
+  }
+
+  /** Every rollout record, by name. */
+  list(): RolloutRecord[] {
+    return this.ports.store.list();
   }
 
   /** The earliest time a rollout needs an alarm, if any does. */

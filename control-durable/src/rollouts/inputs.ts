@@ -11,6 +11,18 @@ export interface SubsetTelemetry {
   readonly bySubset: readonly { readonly subset: string; readonly golden: GoldenMetrics }[];
 }
 
+/** The telemetry objects' finest rows: one per minute (telemetry-rollup.ts). */
+const TELEMETRY_ROW_MS = 60_000;
+
+/**
+ * The query window that covers `windowMs` before `now` at the telemetry's resolution: every minute
+ * row that overlaps it, so a window shorter than a minute still sees the row it falls in.
+ */
+export function telemetryWindowMs(now: number, windowMs: number): number {
+  const since = now - windowMs;
+  return now - (since - (((since % TELEMETRY_ROW_MS) + TELEMETRY_ROW_MS) % TELEMETRY_ROW_MS));
+}
+
 export function intervalMetricsOf(view: SubsetTelemetry, stable: string, canary: string): IntervalMetrics {
   return { canary: subsetMetrics(view, canary), stable: subsetMetrics(view, stable) };
 }

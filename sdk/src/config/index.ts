@@ -2,5 +2,6 @@
 export { CONFIG_DEFAULTS } from "./defaults.js";
 export * from "./schema.js";
 export * from "./validate.js";
+export { configSetOf } from "./set.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { compileRouteRegex, routeRegexProblem, type RegexEngine, type RouteRegex } from "./regex.js";

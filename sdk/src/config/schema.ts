@@ -701,23 +701,31 @@ export const AuthorizationPolicyDocument = document(
   "Who may call a service: ALLOW, DENY or AUDIT rules on source identity, methods and paths.",
 );
 
+export const RolloutDocument = document(
+  "Rollout",
+  RolloutSpec,
+  "A progressive release of one service: traffic moves from its stable subset to its canary subset in steps, checked against the canary's telemetry, and rolls back by itself.",
+);
+
 export const DOCUMENT_SCHEMAS = {
   Mesh: MeshDocument,
   Service: ServiceDocument,
   Route: RouteDocument,
   AuthorizationPolicy: AuthorizationPolicyDocument,
+  Rollout: RolloutDocument,
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_SCHEMAS;
 export const DOCUMENT_KINDS = Object.keys(DOCUMENT_SCHEMAS) as DocumentKind[];
 
 /** Any weft document, discriminated by `kind`. */
-export const ConfigDocument = z.discriminatedUnion("kind", [MeshDocument, ServiceDocument, RouteDocument, AuthorizationPolicyDocument]);
+export const ConfigDocument = z.discriminatedUnion("kind", [MeshDocument, ServiceDocument, RouteDocument, AuthorizationPolicyDocument, RolloutDocument]);
 
 export type MeshDoc = z.output<typeof MeshDocument>;
 export type ServiceDoc = z.output<typeof ServiceDocument>;
 export type RouteDoc = z.output<typeof RouteDocument>;
 export type AuthorizationPolicyDoc = z.output<typeof AuthorizationPolicyDocument>;
+export type RolloutDoc = z.output<typeof RolloutDocument>;
 export type ConfigDoc = z.output<typeof ConfigDocument>;
 /** A document as written by a user (durations as strings, defaults not yet applied). */
 export type ConfigDocInput = z.input<typeof ConfigDocument>;

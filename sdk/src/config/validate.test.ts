@@ -168,6 +168,35 @@ describe("config validation", () => {
   });
 });
 
+describe("Rollout documents in a set", () => {
+  const rollout = (name: string, spec: Record<string, unknown>) => ({ apiVersion: "weft/v1", kind: "Rollout", metadata: { name }, spec: { steps: [{ setWeight: 50 }], ...spec } });
+  const orders = service("orders", ["v1", "v2"]);
+
+  it("accepts a rollout between two subsets of a service, and lists it in the set", () => {
+    const result = validateDocuments([orders, rollout("orders-v2", { target: "orders", stable: "v1", canary: "v2" })]);
+    expect(result.ok && result.value.rollouts.map((r) => [r.metadata.name, r.spec.analysis.interval])).toEqual([["orders-v2", 60_000]]);
+  });
+
+  it.each<[string, unknown[], string[]]>([
+    ["an unknown service", [orders, rollout("x", { target: "payments", stable: "v1", canary: "v2" })], ['spec.target: unknown service "payments"']],
+    [
+      "unknown subsets",
+      [orders, rollout("x", { target: "orders", stable: "v0", canary: "v3" })],
+      ['spec.stable: service "orders" has no subset "v0" (it has v1, v2)', 'spec.canary: service "orders" has no subset "v3" (it has v1, v2)'],
+    ],
+    ["stable == canary", [orders, rollout("x", { target: "orders", stable: "v1", canary: "v1" })], ["spec.canary: stable and canary must be different subsets"]],
+    ["weights not increasing", [orders, rollout("x", { target: "orders", stable: "v1", canary: "v2", steps: [{ setWeight: 50 }, { setWeight: 30 }] })], ["spec.steps[1].setWeight: weights must increase: 30 follows 50"]],
+    ["maxWeight not a multiple of stepWeight", [orders, rollout("x", { target: "orders", stable: "v1", canary: "v2", steps: undefined, stepWeight: 15, maxWeight: 50 })], ["spec.maxWeight: maxWeight 50 must be a multiple of stepWeight 15, or the last step would overshoot it"]],
+    [
+      "two rollouts on one service",
+      [orders, rollout("a", { target: "orders", stable: "v1", canary: "v2" }), rollout("b", { target: "orders", stable: "v2", canary: "v1" })],
+      ['spec.target: service "orders" already has rollout "a" (document 2); one rollout per service'],
+    ],
+  ])("refuses %s, with the field path", (_name, docs, expected) => {
+    expect(issuesOf(docs).map((issue) => `${issue.path}: ${issue.message}`)).toEqual(expected);
+  });
+});
+
 describe("deeply nested input", () => {
   const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
   const onlyIssue = (result: ReturnType<typeof parseYamlDocuments>) => {

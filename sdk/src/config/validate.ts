@@ -9,17 +9,15 @@ import * as z from "zod";
 import type { ConfigIssue } from "../errors.js";
 import { isRecord } from "../is-record.js";
 import { CONFIG_DEFAULTS } from "./defaults.js";
+import { configSetOf, type ValidConfigSet } from "./set.js";
 import {
   DOCUMENT_KINDS,
   DOCUMENT_SCHEMAS,
   MeshDocument,
   RouteDocument,
-  type AuthorizationPolicyDoc,
   type ConfigDoc,
   type DocumentKind,
   type MeshDoc,
-  type RouteDoc,
-  type ServiceDoc,
 } from "./schema.js";
 
 /** Most documents one set may hold. */
@@ -67,14 +65,7 @@ async function drainInSlices<T>(steps: Steps<T>, pause: () => Promise<void>): Pr
 }
 
 /** A validated set: typed documents with defaults applied, grouped by kind, in submission order. */
-export interface ValidConfigSet {
-  mesh: MeshDoc;
-  services: ServiceDoc[];
-  routes: RouteDoc[];
-  policies: AuthorizationPolicyDoc[];
-  /** Every document in submission order. */
-  documents: ConfigDoc[];
-}
+export type { ValidConfigSet } from "./set.js";
 
 export function formatPath(path: readonly PathPart[]): string {
   let out = "";
@@ -362,17 +353,7 @@ function* validationSteps(raw: readonly unknown[], locate?: LineLocator): Steps<
   }
 
   const docs = documents.map((d) => d.doc);
-  const mesh = docs.find((d): d is MeshDoc => d.kind === "Mesh") ?? defaultMesh();
-  return {
-    ok: true,
-    value: {
-      mesh,
-      services: docs.filter((d): d is ServiceDoc => d.kind === "Service"),
-      routes: docs.filter((d): d is RouteDoc => d.kind === "Route"),
-      policies: docs.filter((d): d is AuthorizationPolicyDoc => d.kind === "AuthorizationPolicy"),
-      documents: docs,
-    },
-  };
+  return { ok: true, value: configSetOf(docs.find((d): d is MeshDoc => d.kind === "Mesh") ?? defaultMesh(), docs) };
 }
 
 /** A document that is not a big Route's, in rules' worth of validation work. */
@@ -499,6 +480,7 @@ function checkSet(documents: readonly { index: number; doc: ConfigDoc }[]): Conf
     }
   };
 
+  const rolloutOf = new Map<string, { name: string; index: number }>();
   for (const { index, doc } of documents) {
     if (doc.kind === "Route") {
       doc.spec.hosts.forEach((host, h) => {
@@ -543,6 +525,19 @@ function checkSet(documents: readonly { index: number; doc: ConfigDoc }[]): Conf
       }
     } else if (doc.kind === "AuthorizationPolicy") {
       if (!services.has(doc.spec.target)) issues.push(at(index, doc, "spec.target", `unknown service "${doc.spec.target}"`));
+    } else if (doc.kind === "Rollout") {
+      const { target, stable, canary } = doc.spec;
+      const subsets = services.get(target);
+      if (!subsets) {
+        issues.push(at(index, doc, "spec.target", `unknown service "${target}"`));
+      } else {
+        for (const [field, subset] of [["stable", stable], ["canary", canary]] as const) {
+          if (!subsets.has(subset)) issues.push(at(index, doc, `spec.${field}`, `service "${target}" has no subset "${subset}" (it has ${[...subsets].join(", ")})`));
+        }
+      }
+      const other = rolloutOf.get(target);
+      if (other !== undefined) issues.push(at(index, doc, "spec.target", `service "${target}" already has rollout "${other.name}" (document ${other.index + 1}); one rollout per service`));
+      else rolloutOf.set(target, { name: doc.metadata.name, index });
     }
   }
   return issues;

@@ -1,0 +1,136 @@
+/**
+ * Rollouts driven by the control plane (docs/rollouts.md): a Rollout document applied with its
+ * service; the control plane's alarm moves the canary's weight one config version at a time from
+ * the canary's telemetry, which real traffic through a gateway produces. Time passes by moving the
+ * rollout's last check back an interval in storage (the keys tests fast-forward the same way), then
+ * running the object's alarm: no wall-clock waits.
+ */
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
+import { controlPlaneSource, createGateway } from "../gateway-worker/src/gateway.js";
+import { applyOk, gatewayEnv } from "./helpers.js";
+
+const INTERVAL_MS = 10_000;
+
+/** A mesh whose service `name` (httpbin's two versions) has a Rollout; each test its own service, so its own telemetry. */
+function meshYaml(name: string, rollout: string, path = "/anything"): string {
+  return `
+apiVersion: weft/v1
+kind: Mesh
+metadata: { name: mesh }
+spec: { trustDomain: shop.weft, identity: { mode: PERMISSIVE } }
+---
+apiVersion: weft/v1
+kind: Service
+metadata: { name: ${name} }
+spec:
+  subsets:
+    - name: v1
+      endpoints: [{ binding: HTTPBIN_V1 }]
+    - name: v2
+      endpoints: [{ binding: HTTPBIN_V2 }]
+  trafficPolicy: { retries: { attempts: 1 } }
+---
+apiVersion: weft/v1
+kind: Route
+metadata: { name: ${name}-mesh }
+spec:
+  hosts: [${name}.mesh]
+  http:
+    - match: [{ path: { prefix: "${path}" } }]
+      destinations: [{ service: ${name}, subset: v1 }]
+---
+apiVersion: weft/v1
+kind: Rollout
+metadata: { name: ${name}-v2 }
+spec:
+  { target: ${name}, stable: v1, canary: v2, ${rollout} }`;
+}
+
+const control = () => gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
+
+/**
+ * Sends `count` requests to `service` through a new gateway isolate that reads the control plane
+ * directly (so it serves the newest version; gateways otherwise take up to their refresh interval),
+ * counting answers by httpbin version and status, then flushes its telemetry.
+ */
+async function traffic(service: string, count: number, path: string): Promise<{ v2Share: number; failures: number }> {
+  const fresh = createGateway({ configSource: controlPlaneSource });
+  let v2 = 0;
+  let failures = 0;
+  for (let i = 0; i < count; i++) {
+    const ctx = createExecutionContext();
+    const response = await fresh.fetch(new Request(`http://${service}.mesh${path}`) as Parameters<typeof fresh.fetch>[0], gatewayEnv, ctx);
+    const text = await response.text();
+    await waitOnExecutionContext(ctx);
+    if (response.status >= 500) failures++;
+    if (text.includes('"v2"')) v2++;
+  }
+  await fresh.flushTelemetry(gatewayEnv);
+  return { v2Share: v2 / count, failures };
+}
+
+/** Moves the rollout's last check an interval back, then runs the control plane's alarm. */
+async function nextInterval(): Promise<void> {
+  const stub = control();
+  await runInDurableObject(stub, (_instance: ControlPlane, state) => {
+    state.storage.sql.exec("UPDATE rollouts SET record = json_set(record, '$.state.lastCheckAt', ?)", Date.now() - INTERVAL_MS);
+  });
+  await runDurableObjectAlarm(stub);
+}
+
+async function status(name: string) {
+  return (await control().rolloutStatus()).find((rollout) => rollout.name === name);
+}
+
+describe("a rollout run by the control plane", () => {
+  it("takes a healthy canary 10 → 25 → 50 → 100 → Succeeded in 4 intervals, each step a version the gateway serves", async () => {
+    await applyOk(meshYaml("healthy", `steps: [{ setWeight: 10 }, { setWeight: 25 }, { setWeight: 50 }, { setWeight: 100 }], analysis: { interval: 10s, threshold: 2, minRequests: 50 }`));
+    // The apply set the control plane's alarm for now: the rollout starts (by itself, or here).
+    await runDurableObjectAlarm(control());
+    for (const weight of [10, 25, 50, 100]) {
+      expect((await status("healthy-v2"))?.state).toMatchObject({ phase: "Progressing", canaryWeight: weight });
+      const { v2Share, failures } = await traffic("healthy", 1000, "/anything");
+      expect(failures).toBe(0);
+      expect(Math.abs(v2Share * 100 - weight), `at ${weight}%: ${(v2Share * 100).toFixed(1)}% reached v2`).toBeLessThanOrEqual(5);
+      await nextInterval();
+    }
+    const done = await status("healthy-v2");
+    expect(done?.state.phase).toBe("Succeeded");
+    expect(done?.checks.map((check) => check.outcome)).toEqual(["passed", "passed", "passed", "passed"]);
+    const history = await control().history(10);
+    expect(history.filter((record) => record.actor === "rollout:healthy-v2").map((record) => record.summary).reverse()).toEqual([
+      "rollout healthy-v2 step 1; healthy: v1 90%, v2 10%",
+      "rollout healthy-v2 step 2; healthy: v1 75%, v2 25%",
+      "rollout healthy-v2 step 3; healthy: v1 50%, v2 50%",
+      "rollout healthy-v2 step 4; healthy: v1 0%, v2 100%",
+    ]);
+  });
+
+  it("rolls a canary failing 20% back after exactly 2 failed checks, and then sends it nothing", async () => {
+    await applyOk(meshYaml("failing", `steps: [{ setWeight: 20 }, { setWeight: 100 }], analysis: { interval: 10s, threshold: 2, minRequests: 50 }`, "/flaky"));
+    await runDurableObjectAlarm(control());
+    await traffic("failing", 600, "/flaky?rate=0.2");
+    await nextInterval();
+    expect((await status("failing-v2"))?.state).toMatchObject({ phase: "Progressing", canaryWeight: 20, failedChecks: 1 });
+    await traffic("failing", 600, "/flaky?rate=0.2");
+    await nextInterval();
+    const failed = await status("failing-v2");
+    expect(failed?.state).toMatchObject({ phase: "Failed", canaryWeight: 0, failedChecks: 2 });
+    expect(failed?.state.reason).toMatch(/^rolled back after 2 failed checks: success rate \d+(\.\d+)?% below 99%$/);
+    expect((await traffic("failing", 300, "/flaky?rate=0")).v2Share).toBe(0);
+  });
+
+  it("never advances while the canary gets too little traffic", async () => {
+    await applyOk(meshYaml("quiet", `steps: [{ setWeight: 10 }, { setWeight: 100 }], analysis: { interval: 10s, minRequests: 500 }`));
+    await runDurableObjectAlarm(control());
+    for (let i = 0; i < 3; i++) {
+      await traffic("quiet", 200, "/anything");
+      await nextInterval();
+    }
+    const quiet = await status("quiet-v2");
+    expect(quiet?.state).toMatchObject({ phase: "Progressing", canaryWeight: 10 });
+    expect(quiet?.checks.map((check) => check.outcome)).toEqual(["inconclusive", "inconclusive", "inconclusive"]);
+  });
+});
