@@ -154,7 +154,10 @@ describe("summarizeDocument", () => {
       "hosts *; public; 2 rules → httpbin/v1, httpbin/v2, frontend",
     ],
     [{ kind: "AuthorizationPolicy", metadata: { name: "p" }, spec: { target: "orders", action: "ALLOW", rules: [{ from: ["frontend"] }, { from: ["cart"] }] } }, "ALLOW → orders; from frontend, cart"],
-    [{ kind: "Rollout", metadata: { name: "r" }, spec: {} }, ""],
+    [{ kind: "Rollout", metadata: { name: "r" }, spec: { target: "orders", stable: "v1", canary: "v2", steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }] } }, "orders: v1 → v2; Canary; steps 10, 50"],
+    [{ kind: "Rollout", metadata: { name: "r" }, spec: { target: "orders", stable: "v1", canary: "v2", stepWeight: 20, maxWeight: 60 } }, "orders: v1 → v2; Canary; +20 up to 60"],
+    [{ kind: "Rollout", metadata: { name: "r" }, spec: { target: "orders", stable: "blue", canary: "green", strategy: "BlueGreen" } }, "orders: blue → green; BlueGreen"],
+    [{ kind: "Gateway", metadata: { name: "g" }, spec: {} }, ""],
     ["not a document", ""],
   ])("summarizes %j", (doc, summary) => {
     expect(summarizeDocument(doc)).toBe(summary);

@@ -143,7 +143,7 @@ describe("weft validate", () => {
 
     const good = harness({ "mesh.yaml": MESH, "/work/wrangler.jsonc": GATEWAY });
     expect(await good.run("validate", "-f", "mesh.yaml", "--json")).toBe(0);
-    expect(JSON.parse(good.stdout())).toEqual({ ok: true, file: "mesh.yaml", gateway: "wrangler.jsonc", documents: 4, services: 2, routes: 1, policies: 0, bindings: 3, issues: [] });
+    expect(JSON.parse(good.stdout())).toEqual({ ok: true, file: "mesh.yaml", gateway: "wrangler.jsonc", documents: 4, services: 2, routes: 1, policies: 0, rollouts: 0, bindings: 3, issues: [] });
   });
 
   it("refuses a wrangler.toml with a clear pointer to wrangler.jsonc", async () => {

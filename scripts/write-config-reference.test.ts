@@ -145,9 +145,12 @@ describe("docs/config-reference.md", () => {
         "`spec.http[].timeout`",
         "`spec.http[].retries.hedge.delay`",
         "`spec.http[].fault.delay.fixed`",
+        "`spec.steps[].pause.duration`",
+        "`spec.analysis.interval`",
+        "`spec.analysis.latencyP99.max`",
       ]),
     );
-    expect(durations).toHaveLength(16);
+    expect(durations).toHaveLength(19);
   });
 
   it("keeps every table row to four cells", () => {

@@ -46,7 +46,7 @@ describe("schema/weft.schema.json", () => {
 
   it("accepts each document kind, and only those", () => {
     const kinds = documents().map((doc) => at(doc, "properties", "kind", "const"));
-    expect(kinds).toEqual(["Mesh", "Service", "Route", "AuthorizationPolicy"]);
+    expect(kinds).toEqual(["Mesh", "Service", "Route", "AuthorizationPolicy", "Rollout"]);
     expect(kinds).toEqual(DOCUMENT_KINDS);
     for (const doc of documents()) {
       expect(at(doc, "required")).toEqual(expect.arrayContaining(["apiVersion", "kind", "metadata"]));

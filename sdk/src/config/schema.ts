@@ -645,7 +645,7 @@ export const RolloutSpec = z
       .describe("Highest weight before promotion (Flagger); a multiple of stepWeight. Default 100."),
     analysis: RolloutAnalysis.prefault({}).describe("How each interval is judged."),
     match: z
-      .array(z.object({ headers: RequestMatch.shape.headers.unwrap() }).strict())
+      .array(z.object({ headers: RequestMatch.shape.headers.unwrap().describe("Conditions on request headers, all of which must hold. Names are case-insensitive.") }).strict())
       .min(1)
       .max(16)
       .optional()
