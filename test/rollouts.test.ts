@@ -9,7 +9,7 @@ import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, wait
 import { describe, expect, it } from "vitest";
 import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
 import { controlPlaneSource, createGateway } from "../gateway-worker/src/gateway.js";
-import { applyOk, gatewayEnv } from "./helpers.js";
+import { admin, applyOk, gatewayEnv } from "./helpers.js";
 
 const INTERVAL_MS = 10_000;
 
@@ -132,5 +132,31 @@ describe("a rollout run by the control plane", () => {
     const quiet = await status("quiet-v2");
     expect(quiet?.state).toMatchObject({ phase: "Progressing", canaryWeight: 10 });
     expect(quiet?.checks.map((check) => check.outcome)).toEqual(["inconclusive", "inconclusive", "inconclusive"]);
+  });
+
+  it("answers the admin API: status, and pause, resume and abort with the actor, refusing what makes no sense", async () => {
+    await applyOk(meshYaml("operated", `steps: [{ setWeight: 30 }, { setWeight: 100 }], analysis: { interval: 10s }`));
+    await runDurableObjectAlarm(control());
+    const listed = (await (await admin("/rollouts")).json()) as { rollouts: { name: string; state: { phase: string; canaryWeight: number } }[] };
+    expect(listed.rollouts.find((r) => r.name === "operated-v2")?.state).toMatchObject({ phase: "Progressing", canaryWeight: 30 });
+    const command = (name: string, what: string) => admin(`/rollouts/${name}/${what}`, { method: "POST", headers: { "weft-actor": "carol" } });
+
+    const paused = await command("operated-v2", "pause");
+    expect(paused.status).toBe(200);
+    expect(((await paused.json()) as { state: { phase: string; reason: string } }).state).toMatchObject({ phase: "Paused", reason: "paused by admin:carol" });
+    const again = await command("operated-v2", "pause");
+    expect([again.status, ((await again.json()) as { error: { message: string } }).error.message]).toEqual([400, "the rollout is already paused (paused by admin:carol)"]);
+    expect(((await (await command("operated-v2", "resume")).json()) as { state: { phase: string } }).state.phase).toBe("Progressing");
+
+    const aborted = await command("operated-v2", "abort");
+    expect(((await aborted.json()) as { state: unknown }).state).toMatchObject({ phase: "Failed", canaryWeight: 0, reason: "aborted by admin:carol" });
+    expect((await traffic("operated", 200, "/anything")).v2Share).toBe(0);
+    const audit = (await (await admin("/audit")).json()) as { entries: { actor: string; action: string }[] };
+    expect(audit.entries.filter((e) => e.actor === "admin:carol").map((e) => e.action)).toEqual(expect.arrayContaining(["rollout-pause", "rollout-resume", "rollout-abort"]));
+
+    expect((await command("nope", "pause")).status).toBe(404);
+    expect((await admin("/rollouts/nope")).status).toBe(404);
+    expect((await command("operated-v2", "restart")).status).toBe(400);
+    expect((await admin("/rollouts", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
   });
 });

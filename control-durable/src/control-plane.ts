@@ -19,6 +19,7 @@ import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
 import type { ApplyOutcome, AuditEntry, ConfigInput, EndpointBinding, RegistryView, VersionRecord } from "./types.js";
 import type { SnapshotAnswer, SnapshotPayload, SnapshotText } from "../../wire/src/snapshot.js";
+import type { RolloutCommandName } from "../../wire/src/rollouts.js";
 import { RolloutEngine, type RolloutRecord } from "./rollouts/engine.js";
 import { SqlRolloutStore } from "./rollouts/sql-store.js";
 import { intervalMetricsOf, servicesChanged, telemetryWindowMs, type StoredDocument, type SubsetTelemetry } from "./rollouts/inputs.js";
@@ -37,8 +38,6 @@ interface ControlEnv {
   TELEMETRY?: { idFromName(name: string): DurableObjectId; get(id: DurableObjectId): TelemetryReader };
 }
 
-/** A command to a rollout, as the admin API sends it. */
-export type RolloutCommandName = "pause" | "resume" | "promote" | "abort";
 
 /**
  * An apply's outcome. An accepted set's endpoint bindings ride along (with their YAML lines), so

@@ -4,6 +4,7 @@
  * Config bodies go to the control Worker as text with their format: it parses, validates and stores
  * them, so this Worker carries no YAML parser and no validator (docs/architecture.md#why-two-workers).
  */
+import { ROLLOUT_COMMANDS, type RolloutCommandName } from "../../../wire/src/rollouts.js";
 import { Hono } from "hono";
 import { isRecord, MeshError, type ConfigIssue } from "@weft/sdk";
 import { missingBindingWarnings } from "./binding-warnings.js";
@@ -75,7 +76,12 @@ export interface ControlPlaneApi {
   exchangeCredential(credential: string): Promise<({ ok: true } & IssuedToken) | { ok: false; reason: string }>;
   mintHopToken(caller: string, destination: string): Promise<IssuedToken | null>;
   mintToken(service: string, ttlSeconds: number | undefined, actor: string): Promise<({ ok: true } & IssuedToken) | { ok: false; message: string }>;
+  /** Every rollout of the current config (spec, state, recent checks), passed on as JSON. */
+  rolloutStatus(): Promise<{ name: string }[]>;
+  /** Carries out an operator's command on a rollout, or says why not. */
+  rolloutCommand(name: string, command: RolloutCommandName, actor: string): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
+
 
 const ACTOR_LABEL = /^[A-Za-z0-9@._+-]{1,64}$/;
 
@@ -153,6 +159,26 @@ export function createAdminApi(deps: AdminDependencies) {
     const outcome = await deps.control(c.env).rollback(version, actorOf(c.req.raw));
     if (outcome.ok) await installCurrent(deps, c.env);
     return outcomeResponse(outcome);
+  });
+
+  app.get("/rollouts", async (c) => c.json({ rollouts: await deps.control(c.env).rolloutStatus() }));
+
+  app.get("/rollouts/:name", async (c) => {
+    const name = c.req.param("name");
+    const rollout = (await deps.control(c.env).rolloutStatus()).find((candidate) => candidate.name === name);
+    if (!rollout) throw new MeshError("not_found", `no rollout named "${name}" in the current config`);
+    return c.json(rollout);
+  });
+
+  app.post("/rollouts/:name/:command", async (c) => {
+    const { name, command } = c.req.param();
+    if (!(ROLLOUT_COMMANDS as readonly string[]).includes(command)) throw new MeshError("bad_request", `unknown rollout command "${command}"; one of ${ROLLOUT_COMMANDS.join(", ")}`);
+    const control = deps.control(c.env);
+    const result = await control.rolloutCommand(name, command as RolloutCommandName, actorOf(c.req.raw));
+    if (!result.ok) throw new MeshError(result.reason.startsWith("no rollout named") ? "not_found" : "bad_request", result.reason);
+    // A promote or abort stored a version: this gateway serves it at once, as after an apply.
+    await installCurrent(deps, c.env);
+    return c.json((await control.rolloutStatus()).find((candidate) => candidate.name === name) ?? { name });
   });
 
   app.get("/audit", async (c) => {

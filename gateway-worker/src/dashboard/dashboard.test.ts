@@ -61,6 +61,8 @@ function control(): ControlPlaneApi {
       ],
     }),
     snapshotText: unused,
+    rolloutStatus: unused,
+    rolloutCommand: unused,
     applyConfig: unused,
     rollback: unused,
     auditLog: unused,
