@@ -25,7 +25,7 @@ import { SqlRolloutStore } from "./rollouts/sql-store.js";
 import { intervalMetricsOf, servicesChanged, telemetryWindowMs, type StoredDocument, type SubsetTelemetry } from "./rollouts/inputs.js";
 import { routesAtWeight, type RouteDocInput } from "./rollouts/weights.js";
 import type { IntervalMetrics } from "./rollouts/decide-step.js";
-import type { CommandResult } from "./rollouts/commands.js";
+import type { CommandResult, RolloutCommand } from "./rollouts/commands.js";
 
 /** The telemetry objects, as the rollout engine reads them (one per destination service). */
 interface TelemetryReader {
@@ -242,8 +242,8 @@ export class ControlPlane extends DurableObject {
   }
 
   /** `weft rollout pause|resume|promote|abort <name>`: carried out, or refused with the reason. */
-  async rolloutCommand(name: string, command: RolloutCommandName, actor: string): Promise<CommandResult | { ok: false; reason: string }> {
-    const result = await this.rollouts.command(name, command === "pause" ? { kind: "pause", reason: `paused by ${actor}` } : command === "abort" ? { kind: "abort", reason: `aborted by ${actor}` } : { kind: command });
+  async rolloutCommand(name: string, command: RolloutCommandName, actor: string): Promise<CommandResult> {
+    const result = await this.rollouts.command(name, operatorCommand(command, actor));
     if (result.ok) {
       this.audit.record({ at: new Date().toISOString(), actor, action: `rollout-${command}`, version: this.store.currentVersion(), summary: `${command} rollout ${name}` });
       await this.scheduleRollouts();
@@ -378,6 +378,13 @@ export class ControlPlane extends DurableObject {
   validationCounts(): Record<"apply" | "rollback" | "load", number> {
     return { ...this.store.validations };
   }
+}
+
+/** An operator's command as the engine takes it: a pause or an abort says who gave it. */
+function operatorCommand(command: RolloutCommandName, actor: string): RolloutCommand {
+  if (command === "pause") return { kind: "pause", reason: `paused by ${actor}` };
+  if (command === "abort") return { kind: "abort", reason: `aborted by ${actor}` };
+  return { kind: command };
 }
 
 function clampLimit(limit: number): number {

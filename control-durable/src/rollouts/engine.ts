@@ -86,7 +86,7 @@ export class RolloutEngine {
     return this.nextDueAt();
   }
 
-  async command(name: string, command: RolloutCommand): Promise<CommandResult | { ok: false; reason: string }> {
+  async command(name: string, command: RolloutCommand): Promise<CommandResult> {
     const record = this.ports.store.get(name);
     if (!record) return { ok: false, reason: `no rollout named "${name}"` };
     const result = applyRolloutCommand(record.state, command, rolloutPlan(record.spec), this.now());
