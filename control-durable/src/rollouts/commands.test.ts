@@ -22,6 +22,8 @@ describe("an operator's command to a rollout", () => {
     expect(decideRolloutStep(paused.state, healthy, plan, T0 + 10 * MINUTE).action).toEqual({ kind: "none" });
     const resumed = decided(applyRolloutCommand(paused.state, { kind: "resume" }, plan, T0 + 10 * MINUTE));
     expect(resumed.state).toEqual({ phase: "Progressing", step: 0, canaryWeight: 10, failedChecks: 0, lastCheckAt: T0 + 10 * MINUTE });
+    // The step's weight again: an operator's apply while paused may have set others.
+    expect(resumed.action).toEqual({ kind: "set-weight", weight: 10 });
     expect(decideRolloutStep(resumed.state, healthy, plan, T0 + 10 * MINUTE + 1).action).toEqual({ kind: "none" });
     expect(decideRolloutStep(resumed.state, healthy, plan, T0 + 11 * MINUTE).state.phase).toBe("Paused"); // the plan's own open pause
   });
