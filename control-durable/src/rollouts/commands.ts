@@ -35,8 +35,8 @@ export function applyRolloutCommand(state: RolloutState, command: RolloutCommand
 
 /**
  * Resuming goes on from where the rollout stopped: at an open pause step it enters the next step;
- * otherwise the current step carries on (a timed pause keeps its end time), its next check a whole
- * interval away so that traffic from before the pause does not decide it. A rollout paused before
+ * otherwise the current step carries on at its weight (a timed pause keeps its end time), its next
+ * check a whole interval away so that traffic from before the pause does not decide it. A rollout paused before
  * it started starts at its next alarm.
  */
 function resume(state: RolloutState, plan: RolloutPlan, now: number): CommandResult {
@@ -45,5 +45,7 @@ function resume(state: RolloutState, plan: RolloutPlan, now: number): CommandRes
   if (state.step < 0) return { ok: true, decision: { state: { ...rest, phase: "Initialized", lastCheckAt: now }, action: { kind: "none" } } };
   const current = plan.steps[state.step];
   if (current?.kind === "pause" && current.durationMs === undefined) return { ok: true, decision: enterStep(rest, plan, state.step + 1, now, "resumed") };
-  return { ok: true, decision: { state: { ...rest, phase: "Progressing", lastCheckAt: now }, action: { kind: "none" } } };
+  // The step's weight is written again: an operator's apply that paused the rollout may have set
+  // others (a version with the same weights is no change).
+  return { ok: true, decision: { state: { ...rest, phase: "Progressing", lastCheckAt: now }, action: { kind: "set-weight", weight: state.canaryWeight } } };
 }
