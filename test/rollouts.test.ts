@@ -80,6 +80,16 @@ async function nextInterval(): Promise<void> {
   await runDurableObjectAlarm(stub);
 }
 
+/** The config versions a rollout wrote, newest first. */
+async function rolloutVersions(name: string) {
+  return (await control().history(100)).filter((record) => record.actor === `rollout:${name}`);
+}
+
+/** A rollout's stored record, as the engine keeps it. */
+async function storedRecord(name: string): Promise<{ state: { lastCheckAt: number } & Record<string, unknown> } & Record<string, unknown>> {
+  return runInDurableObject(control(), (_instance: ControlPlane, state) => JSON.parse(state.storage.sql.exec<{ record: string }>("SELECT record FROM rollouts WHERE name = ?", name).one().record));
+}
+
 async function status(name: string) {
   return (await control().rolloutStatus()).find((rollout) => rollout.name === name);
 }
@@ -132,6 +142,85 @@ describe("a rollout run by the control plane", () => {
     const quiet = await status("quiet-v2");
     expect(quiet?.state).toMatchObject({ phase: "Progressing", canaryWeight: 10 });
     expect(quiet?.checks.map((check) => check.outcome)).toEqual(["inconclusive", "inconclusive", "inconclusive"]);
+  });
+
+  it("advances once for an alarm delivered twice, and once for a retried alarm whose state was lost after its version", async () => {
+    await applyOk(meshYaml("twice", `steps: [{ setWeight: 10 }, { setWeight: 40 }, { setWeight: 70 }, { setWeight: 100 }], analysis: { interval: 10s, minRequests: 10 }`));
+    await runDurableObjectAlarm(control());
+    await traffic("twice", 400, "/anything");
+    await nextInterval();
+    await runDurableObjectAlarm(control()); // delivered again
+    expect((await status("twice-v2"))?.state).toMatchObject({ phase: "Progressing", step: 1, canaryWeight: 40 });
+    expect(await rolloutVersions("twice-v2")).toHaveLength(2);
+
+    // An alarm that wrote its version but whose state write was lost is delivered again: it
+    // decides from the stored state, writes the same weights (no new version) and moves on once.
+    await traffic("twice", 200, "/anything");
+    const before = await storedRecord("twice-v2");
+    await nextInterval();
+    expect((await status("twice-v2"))?.state).toMatchObject({ step: 2, canaryWeight: 70 });
+    await runInDurableObject(control(), (_instance: ControlPlane, state) => {
+      state.storage.sql.exec("UPDATE rollouts SET record = ? WHERE name = ?", JSON.stringify({ ...before, state: { ...before.state, lastCheckAt: Date.now() - INTERVAL_MS } }), "twice-v2");
+    });
+    await runDurableObjectAlarm(control());
+    expect((await status("twice-v2"))?.state).toMatchObject({ phase: "Progressing", step: 2, canaryWeight: 70 });
+    expect((await rolloutVersions("twice-v2")).map((record) => record.summary)).toEqual([
+      "rollout twice-v2 step 3; twice: v1 30%, v2 70%",
+      "rollout twice-v2 step 2; twice: v1 60%, v2 40%",
+      "rollout twice-v2 step 1; twice: v1 90%, v2 10%",
+    ]);
+  });
+
+  it("resumes at the same step after the control plane restarts mid-rollout", async () => {
+    await applyOk(meshYaml("restarted", `steps: [{ setWeight: 20 }, { setWeight: 60 }, { setWeight: 100 }], analysis: { interval: 10s, minRequests: 10 }`));
+    await runDurableObjectAlarm(control());
+    await traffic("restarted", 200, "/anything");
+    await nextInterval();
+    expect((await status("restarted-v2"))?.state).toMatchObject({ step: 1, canaryWeight: 60 });
+
+    // A restart: the object's instance is thrown away; the next call builds a new one from storage.
+    // (workerd logs the abort as an uncaught exception: that is the restart.)
+    await expect(
+      runInDurableObject(control(), (instance: ControlPlane, state) => {
+        Reflect.set(instance, "beforeRestart", true);
+        state.abort("restart mid-rollout");
+      }),
+    ).rejects.toThrow("restart mid-rollout");
+    expect(await runInDurableObject(control(), (instance: ControlPlane) => Reflect.get(instance, "beforeRestart"))).toBeUndefined();
+    expect((await status("restarted-v2"))?.state).toMatchObject({ phase: "Progressing", step: 1, canaryWeight: 60 });
+    const { v2Share } = await traffic("restarted", 1000, "/anything");
+    expect(Math.abs(v2Share * 100 - 60)).toBeLessThanOrEqual(5);
+    await nextInterval();
+    expect((await status("restarted-v2"))?.state).toMatchObject({ phase: "Progressing", step: 2, canaryWeight: 100 });
+  });
+
+  it("pauses when an operator's apply changes the target, and resume continues from the paused step at its weight", async () => {
+    const yaml = meshYaml("manual", `steps: [{ setWeight: 25 }, { setWeight: 50 }, { setWeight: 100 }], analysis: { interval: 10s, minRequests: 10 }`);
+    await applyOk(yaml);
+    await runDurableObjectAlarm(control());
+    await traffic("manual", 200, "/anything");
+    await nextInterval();
+    expect((await status("manual-v2"))?.state).toMatchObject({ phase: "Progressing", step: 1, canaryWeight: 50 });
+
+    // The operator applies their file again with a change to the target's route (a timeout).
+    await applyOk(yaml.replace("destinations: [{ service: manual, subset: v1 }]", "destinations: [{ service: manual, subset: v1 }]\n      timeout: 5s"));
+    const paused = await status("manual-v2");
+    expect(paused?.state).toMatchObject({ phase: "Paused", step: 1, canaryWeight: 50 });
+    expect(paused?.state.reason).toMatch(/^paused: admin\S* applied a config that changes manual$/);
+    // Paused: the operator's weights stand, and intervals pass without a decision.
+    expect((await traffic("manual", 200, "/anything")).v2Share).toBe(0);
+    await nextInterval();
+    expect((await status("manual-v2"))?.state).toMatchObject({ phase: "Paused", step: 1 });
+
+    const resumed = await admin("/rollouts/manual-v2/resume", { method: "POST" });
+    expect(((await resumed.json()) as { state: unknown }).state).toMatchObject({ phase: "Progressing", step: 1, canaryWeight: 50 });
+    const { v2Share } = await traffic("manual", 1000, "/anything");
+    expect(Math.abs(v2Share * 100 - 50)).toBeLessThanOrEqual(5);
+    await nextInterval();
+    expect((await status("manual-v2"))?.state).toMatchObject({ phase: "Progressing", step: 2, canaryWeight: 100 });
+    // The operator's timeout survived the rollout's versions.
+    const config = (await (await admin("/config")).json()) as { documents: { kind: string; metadata: { name: string }; spec: { http: { timeout?: string }[] } }[] };
+    expect(config.documents.find((doc) => doc.kind === "Route" && doc.metadata.name === "manual-mesh")?.spec.http[0]?.timeout).toBe("5s");
   });
 
   it("answers the admin API: status, and pause, resume and abort with the actor, refusing what makes no sense", async () => {
