@@ -42,11 +42,26 @@ describe("routes at a rollout's weight", () => {
     expect(o?.spec.http.map((rule) => [rule.name, rule.match, destinations({ ...o, spec: { ...o.spec, http: [rule] } })?.[0]])).toEqual([
       ["writes (canary match)", [{ method: "POST", headers: { "x-canary": { exact: "1" } } }], "v2"],
       ["writes", [{ method: "POST" }], "v1:90 + v2:10"],
-      [undefined, [{ headers: { "x-canary": { exact: "1" } } }], "v2"],
+      ["canary match", [{ headers: { "x-canary": { exact: "1" } } }], "v2"],
       [undefined, undefined, "v1:90 + v2:10"],
     ]);
     // At 100% every request reaches the canary: no separate rule for the matches.
     expect(routesAtWeight([orders], { ...rollout, match: [{ headers: { "x-canary": { exact: "1" } } }] }, 100)[0]?.spec.http).toHaveLength(2);
+  });
+
+  it("gives the same routes when it rewrites routes it rewrote before, so a rollout moves the current config step after step", () => {
+    const canaryRollout = { ...rollout, match: [{ headers: { "x-canary": { exact: "1" } } }] };
+    for (const [first, next] of [[10, 25], [25, 50], [50, 0], [10, 100], [0, 40]] as const) {
+      expect(routesAtWeight(routesAtWeight([orders, shop], canaryRollout, first), canaryRollout, next)).toEqual(routesAtWeight([orders, shop], canaryRollout, next));
+    }
+  });
+
+  it("leaves rules that send only to the canary as they are: an operator's opt-in is theirs", () => {
+    const optIn = route("orders", [
+      { name: "canary-opt-in", match: [{ headers: { "x-canary": { exact: "1" } } }], destinations: [{ service: "orders", subset: "v2" }] },
+      { name: "split", destinations: [{ service: "orders", subset: "v1", weight: 90 }, { service: "orders", subset: "v2", weight: 10 }] },
+    ]);
+    expect(destinations(routesAtWeight([optIn], rollout, 40)[0])).toEqual(["v2", "v1:60 + v2:40"]);
   });
 
   it("gives documents that validate, at every weight", () => {
