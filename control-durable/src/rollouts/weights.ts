@@ -3,10 +3,12 @@
  * traffic to the rollout's target service (to its stable or canary subset, or to the service as a
  * whole) is rewritten to split between the two subsets by the canary's weight. A weight of 0 or 100
  * leaves one destination, since a route weight is 1..100. The rollout's header matches go first, as
- * a rule of their own that always reaches the canary. Rules that also send to other services are
- * the operator's and stay as they are. Pure: the engine applies what this returns as a config
- * version, so it works on documents as written (the input form the apply validates), not on their
- * normalized form.
+ * a rule of their own ("… (canary match)") that always reaches the canary. Rules that also send to
+ * other services, and rules that send only to the canary (an operator's opt-in, say), are the
+ * operator's and stay as they are. Rewriting rewritten routes gives what rewriting the originals
+ * gives, so the rollout can move the weights of the current config step after step. Pure: the
+ * engine applies what this returns as a config version, so it works on documents as written (the
+ * input form the apply validates), not on their normalized form.
  */
 import type { ConfigDocInput, RolloutSpecConfig } from "@weft/sdk/config";
 
@@ -19,10 +21,15 @@ type HttpRuleInput = RouteDocInput["spec"]["http"][number];
 type RequestMatchInput = NonNullable<HttpRuleInput["match"]>[number];
 type RouteDestinationInput = HttpRuleInput["destinations"][number];
 
+/** The name of the rule a rollout's header matches get (after the moved rule's own name, if any). */
+const CANARY_MATCH = "canary match";
+
 export function routesAtWeight(routes: readonly RouteDocInput[], rollout: RolloutRouting, canaryWeight: number): RouteDocInput[] {
   return routes.map((route) => {
-    if (!route.spec.http.some((rule) => isControlled(rule, rollout))) return route;
+    if (!route.spec.http.some((rule) => isControlled(rule, rollout) || isCanaryMatchRule(rule))) return route;
     const http = route.spec.http.flatMap((rule): HttpRuleInput[] => {
+      // Made by an earlier weight: made again below, beside the rule it belongs to.
+      if (isCanaryMatchRule(rule)) return [];
       if (!isControlled(rule, rollout)) return [rule];
       const split: HttpRuleInput = { ...rule, destinations: splitDestinations(rollout, canaryWeight) };
       const matched = canaryMatchRule(rule, rollout);
@@ -32,9 +39,20 @@ export function routesAtWeight(routes: readonly RouteDocInput[], rollout: Rollou
   });
 }
 
-/** Whether a rollout moves this rule's traffic: every destination is the target (stable, canary or whole). */
+/**
+ * Whether a rollout moves this rule's traffic: every destination is the target (stable, canary or
+ * whole), and not all of them the canary.
+ */
 export function isControlled(rule: HttpRuleInput, rollout: RolloutRouting): boolean {
-  return rule.destinations.every((d) => d.service === rollout.target && (d.subset === undefined || d.subset === rollout.stable || d.subset === rollout.canary));
+  const { destinations } = rule;
+  return (
+    destinations.every((d) => d.service === rollout.target && (d.subset === undefined || d.subset === rollout.stable || d.subset === rollout.canary)) &&
+    !destinations.every((d) => d.subset === rollout.canary)
+  );
+}
+
+function isCanaryMatchRule(rule: HttpRuleInput): boolean {
+  return rule.name === CANARY_MATCH || rule.name?.endsWith(` (${CANARY_MATCH})`) === true;
 }
 
 function splitDestinations(rollout: RolloutRouting, canaryWeight: number): RouteDestinationInput[] {
@@ -57,9 +75,10 @@ function canaryMatchRule(rule: HttpRuleInput, rollout: RolloutRouting): HttpRule
   const own: readonly RequestMatchInput[] = rule.match ?? [{}];
   const match = own.flatMap((condition) => (rollout.match ?? []).map((extra): RequestMatchInput => ({ ...condition, headers: { ...condition.headers, ...extra.headers } })));
   const { name, ...rest } = rule;
+  const suffix = ` (${CANARY_MATCH})`;
   return {
     ...rest,
-    ...(name !== undefined ? { name: `${name.slice(0, 128 - " (canary match)".length)} (canary match)` } : {}),
+    name: name !== undefined ? `${name.slice(0, 128 - suffix.length)}${suffix}` : CANARY_MATCH,
     match,
     destinations: [{ service: rollout.target, subset: rollout.canary }],
   };
