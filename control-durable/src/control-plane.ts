@@ -19,11 +19,12 @@ import { migrate } from "./migrations.js";
 import { buildRegistry } from "./registry.js";
 import type { ApplyOutcome, AuditEntry, ConfigInput, EndpointBinding, RegistryView, VersionRecord } from "./types.js";
 import type { SnapshotAnswer, SnapshotPayload, SnapshotText } from "../../wire/src/snapshot.js";
-import type { RolloutCommandName } from "../../wire/src/rollouts.js";
+import type { RolloutCommandName, RolloutView } from "../../wire/src/rollouts.js";
+import { rolloutView } from "./rollouts/view.js";
 import { RolloutEngine, type RolloutRecord } from "./rollouts/engine.js";
 import { SqlRolloutStore } from "./rollouts/sql-store.js";
 import { intervalMetricsOf, servicesChanged, telemetryWindowMs, type StoredDocument, type SubsetTelemetry } from "./rollouts/inputs.js";
-import { routesAtWeight, type RouteDocInput } from "./rollouts/weights.js";
+import { documentsAtWeight } from "./rollouts/weights.js";
 import type { IntervalMetrics } from "./rollouts/decide-step.js";
 import type { CommandResult, RolloutCommand } from "./rollouts/commands.js";
 
@@ -148,8 +149,16 @@ export class ControlPlane extends DurableObject {
     } catch {
       return { ok: false, reason: "invalid_config", issues: [{ document: 1, path: "", message: "the documents must be an array of JSON values" }] };
     }
-    const validation = await this.store.validateInSlices(stored, "apply", locate, nextTurn);
+    let validation = await this.store.validateInSlices(stored, "apply", locate, nextTurn);
     if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
+    // Running rollouts keep the weights they set (docs/rollouts.md#who-owns-the-weights): applying
+    // the same file again, as GitOps tools do, changes nothing and pauses nothing.
+    const owned = this.withRolloutWeights(stored as StoredDocument[], validation.value, options.actor);
+    if (owned) {
+      ({ text, values: stored } = await jsonRoundTripInSlices(owned, nextTurn));
+      validation = await this.store.validateInSlices(stored, "apply", locate, nextTurn);
+      if (!validation.ok) return { ok: false, reason: "invalid_config", issues: validation.issues };
+    }
     const current = (await this.store.currentConfigInSlices(nextTurn)).payload;
     const diff = diffDocumentSets(current.documents, stored);
     const summary = summarizeDiff(diff);
@@ -236,9 +245,9 @@ export class ControlPlane extends DurableObject {
     await this.scheduleRollouts();
   }
 
-  /** Every rollout of the current config: spec, phase, weight, recent checks (docs/rollouts.md). */
-  rolloutStatus(): RolloutRecord[] {
-    return this.rollouts.list();
+  /** Every rollout of the current config: plan, phase, weights, recent checks (docs/rollouts.md). */
+  rolloutStatus(): RolloutView[] {
+    return this.rollouts.list().map(rolloutView);
   }
 
   /** `weft rollout pause|resume|promote|abort <name>`: carried out, or refused with the reason. */
@@ -274,13 +283,23 @@ export class ControlPlane extends DurableObject {
     return intervalMetricsOf(view, stable, canary);
   }
 
+  /**
+   * The documents with each owning rollout's weights on its target's routes, or undefined when that
+   * changes nothing. A rollout owns them from its first step while its document stays as it is.
+   */
+  private withRolloutWeights(documents: StoredDocument[], set: ValidConfigSet, actor: string): StoredDocument[] | undefined {
+    if (set.rollouts.length === 0) return undefined;
+    let next = documents;
+    for (const { spec, canaryWeight } of this.rollouts.weightsOwned(set.rollouts.map((doc) => ({ name: doc.metadata.name, spec: doc.spec })), actor)) {
+      next = documentsAtWeight(next, spec, canaryWeight);
+    }
+    return next !== documents && JSON.stringify(next) !== JSON.stringify(documents) ? next : undefined;
+  }
+
   /** Applies the current documents with the target's routes at the canary's weight, as the rollout. */
   private async writeRolloutWeight(spec: RolloutRecord["spec"], canaryWeight: number, actor: string, summary: string): Promise<void> {
     const documents = this.store.currentConfig().payload.documents as StoredDocument[];
-    const routes = documents.filter((doc): doc is RouteDocInput & StoredDocument => doc.kind === "Route");
-    const moved = new Map(routesAtWeight(routes, spec, canaryWeight).map((route, i) => [routes[i], route]));
-    const next = documents.map((doc) => moved.get(doc as RouteDocInput & StoredDocument) ?? doc);
-    const outcome = await this.applyConfig(next, { actor, summary });
+    const outcome = await this.applyConfig(documentsAtWeight(documents, spec, canaryWeight), { actor, summary });
     if (!outcome.ok) throw new Error(`rollout could not store its weights: ${outcome.reason}${"issues" in outcome ? ` ${JSON.stringify(outcome.issues)}` : ""}`);
   }
 

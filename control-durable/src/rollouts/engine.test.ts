@@ -149,4 +149,16 @@ describe("the rollout engine", () => {
     await h.engine.tick();
     expect(h.world.metricsAsked).toBe(0); // not due yet
   });
+
+  it("owns its target's weights from its first step while its document is unchanged, finished or not, except over its own writes", async () => {
+    const h = harness();
+    const same = [{ name: "orders-v2", spec }];
+    expect(h.engine.weightsOwned(same, "admin")).toEqual([]); // not started: the file's weights stand
+    await h.alarms(2);
+    expect(h.engine.weightsOwned(same, "admin")).toEqual([{ spec, canaryWeight: 25 }]);
+    expect(h.engine.weightsOwned(same, rolloutActor("orders-v2"))).toEqual([]);
+    expect(h.engine.weightsOwned([{ name: "orders-v2", spec: RolloutSpec.parse({ ...input, analysis: { threshold: 3 } }) }], "admin")).toEqual([]);
+    await h.engine.command("orders-v2", { kind: "abort", reason: "aborted by admin" });
+    expect(h.engine.weightsOwned(same, "admin")).toEqual([{ spec, canaryWeight: 0 }]);
+  });
 });

@@ -71,6 +71,19 @@ export class RolloutEngine {
     }
   }
 
+  /**
+   * The weights rollouts hold over an apply: each rollout that has taken its first step and whose
+   * document the apply keeps as it is owns the split between its stable and canary subsets (a
+   * finished one too: Succeeded holds 100, Failed 0). An apply by the rollout itself sets them.
+   */
+  weightsOwned(rollouts: readonly { name: string; spec: RolloutSpecConfig }[], actor: string): { spec: RolloutSpecConfig; canaryWeight: number }[] {
+    return rollouts.flatMap(({ name, spec }) => {
+      const record = this.ports.store.get(name);
+      if (!record || actor === rolloutActor(name) || record.state.step < 0 || JSON.stringify(record.spec) !== JSON.stringify(spec)) return [];
+      return [{ spec, canaryWeight: record.state.canaryWeight }];
+    });
+  }
+
   /** One alarm: each rollout that is due decides and acts. Answers when the next one is due. */
   async tick(): Promise<number | undefined> {
     for (const record of this.ports.store.list()) {

@@ -11,6 +11,7 @@
  * input form the apply validates), not on their normalized form.
  */
 import type { ConfigDocInput, RolloutSpecConfig } from "@weft/sdk/config";
+import type { StoredDocument } from "./inputs.js";
 
 /** What a rollout needs to know to rewrite routes: its target and subsets, and its header matches. */
 export type RolloutRouting = Pick<RolloutSpecConfig, "target" | "stable" | "canary" | "match">;
@@ -82,4 +83,11 @@ function canaryMatchRule(rule: HttpRuleInput, rollout: RolloutRouting): HttpRule
     match,
     destinations: [{ service: rollout.target, subset: rollout.canary }],
   };
+}
+
+/** A whole document set with the target's routes at `canaryWeight`; the other documents as they are. */
+export function documentsAtWeight<D extends StoredDocument>(documents: readonly D[], rollout: RolloutRouting, canaryWeight: number): D[] {
+  const routes = documents.filter((doc): doc is D & RouteDocInput => doc.kind === "Route");
+  const moved = new Map<D, D>(routesAtWeight(routes, rollout, canaryWeight).map((route, i) => [routes[i] as D, route as unknown as D]));
+  return documents.map((doc) => moved.get(doc) ?? doc);
 }

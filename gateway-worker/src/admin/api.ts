@@ -4,7 +4,7 @@
  * Config bodies go to the control Worker as text with their format: it parses, validates and stores
  * them, so this Worker carries no YAML parser and no validator (docs/architecture.md#why-two-workers).
  */
-import { ROLLOUT_COMMANDS, type RolloutCommandName } from "../../../wire/src/rollouts.js";
+import { ROLLOUT_COMMANDS, type RolloutCommandName, type RolloutView } from "../../../wire/src/rollouts.js";
 import { Hono } from "hono";
 import { isRecord, MeshError, type ConfigIssue } from "@weft/sdk";
 import { missingBindingWarnings } from "./binding-warnings.js";
@@ -76,8 +76,8 @@ export interface ControlPlaneApi {
   exchangeCredential(credential: string): Promise<({ ok: true } & IssuedToken) | { ok: false; reason: string }>;
   mintHopToken(caller: string, destination: string): Promise<IssuedToken | null>;
   mintToken(service: string, ttlSeconds: number | undefined, actor: string): Promise<({ ok: true } & IssuedToken) | { ok: false; message: string }>;
-  /** Every rollout of the current config (spec, state, recent checks), passed on as JSON. */
-  rolloutStatus(): Promise<{ name: string }[]>;
+  /** Every rollout of the current config (plan, state, recent checks), passed on as JSON. */
+  rolloutStatus(): Promise<RolloutView[]>;
   /** Carries out an operator's command on a rollout, or says why not. */
   rolloutCommand(name: string, command: RolloutCommandName, actor: string): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
