@@ -29,7 +29,7 @@ export class CredentialStore {
 
   /** Creates a credential; the returned secret exists nowhere else afterwards. */
   async create(service: string, actor: string, now: number): Promise<{ view: CredentialView; credential: string }> {
-    const id = randomToken(9);
+    const id = newCredentialId();
     const secret = randomToken(32);
     this.sql.exec(
       "INSERT INTO credentials (id, service, secret_hash, created_at, created_by, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)",
@@ -74,6 +74,11 @@ export class CredentialStore {
     if (row.revoked_at !== null) return { ok: false, reason: "revoked" };
     return { ok: true, id: row.id, service: row.service };
   }
+}
+
+/** A credential's id (12 base64url characters); stands alone for now, the fix follows. */
+export function newCredentialId(): string {
+  return randomToken(9);
 }
 
 function randomToken(bytes: number): string {
