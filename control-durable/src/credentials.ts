@@ -76,9 +76,12 @@ export class CredentialStore {
   }
 }
 
-/** A credential's id (12 base64url characters); stands alone for now, the fix follows. */
+/**
+ * A credential's id: 72 random bits as 18 hex digits. Operators pass it on command lines
+ * (`weft credentials revoke <id>`), where a base64url id starting with "-" read as an option.
+ */
 export function newCredentialId(): string {
-  return randomToken(9);
+  return [...crypto.getRandomValues(new Uint8Array(9))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 function randomToken(bytes: number): string {
