@@ -17,7 +17,11 @@ import { ROOT } from "../scripts/example-workers.js";
 import { runCli, type CliIO } from "./program.js";
 
 /** examples/mesh.yaml, PERMISSIVE so anonymous test traffic is allowed, without the per-request access log. */
-const MESH_TEXT = readFileSync(join(ROOT, "examples/mesh.yaml"), "utf8").replace("mode: STRICT", "mode: PERMISSIVE").replace(/^ {2}telemetry: .*$/m, "");
+const MESH_TEXT = readFileSync(join(ROOT, "examples/mesh.yaml"), "utf8")
+  .replace("mode: STRICT", "mode: PERMISSIVE")
+  .replace(/^ {2}telemetry: .*$/m, "")
+  // The orders-v2 rollout takes its first step at once and then holds: its checks come an hour apart.
+  .replace("analysis: { interval: 1m,", "analysis: { interval: 1h,");
 
 interface Run {
   code: number;
@@ -199,6 +203,43 @@ describe("the weft CLI against a running mesh", { timeout: 60_000 }, () => {
     expect(ingress.code, ingress.stderr).toBe(0);
     const summary = (JSON.parse(ingress.stdout) as { summary: string[] }).summary;
     expect(summary).toContain("split: httpbin/v1 90%, httpbin/v2 10%");
+  });
+
+  it("shows the example's rollout, its plan and checks, then aborts it back to stable", async () => {
+    const list = await weft("rollout", "status");
+    expect(list.code, list.stderr).toBe(0);
+    const [header, row, ...rest] = list.stdout.trimEnd().split("\n");
+    expect(header).toMatch(/^ROLLOUT\s+TARGET\s+PHASE\s+STEP\s+WEIGHTS\s+FAILED CHECKS\s+LAST CHECK\s+NEXT CHECK$/);
+    expect(row).toMatch(/^orders-v2\s+orders\s+Progressing\s+1 of 4\s+v1 90%, v2 10%\s+0\/2\s+-\s+in 60m$/);
+    expect(rest).toEqual([]);
+
+    const one = await weft("rollout", "status", "orders-v2");
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout.split("\n").slice(0, 7)).toEqual([
+      "rollout     orders-v2 (Canary)",
+      "target      orders: stable v1, canary v2",
+      "phase       Progressing",
+      "step        1 of 4: setWeight 10",
+      "steps       setWeight 10 → setWeight 25 → setWeight 50 → setWeight 100",
+      "weights     v1 90%, v2 10%",
+      "analysis    every 1h; success ≥ 99%, p99 ≤ 500ms, ≥ 10 canary requests; roll back after 2 failed checks",
+    ]);
+    expect(one.stdout).toMatch(/\nno checks yet\n$/);
+
+    const paused = await weft("rollout", "pause", "orders-v2");
+    expect([paused.code, paused.stdout]).toEqual([0, "paused rollout orders-v2: Paused, v1 90%, v2 10% (paused by admin:e2e)\n"]);
+    const aborted = await weft("rollout", "abort", "orders-v2");
+    expect([aborted.code, aborted.stdout, aborted.stderr]).toEqual([0, "aborted rollout orders-v2: Failed, v1 100%, v2 0% (aborted by admin:e2e)\n", ""]);
+    // The abort is a config version: every orders request that is not opted in goes to v1.
+    const route = JSON.parse((await weft("get", "route", "orders-canary", "-o", "json")).stdout) as { spec: { http: { name?: string; destinations: unknown[] }[] } };
+    expect(route.spec.http.find((rule) => rule.name === "split")?.destinations).toEqual([{ service: "orders", subset: "v1" }]);
+    const history = await weft("history", "--limit", "1");
+    expect(history.stdout).toMatch(/rollout:orders-v2 +apply +rollout orders-v2 rolled back \(aborted by admin:e2e\); orders: v1 100%, v2 0%/);
+
+    const again = await weft("rollout", "resume", "orders-v2");
+    expect([again.code, again.stdout, again.stderr]).toEqual([1, "", "weft: the rollout has failed; a new one starts when its Rollout document is applied again\n"]);
+    const unknown = await weft("rollout", "abort", "nope");
+    expect([unknown.code, unknown.stderr]).toEqual([1, 'weft: no rollout named "nope"\n']);
   });
 
   it("creates, lists and revokes a credential, mints a token and rotates keys", async () => {

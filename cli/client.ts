@@ -143,6 +143,46 @@ export const CreatedCredentialSchema = z.object({ id: z.string(), service: z.str
 export const TokenSchema = z.object({ token: z.string(), expiresAt: z.string() });
 export const ExplainSchema = z.looseObject({ summary: z.array(z.string()) });
 
+const RolloutCheckSchema = z.object({
+  at: z.string(),
+  outcome: z.enum(["passed", "failed", "inconclusive"]),
+  canaryRequests: z.number(),
+  successRate: z.number().nullable(),
+  stableSuccessRate: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  findings: z.array(z.string()),
+});
+/** One rollout as `GET /rollouts` gives it (rates in percent, times ISO). */
+export const RolloutSchema = z.object({
+  name: z.string(),
+  target: z.string(),
+  stable: z.string(),
+  canary: z.string(),
+  strategy: z.string(),
+  state: z.object({
+    phase: z.string(),
+    step: z.number(),
+    canaryWeight: z.number(),
+    failedChecks: z.number(),
+    reason: z.string().optional(),
+    lastCheckAt: z.string(),
+    pauseUntil: z.string().optional(),
+  }),
+  steps: z.array(z.string()),
+  nextCheckAt: z.string().nullable(),
+  analysis: z.object({
+    interval: z.string(),
+    threshold: z.number(),
+    minRequests: z.number(),
+    successRateMin: z.number(),
+    successRateMinRelativeToStable: z.number().optional(),
+    latencyP99Max: z.string(),
+  }),
+  checks: z.array(RolloutCheckSchema),
+});
+export type Rollout = z.infer<typeof RolloutSchema>;
+export const RolloutsSchema = z.object({ rollouts: z.array(RolloutSchema) });
+
 export interface ClientOptions {
   /** The gateway, e.g. `http://127.0.0.1:8787`. */
   baseUrl: string;

@@ -8,6 +8,8 @@ import {
   formatTime,
   formatValue,
   renderDiff,
+  rolloutDetail,
+  rolloutsTable,
   statusRows,
   statusTable,
   summarizeDocument,
@@ -15,6 +17,7 @@ import {
   valueAt,
   type ConfigDiff,
 } from "./format.js";
+import type { Rollout } from "./client.js";
 
 describe("table", () => {
   it("pads columns two spaces apart, upper-cases the header and trims line ends", () => {
@@ -199,5 +202,53 @@ describe("status", () => {
 
   it("skips telemetry views without a service name (objects that have stored nothing yet)", () => {
     expect(statusRows([{ name: "a", subsets: [] }], [{ service: "", golden: golden(0) }]).map((row) => row.service)).toEqual(["a"]);
+  });
+});
+
+describe("rollouts", () => {
+  const now = new Date("2026-12-01T00:02:18Z");
+  const rollout: Rollout = {
+    name: "orders-v2",
+    target: "orders",
+    stable: "v1",
+    canary: "v2",
+    strategy: "Canary",
+    state: { phase: "Progressing", step: 1, canaryWeight: 25, failedChecks: 1, lastCheckAt: "2026-12-01T00:02:00.000Z" },
+    steps: ["setWeight 10", "setWeight 25", "setWeight 50", "setWeight 100"],
+    nextCheckAt: "2026-12-01T00:03:00.000Z",
+    analysis: { interval: "1m", threshold: 2, minRequests: 20, successRateMin: 99, latencyP99Max: "500ms" },
+    checks: [
+      { at: "2026-12-01T00:01:00.000Z", outcome: "passed", canaryRequests: 31, successRate: 100, stableSuccessRate: 100, p99Ms: 4.2, findings: [] },
+      { at: "2026-12-01T00:02:00.000Z", outcome: "failed", canaryRequests: 80, successRate: 80, stableSuccessRate: 100, p99Ms: 6, findings: ["success rate 80% below 99%"] },
+    ],
+  };
+
+  it("lists each rollout on a line: phase, step, weights, failed checks, the last check's finding and when the next is due", () => {
+    expect(rolloutsTable([rollout, { ...rollout, name: "cart-v3", target: "cart", state: { ...rollout.state, phase: "Succeeded", step: 4, canaryWeight: 100, failedChecks: 0 }, nextCheckAt: null, checks: [] }], now).split("\n")).toEqual([
+      "ROLLOUT    TARGET  PHASE        STEP    WEIGHTS         FAILED CHECKS  LAST CHECK                           NEXT CHECK",
+      "orders-v2  orders  Progressing  2 of 4  v1 75%, v2 25%  1/2            failed (success rate 80% below 99%)  in 42s",
+      "cart-v3    cart    Succeeded    done    v1 0%, v2 100%  0/2            -                                    -",
+    ]);
+  });
+
+  it("shows one rollout's plan, position and checks against the bounds", () => {
+    expect(rolloutDetail(rollout, now)).toEqual([
+      "rollout     orders-v2 (Canary)",
+      "target      orders: stable v1, canary v2",
+      "phase       Progressing",
+      "step        2 of 4: setWeight 25",
+      "steps       setWeight 10 → setWeight 25 → setWeight 50 → setWeight 100",
+      "weights     v1 75%, v2 25%",
+      "analysis    every 1m; success ≥ 99%, p99 ≤ 500ms, ≥ 20 canary requests; roll back after 2 failed checks",
+      "checks      1 failed (rolls back at 2); last 2026-12-01 00:02:00Z; next in 42s",
+      "",
+      [
+        "CHECKED               OUTCOME  CANARY REQUESTS  SUCCESS  STABLE SUCCESS    P99  FINDINGS",
+        "2026-12-01 00:01:00Z  passed                31     100%            100%  4.2ms  -",
+        "2026-12-01 00:02:00Z  failed                80      80%            100%  6.0ms  success rate 80% below 99%",
+      ].join("\n"),
+    ]);
+    const failed = rolloutDetail({ ...rollout, state: { ...rollout.state, phase: "Failed", canaryWeight: 0, reason: "aborted by admin:cli" }, nextCheckAt: null, checks: [] }, now);
+    expect([failed[2], failed[5], failed[7], failed.at(-1)]).toEqual(["phase       Failed (aborted by admin:cli)", "weights     v1 100%, v2 0%", "checks      1 failed (rolls back at 2); last 2026-12-01 00:02:00Z; next -", "no checks yet"]);
   });
 });

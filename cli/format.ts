@@ -4,6 +4,7 @@
  */
 import { isRecord } from "@weft/sdk";
 import type { ConfigIssue } from "@weft/sdk/errors";
+import type { Rollout } from "./client.js";
 
 /** Column alignment: numbers read best right-aligned. */
 export type Align = "left" | "right";
@@ -292,6 +293,91 @@ export function statusTable(rows: readonly StatusRow[]): string {
     }),
     ["left", "right", "right", "right", "right", "left"],
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollouts
+
+/** `weft rollout status`: one line per rollout. */
+export function rolloutsTable(rollouts: readonly Rollout[], now: Date): string {
+  return table(
+    ["rollout", "target", "phase", "step", "weights", "failed checks", "last check", "next check"],
+    rollouts.map((rollout) => {
+      const last = rollout.checks.at(-1);
+      return [
+        rollout.name,
+        rollout.target,
+        rollout.state.phase,
+        stepOf(rollout),
+        weightsOf(rollout),
+        `${rollout.state.failedChecks}/${rollout.analysis.threshold}`,
+        last ? `${last.outcome}${last.findings.length > 0 && last.outcome !== "passed" ? ` (${last.findings.join("; ")})` : ""}` : "-",
+        nextCheck(rollout.nextCheckAt, now),
+      ];
+    }),
+  );
+}
+
+/** `weft rollout status <name>`: the plan, where the rollout is, and its checks against the bounds. */
+export function rolloutDetail(rollout: Rollout, now: Date): string[] {
+  const { state, analysis } = rollout;
+  const relative = analysis.successRateMinRelativeToStable;
+  const bounds = [
+    `success ≥ ${analysis.successRateMin}%`,
+    ...(relative !== undefined ? [`success ≥ stable ${relative}%`] : []),
+    `p99 ≤ ${analysis.latencyP99Max}`,
+    `≥ ${analysis.minRequests} canary requests`,
+  ].join(", ");
+  const lines = [
+    `rollout     ${rollout.name} (${rollout.strategy})`,
+    `target      ${rollout.target}: stable ${rollout.stable}, canary ${rollout.canary}`,
+    `phase       ${state.phase}${state.reason !== undefined ? ` (${state.reason})` : ""}`,
+    `step        ${stepOf(rollout)}${state.step >= 0 && state.step < rollout.steps.length ? `: ${rollout.steps[state.step]}` : ""}`,
+    `steps       ${rollout.steps.join(" → ")}`,
+    `weights     ${weightsOf(rollout)}`,
+    `analysis    every ${analysis.interval}; ${bounds}; roll back after ${plural(analysis.threshold, "failed check")}`,
+    `checks      ${state.failedChecks} failed (rolls back at ${analysis.threshold}); last ${formatTime(state.lastCheckAt)}; next ${nextCheck(rollout.nextCheckAt, now)}`,
+  ];
+  if (state.pauseUntil !== undefined) lines.push(`paused until ${formatTime(state.pauseUntil)}`);
+  lines.push("");
+  if (rollout.checks.length === 0) lines.push("no checks yet");
+  else {
+    lines.push(
+      table(
+        ["checked", "outcome", "canary requests", "success", "stable success", "p99", "findings"],
+        rollout.checks.map((check) => [
+          formatTime(check.at),
+          check.outcome,
+          String(check.canaryRequests),
+          check.successRate === null ? "-" : `${check.successRate}%`,
+          check.stableSuccessRate === null ? "-" : `${check.stableSuccessRate}%`,
+          formatMs(check.p99Ms),
+          check.findings.join("; ") || "-",
+        ]),
+        ["left", "left", "right", "right", "right", "right", "left"],
+      ),
+    );
+  }
+  return lines;
+}
+
+function stepOf(rollout: Rollout): string {
+  const { step } = rollout.state;
+  if (step < 0) return `not started (of ${rollout.steps.length})`;
+  if (step >= rollout.steps.length) return "done";
+  return `${step + 1} of ${rollout.steps.length}`;
+}
+
+function weightsOf(rollout: Rollout): string {
+  return `${rollout.stable} ${100 - rollout.state.canaryWeight}%, ${rollout.canary} ${rollout.state.canaryWeight}%`;
+}
+
+function nextCheck(at: string | null, now: Date): string {
+  if (at === null) return "-";
+  const seconds = Math.round((Date.parse(at) - now.getTime()) / 1000);
+  if (seconds <= 0) return "due now";
+  if (seconds < 120) return `in ${seconds}s`;
+  return seconds < 120 * 60 ? `in ${Math.round(seconds / 60)}m` : `in ${Math.round(seconds / 3600)}h`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ import {
   HistorySchema,
   KeysSchema,
   MeshApiError,
+  RolloutSchema,
+  RolloutsSchema,
   ServicesSchema,
   TelemetrySchema,
   TokenSchema,
@@ -28,12 +30,13 @@ import {
   type Telemetry,
   withoutUndefined,
 } from "./client.js";
-import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, statusRows, statusTable, summarizeDocument, table } from "./format.js";
+import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, rolloutDetail, rolloutsTable, statusRows, statusTable, summarizeDocument, table } from "./format.js";
 import { registerInit } from "./init.js";
 import { registerDeploy } from "./deploy.js";
 import { registerDev } from "./dev.js";
 import { registerValidate } from "./validate.js";
 import { registerBindings } from "./bindings.js";
+import type { RolloutCommandName } from "../wire/src/rollouts.js";
 
 /** The local mesh (`npm run dev`) and its dev admin token, which is no secret. */
 export const DEFAULT_URL = "http://127.0.0.1:8787";
@@ -373,6 +376,37 @@ function buildProgram(context: Context): Command {
     if (options.json) return context.json(answer.raw);
     context.out(...answer.value.summary);
   });
+
+  // ---- rollouts ------------------------------------------------------------------------------
+
+  const rollout = program.command("rollout").description("progressive releases (Rollout documents): status, pause, resume, promote, abort");
+  withJson(rollout.command("status").description("each rollout's phase, step and weights; with a name, its plan and checks against the bounds").argument("[name]", "one rollout")).action(
+    async (name: string | undefined, options: JsonOption, command: Command) => {
+      const client = context.client(command);
+      if (name !== undefined) {
+        const answer = await client.get(`/rollouts/${encodeURIComponent(name)}`, RolloutSchema);
+        if (options.json) return context.json(answer.raw);
+        return context.out(...rolloutDetail(answer.value, io.now()));
+      }
+      const answer = await client.get("/rollouts", RolloutsSchema);
+      if (options.json) return context.json(answer.raw);
+      context.out(answer.value.rollouts.length === 0 ? "no rollouts in the current config" : rolloutsTable(answer.value.rollouts, io.now()));
+    },
+  );
+  const rolloutCommands: Record<RolloutCommandName, string> = {
+    pause: "stop moving the rollout where it is (its weights stay) until resumed",
+    resume: "go on from where the rollout was paused",
+    promote: "send all of the target's traffic to the canary now, skipping the remaining steps and checks",
+    abort: "send all of the target's traffic back to stable now; the rollout ends Failed",
+  };
+  for (const [verb, description] of Object.entries(rolloutCommands)) {
+    withJson(rollout.command(verb).description(description).argument("<name>", "the rollout (its metadata.name)")).action(async (name: string, options: JsonOption, command: Command) => {
+      const answer = await context.client(command).post(`/rollouts/${encodeURIComponent(name)}/${verb}`, RolloutSchema, undefined);
+      if (options.json) return context.json(answer.raw);
+      const { state } = answer.value;
+      context.out(`${verb === "abort" ? "aborted" : `${verb}d`} rollout ${name}: ${state.phase}, ${answer.value.stable} ${100 - state.canaryWeight}%, ${answer.value.canary} ${state.canaryWeight}%${state.reason !== undefined ? ` (${state.reason})` : ""}`);
+    });
+  }
 
   // ---- identity ------------------------------------------------------------------------------
 
