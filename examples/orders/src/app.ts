@@ -9,6 +9,11 @@ import { inboundDeadline, meshClient, MeshError, propagationHeaders, verifyInbou
 export interface Env {
   /** Subset name reported in every answer ("v1", "v2"); set by each wrangler TOML. */
   VERSION?: string;
+  /**
+   * Share of requests (0..1) answered with a 500, to show a rollout rolling a bad release back
+   * (docs/rollouts.md#try-it); "0" or unset in the shipped configs.
+   */
+  FAILURE_RATE?: string;
   /** Service binding to the gateway (`weft-gateway`); the only way this function reaches peers. */
   WEFT: Fetcher;
   /** This function's bootstrap credential (a secret); without it, its peer calls are anonymous. */
@@ -90,6 +95,15 @@ export const app = new Hono<{ Bindings: Env }>();
 // here (verifying the caller may wait for the JWKS).
 app.use("*", async function recordArrival(c, next) {
   inboundDeadline(c.req.raw);
+  await next();
+});
+
+// A release gone bad, on demand: FAILURE_RATE of the requests fail as a real bug would.
+app.use("*", async function failOnDemand(c, next) {
+  const rate = Number(c.env.FAILURE_RATE ?? "0");
+  if (rate > 0 && Math.random() < rate) {
+    return c.json({ version: c.env.VERSION ?? "unknown", service: SERVICE, error: { code: "internal", message: `failed on purpose (FAILURE_RATE=${c.env.FAILURE_RATE})` } }, 500);
+  }
   await next();
 });
 
