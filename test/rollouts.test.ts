@@ -101,7 +101,7 @@ describe("a rollout run by the control plane", () => {
     await runDurableObjectAlarm(control());
     for (const weight of [10, 25, 50, 100]) {
       expect((await status("healthy-v2"))?.state).toMatchObject({ phase: "Progressing", canaryWeight: weight });
-      const { v2Share, failures } = await traffic("healthy", 1000, "/anything");
+      const { v2Share, failures } = await traffic("healthy", 2000, "/anything");
       expect(failures).toBe(0);
       expect(Math.abs(v2Share * 100 - weight), `at ${weight}%: ${(v2Share * 100).toFixed(1)}% reached v2`).toBeLessThanOrEqual(5);
       await nextInterval();
@@ -188,7 +188,7 @@ describe("a rollout run by the control plane", () => {
     ).rejects.toThrow("restart mid-rollout");
     expect(await runInDurableObject(control(), (instance: ControlPlane) => Reflect.get(instance, "beforeRestart"))).toBeUndefined();
     expect((await status("restarted-v2"))?.state).toMatchObject({ phase: "Progressing", step: 1, canaryWeight: 60 });
-    const { v2Share } = await traffic("restarted", 1000, "/anything");
+    const { v2Share } = await traffic("restarted", 2000, "/anything");
     expect(Math.abs(v2Share * 100 - 60)).toBeLessThanOrEqual(5);
     await nextInterval();
     expect((await status("restarted-v2"))?.state).toMatchObject({ phase: "Progressing", step: 2, canaryWeight: 100 });
@@ -214,13 +214,13 @@ describe("a rollout run by the control plane", () => {
     expect(paused?.state).toMatchObject({ phase: "Paused", step: 1, canaryWeight: 50 });
     expect(paused?.state.reason).toMatch(/^paused: admin\S* applied a config that changes manual$/);
     // Paused: the weights stay where the rollout had them, and intervals pass without a decision.
-    expect(Math.abs((await traffic("manual", 1000, "/anything")).v2Share * 100 - 50)).toBeLessThanOrEqual(5);
+    expect(Math.abs((await traffic("manual", 2000, "/anything")).v2Share * 100 - 50)).toBeLessThanOrEqual(5);
     await nextInterval();
     expect((await status("manual-v2"))?.state).toMatchObject({ phase: "Paused", step: 1 });
 
     const resumed = await admin("/rollouts/manual-v2/resume", { method: "POST" });
     expect(((await resumed.json()) as { state: unknown }).state).toMatchObject({ phase: "Progressing", step: 1, canaryWeight: 50 });
-    const { v2Share } = await traffic("manual", 1000, "/anything");
+    const { v2Share } = await traffic("manual", 2000, "/anything");
     expect(Math.abs(v2Share * 100 - 50)).toBeLessThanOrEqual(5);
     await nextInterval();
     expect((await status("manual-v2"))?.state).toMatchObject({ phase: "Progressing", step: 2, canaryWeight: 100 });
@@ -235,6 +235,10 @@ describe("a rollout run by the control plane", () => {
     const listed = (await (await admin("/rollouts")).json()) as { rollouts: { name: string; state: { phase: string; canaryWeight: number } }[] };
     expect(listed.rollouts.find((r) => r.name === "operated-v2")?.state).toMatchObject({ phase: "Progressing", canaryWeight: 30 });
     const command = (name: string, what: string) => admin(`/rollouts/${name}/${what}`, { method: "POST", headers: { "weft-actor": "carol" } });
+    // explain says whose weights these are.
+    const explained = (await (await admin("/explain", { method: "POST", body: JSON.stringify({ method: "GET", url: "http://operated.mesh/anything" }) })).json()) as { summary: string[]; rollout: unknown };
+    expect(explained.summary).toContain("rollout: weights set by rollout operated-v2: v1 70%, v2 30% (Progressing, step 1 of 2 (setWeight 30); weft rollout status operated-v2)");
+    expect(explained.rollout).toEqual({ name: "operated-v2", phase: "Progressing", step: 1, steps: 2, canaryWeight: 30, sets: "weights" });
 
     const paused = await command("operated-v2", "pause");
     expect(paused.status).toBe(200);

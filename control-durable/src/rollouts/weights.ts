@@ -44,7 +44,7 @@ export function routesAtWeight(routes: readonly RouteDocInput[], rollout: Rollou
  * Whether a rollout moves this rule's traffic: every destination is the target (stable, canary or
  * whole), and not all of them the canary.
  */
-export function isControlled(rule: HttpRuleInput, rollout: RolloutRouting): boolean {
+export function isControlled(rule: { readonly destinations: readonly { readonly service: string; readonly subset?: string | undefined }[] }, rollout: Pick<RolloutRouting, "target" | "stable" | "canary">): boolean {
   const { destinations } = rule;
   return (
     destinations.every((d) => d.service === rollout.target && (d.subset === undefined || d.subset === rollout.stable || d.subset === rollout.canary)) &&
@@ -52,7 +52,8 @@ export function isControlled(rule: HttpRuleInput, rollout: RolloutRouting): bool
   );
 }
 
-function isCanaryMatchRule(rule: HttpRuleInput): boolean {
+/** Whether a rule is the one a rollout made for its header matches. */
+export function isCanaryMatchRule(rule: { readonly name?: string | undefined }): boolean {
   return rule.name === CANARY_MATCH || rule.name?.endsWith(` (${CANARY_MATCH})`) === true;
 }
 

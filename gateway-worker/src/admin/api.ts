@@ -277,9 +277,15 @@ export function createAdminApi(deps: AdminDependencies) {
     if (!deps.servedSnapshot) throw new MeshError("not_found", "explain is not served by this gateway");
     const snapshot = await deps.servedSnapshot(c.env, (promise) => c.executionCtx.waitUntil(promise));
     const live = deps.liveHealth?.(c.env);
+    // Which rollout set a rule's weights: the control plane knows; without it, explain still answers.
+    const rollouts = await deps
+      .control(c.env)
+      .rolloutStatus()
+      .catch(() => []);
     const explained = explain(snapshot, input.value, {
       endpoint: (service, endpointId) => live?.endpoint(service, endpointId),
       hasBinding: (binding) => bindingNamed(c.env, binding) !== undefined,
+      rollouts,
     });
     if (!explained.ok) throw new MeshError("bad_request", explained.message);
     return c.json(explained.value, 200, { "cache-control": "no-store" });

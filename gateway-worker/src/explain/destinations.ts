@@ -12,6 +12,7 @@ import type { CompiledDestination, CompiledEndpoint, CompiledRule, CompiledServi
 import type { EndpointHealthView } from "../resilience/state.js";
 import { hashKeyOf, isReachable, poolOf } from "../stages/balance.js";
 import type { ExplainedRequest } from "./request.js";
+import type { RolloutView } from "../../../wire/src/rollouts.js";
 
 export type EndpointStatus = "healthy" | "ejected" | "probing" | "missing-binding";
 
@@ -54,6 +55,8 @@ export interface LiveView {
   endpoint(service: string, endpointId: string): EndpointHealthView | undefined;
   /** Whether the gateway has a service binding by that name; absent: assume it does. */
   hasBinding?(binding: string): boolean;
+  /** The control plane's rollouts, to say which one set a rule's weights; absent: not asked. */
+  readonly rollouts?: readonly RolloutView[];
 }
 
 export interface DestinationsStep {

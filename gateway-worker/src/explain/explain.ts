@@ -20,6 +20,7 @@ import { callerFrom, callerLabel, callerView, type CallerView } from "./identity
 import { prepareRequest, type ExplainInput, type Parsed, type PreparedRequest } from "./request.js";
 import { routeStep, type RouteView } from "./route.js";
 import { settingsLines, settingsView, type SettingsView } from "./settings.js";
+import { rolloutStep, type RolloutStepView } from "./rollout.js";
 
 export type { AuthorizationDecisionView, AuthorizationView, IdentityCheck } from "./authorization.js";
 export type { BalancerView, DestinationView, EndpointStatus, EndpointView, LiveView } from "./destinations.js";
@@ -54,6 +55,8 @@ export interface Explanation {
   readonly authorization: AuthorizationView | null;
   /** The rule's weighted destinations, with their pools; empty when no rule matched. */
   readonly destinations: readonly DestinationView[];
+  /** The rollout that sets the rule's weights (or sends its header matches to the canary), if one does. */
+  readonly rollout: RolloutStepView | null;
   readonly settings: SettingsView | null;
   /** What the trace assumes or leaves out (dropped headers, unknown caller, random draws). */
   readonly notes: readonly string[];
@@ -80,7 +83,7 @@ export function explainRequest(snapshot: Snapshot, prepared: PreparedRequest, ca
     configVersion: snapshot.version,
     request: { method: request.method, host: request.host, path: request.path, query: request.search, caller: callerView(caller) },
   };
-  const unrouted = { authorization: null, destinations: [], settings: null, notes, summary } as const;
+  const unrouted = { authorization: null, destinations: [], rollout: null, settings: null, notes, summary } as const;
   summary.push(`request: ${request.method} ${request.host}${request.path}${request.search} as ${callerLabel(caller)} (config version ${snapshot.version})`);
 
   // sanitize ▸ normalize ▸ authenticate
@@ -110,6 +113,8 @@ export function explainRequest(snapshot: Snapshot, prepared: PreparedRequest, ca
   const destinations = destinationsStep(snapshot, rule, request, caller, live);
   summary.push(...destinations.lines);
   notes.push(...destinations.notes);
+  const rollout = rolloutStep(rule, live?.rollouts ?? []);
+  summary.push(...rollout.lines);
 
   // fault, mirror and what the attempts run under
   const settings = settingsView(snapshot, route, request, caller);
@@ -119,7 +124,7 @@ export function explainRequest(snapshot: Snapshot, prepared: PreparedRequest, ca
   const outcome = outcomeOf(authorized.refusal, settings, destinations.views, route);
   if (outcome.verdict === "forward" && destinations.views.length > 1) notes.push("which destination a request reaches is a random draw by the split's weights");
   summary.push(`outcome: ${outcome.status === null ? "" : `${outcome.status} ${outcome.code ?? ""}: `}${outcome.message}`);
-  return { ...base, outcome, route: routed.view, authorization: authorized.view, destinations: destinations.views, settings, notes, summary };
+  return { ...base, outcome, route: routed.view, authorization: authorized.view, destinations: destinations.views, rollout: rollout.view, settings, notes, summary };
 }
 
 /** The whole explain step from a validated body: the caller, the facts, the trace. */
