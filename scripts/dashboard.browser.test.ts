@@ -103,7 +103,9 @@ describe("the dashboard in a browser", () => {
     if (!hasChromium) expect.fail(`chromium is required when CI=true or WEFT_WRITE_SCREENSHOT=1; ${INSTALL}`);
     mesh = await startMesh(outDir, { WEFT_TELEMETRY_FLUSH_MS: "200", WEFT_ADMIN_HOST: ADMIN_HOST });
     const port = mesh.entryPort;
-    expect(await applyMesh(port)).toBeGreaterThan(0);
+    // The example as shipped (PERMISSIVE, no access log), its orders-v2 Rollout included for the rollouts panel.
+    const example = readFileSync(join(ROOT, "examples/mesh.yaml"), "utf8").replace("mode: STRICT", "mode: PERMISSIVE").replace(/^ {2}telemetry: .*$/m, "");
+    expect(await applyMesh(port, example)).toBeGreaterThan(0);
     const callers: Callers = { frontend: await svidFor(port, "frontend"), orders: await svidFor(port, "orders") };
     await traffic(port, callers, 12);
     await flushTelemetry(port);
@@ -167,6 +169,11 @@ describe("the dashboard in a browser", () => {
     if (reported.denials.length === 0) await page.getByTestId("denials-empty").waitFor();
     for (const denial of reported.denials) await page.getByTestId(`denial-${denial.source}-${denial.destination}`).waitFor();
     await page.getByTestId("endpoint-orders-v1-0").waitFor();
+    // The example's rollout: its phase, its plan with the current step, and the split as a bar.
+    await page.getByTestId("rollout-orders-v2").waitFor();
+    expect(await page.getByTestId("rollout-orders-v2-phase").textContent()).toBe("Progressing");
+    expect(await page.getByTestId("rollout-orders-v2-weights").getAttribute("aria-label")).toMatch(/^v1 \d+%, v2 \d+%$/);
+    expect(await page.locator("[data-testid=rollout-orders-v2] .steps li").allTextContents()).toEqual(["setWeight 10", "setWeight 25", "setWeight 50", "setWeight 100"]);
 
     // More traffic: the frontend → orders figures move on a later refresh, without reloading.
     const before = await edgeRequests(page, "frontend", "orders");

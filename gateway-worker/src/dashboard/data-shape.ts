@@ -5,8 +5,9 @@
  */
 import type { ConfigDiff, RegistryEndpoint, RegistryService, VersionRecord } from "../../../control-durable/src/types.js";
 import type { GoldenMetrics } from "../../../wire/src/telemetry.js";
+import type { RolloutView } from "../../../wire/src/rollouts.js";
 
-export type { ConfigDiff, GoldenMetrics };
+export type { ConfigDiff, GoldenMetrics, RolloutView };
 
 export interface HistoryEntry extends VersionRecord {
   /** What changed from the version before (from nothing for version 1); null when unreadable. */
@@ -68,6 +69,8 @@ export interface DashboardData {
   telemetry: { windowMs: number; services: ServiceTelemetry[]; edges: EdgeTelemetry[] };
   /** Authorization denials in the telemetry window, most first. */
   denials: Denial[];
+  /** Each rollout of the current config: where it is and its recent checks. */
+  rollouts: RolloutView[];
   /** Parts that could not be read this time, in words. */
   problems: string[];
 }

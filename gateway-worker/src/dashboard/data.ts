@@ -77,7 +77,7 @@ export function dashboardReader(deps: DashboardDependencies): (env: GatewayEnv) 
 
   return async function readDashboard(env) {
     const control = deps.control(env);
-    const [history, services, telemetry] = await Promise.allSettled([historyWithDiffs(control), servicesView(env), telemetryViews(env)]);
+    const [history, services, telemetry, rollouts] = await Promise.allSettled([historyWithDiffs(control), servicesView(env), telemetryViews(env), control.rolloutStatus()]);
     const problems: string[] = [];
     const value = <T>(result: PromiseSettledResult<T>, fallback: T, what: string): T => {
       if (result.status === "fulfilled") return result.value;
@@ -95,6 +95,7 @@ export function dashboardReader(deps: DashboardDependencies): (env: GatewayEnv) 
       services: value(services, [], "services"),
       telemetry: summarizeTelemetry(views),
       denials: denialsOf(views),
+      rollouts: value(rollouts, [], "rollouts"),
       problems,
     };
   };

@@ -4,7 +4,7 @@
  * DOM calls only (dom.ts: never innerHTML, so names from the config cannot inject markup). Golden
  * metrics over time are the polls it has kept.
  */
-import type { ConfigDiff, CounterTotals, DashboardData, GoldenMetrics } from "../data-shape.js";
+import type { ConfigDiff, CounterTotals, DashboardData, GoldenMetrics, RolloutView } from "../data-shape.js";
 import { h, required, s, section } from "./dom.js";
 import { health, ms, percent, rate, time } from "./format.js";
 import { renderGraph } from "./graph.js";
@@ -139,6 +139,77 @@ function renderMetrics(data: DashboardData): void {
   );
 }
 
+// ---- rollouts -----------------------------------------------------------------------------
+
+/** Checks shown per rollout, newest first. */
+const ROLLOUT_CHECKS = 5;
+
+function rolloutCard(rollout: RolloutView): HTMLElement {
+  const { state, analysis } = rollout;
+  const id = `rollout-${rollout.name}`;
+  const position = state.step < 0 ? "not started" : state.step >= rollout.steps.length ? "done" : `step ${state.step + 1} of ${rollout.steps.length}`;
+  const bounds = `success ≥ ${analysis.successRateMin}%${analysis.successRateMinRelativeToStable !== undefined ? ` (and ≥ stable ${analysis.successRateMinRelativeToStable}%)` : ""} · p99 ≤ ${analysis.latencyP99Max} · ≥ ${analysis.minRequests} canary requests · every ${analysis.interval}`;
+  const checks = rollout.checks.slice(-ROLLOUT_CHECKS).reverse();
+  return h(
+    "article",
+    { class: `rollout ${state.phase.toLowerCase()}`, testid: id },
+    h("h3", {}, rollout.name, " ", h("span", { class: `badge phase ${state.phase.toLowerCase()}`, testid: `${id}-phase` }, state.phase)),
+    h("p", { class: "what" }, `${rollout.target}: ${rollout.stable} → ${rollout.canary} (${rollout.strategy}), ${position}`),
+    h(
+      "ol",
+      { class: "steps", "aria-label": "steps" },
+      rollout.steps.map((step, i) => h("li", { class: i < state.step || state.phase === "Succeeded" ? "done" : i === state.step ? "current" : "todo" }, step)),
+    ),
+    h(
+      "div",
+      { class: "weights", testid: `${id}-weights`, role: "img", "aria-label": `${rollout.stable} ${100 - state.canaryWeight}%, ${rollout.canary} ${state.canaryWeight}%` },
+      share(h("span", { class: "stable" }, `${rollout.stable} ${100 - state.canaryWeight}%`), 100 - state.canaryWeight),
+      share(h("span", { class: "canary" }, `${rollout.canary} ${state.canaryWeight}%`), state.canaryWeight),
+    ),
+    state.reason !== undefined ? h("p", { class: "reason", testid: `${id}-reason` }, state.reason) : null,
+    h("p", { class: "bounds" }, `${bounds} · failed checks ${state.failedChecks} of ${analysis.threshold}${rollout.nextCheckAt ? ` · next check ${time(rollout.nextCheckAt)}` : ""}`),
+    checks.length === 0
+      ? h("p", { class: "empty" }, "No checks yet.")
+      : h(
+          "table",
+          { testid: `${id}-checks` },
+          h("thead", {}, h("tr", {}, ["checked", "outcome", "canary requests", "success", "stable success", "p99", "findings"].map((t) => h("th", {}, t)))),
+          h(
+            "tbody",
+            {},
+            checks.map((check) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, time(check.at)),
+                h("td", {}, h("span", { class: `badge ${check.outcome}` }, check.outcome)),
+                h("td", { class: "num" }, check.canaryRequests),
+                h("td", { class: "num" }, check.successRate === null ? "–" : `${check.successRate}%`),
+                h("td", { class: "num" }, check.stableSuccessRate === null ? "–" : `${check.stableSuccessRate}%`),
+                h("td", { class: "num" }, ms(check.p99Ms)),
+                h("td", {}, check.findings.join("; ") || "–"),
+              ),
+            ),
+          ),
+        ),
+  );
+}
+
+/** Sizes a bar segment by its share (through CSSOM: the CSP allows no style attributes). */
+function share(segment: HTMLElement, percentOfTraffic: number): HTMLElement {
+  segment.style.flexBasis = `${percentOfTraffic}%`;
+  if (percentOfTraffic === 0) segment.hidden = true;
+  return segment;
+}
+
+function renderRollouts(data: DashboardData): void {
+  if (data.rollouts.length === 0) {
+    section("rollouts").replaceChildren(h("p", { class: "empty", testid: "rollouts-empty" }, "No Rollout documents in the config."));
+    return;
+  }
+  section("rollouts").replaceChildren(h("div", { class: "rollouts" }, data.rollouts.map(rolloutCard)));
+}
+
 // ---- endpoints ----------------------------------------------------------------------------
 
 const ENDPOINT_COLUMNS = ["service", "subset", "endpoint", "binding / url", "locality", "weight", "status", "failures in a row", "times ejected", "ejected until", "in flight"];
@@ -267,6 +338,7 @@ function render(data: DashboardData): void {
   renderHistory(data);
   renderGraph(data);
   renderMetrics(data);
+  renderRollouts(data);
   renderEndpoints(data);
   renderDenials(data);
   const problems = required("[data-testid=problems]");
