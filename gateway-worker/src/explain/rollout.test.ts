@@ -34,4 +34,9 @@ describe("which rollout set a rule's weights", () => {
   });
 });
 
+it("says how a finished rollout ended instead of the step it ended at", () => {
+  const failed: RolloutView = { ...rollout, state: { ...rollout.state, phase: "Failed", canaryWeight: 0, reason: "aborted by admin:cli" } };
+  expect(rolloutStep(rule("split", [["orders", "v1", 100]]), [failed]).lines).toEqual(["rollout: weights set by rollout orders-v2: v1 100%, v2 0% (Failed: aborted by admin:cli; weft rollout status orders-v2)"]);
+});
+
 type RolloutStepView = NonNullable<ReturnType<typeof rolloutStep>["view"]>;

@@ -28,7 +28,9 @@ export function rolloutStep(rule: CompiledRule, rollouts: readonly RolloutView[]
   const { state } = rollout;
   const step = Math.min(state.step + 1, rollout.steps.length);
   const view: RolloutStepView = { name: rollout.name, phase: state.phase, step, steps: rollout.steps.length, canaryWeight: state.canaryWeight, sets: match ? "match" : "weights" };
-  const where = `${state.phase}${state.step >= 0 && state.step < rollout.steps.length ? `, step ${step} of ${rollout.steps.length} (${rollout.steps[state.step]})` : ""}`;
+  // A finished rollout holds its weights; which step it ended at says nothing about them.
+  const moving = state.phase !== "Succeeded" && state.phase !== "Failed" && state.step >= 0 && state.step < rollout.steps.length;
+  const where = `${state.phase}${moving ? `, step ${step} of ${rollout.steps.length} (${rollout.steps[state.step]})` : state.reason !== undefined ? `: ${state.reason}` : ""}`;
   const what = match ? `sends the header matches of rollout ${rollout.name} to ${rollout.canary}` : `weights set by rollout ${rollout.name}: ${rollout.stable} ${100 - state.canaryWeight}%, ${rollout.canary} ${state.canaryWeight}%`;
   return { view, lines: [`rollout: ${what} (${where}; weft rollout status ${rollout.name})`] };
 }
