@@ -10,7 +10,7 @@
  * engine applies what this returns as a config version, so it works on documents as written (the
  * input form the apply validates), not on their normalized form.
  */
-import type { ConfigDocInput, RolloutSpecConfig } from "@weft/sdk/config";
+import { CANARY_MATCH_RULE, isCanaryMatchRule, isRolloutControlled, type ConfigDocInput, type RolloutSpecConfig } from "@weft/sdk/config";
 import type { StoredDocument } from "./inputs.js";
 
 /** What a rollout needs to know to rewrite routes: its target and subsets, and its header matches. */
@@ -22,39 +22,19 @@ type HttpRuleInput = RouteDocInput["spec"]["http"][number];
 type RequestMatchInput = NonNullable<HttpRuleInput["match"]>[number];
 type RouteDestinationInput = HttpRuleInput["destinations"][number];
 
-/** The name of the rule a rollout's header matches get (after the moved rule's own name, if any). */
-const CANARY_MATCH = "canary match";
-
 export function routesAtWeight(routes: readonly RouteDocInput[], rollout: RolloutRouting, canaryWeight: number): RouteDocInput[] {
   return routes.map((route) => {
-    if (!route.spec.http.some((rule) => isControlled(rule, rollout) || isCanaryMatchRule(rule))) return route;
+    if (!route.spec.http.some((rule) => isRolloutControlled(rule, rollout) || isCanaryMatchRule(rule))) return route;
     const http = route.spec.http.flatMap((rule): HttpRuleInput[] => {
       // Made by an earlier weight: made again below, beside the rule it belongs to.
       if (isCanaryMatchRule(rule)) return [];
-      if (!isControlled(rule, rollout)) return [rule];
+      if (!isRolloutControlled(rule, rollout)) return [rule];
       const split: HttpRuleInput = { ...rule, destinations: splitDestinations(rollout, canaryWeight) };
       const matched = canaryMatchRule(rule, rollout);
       return matched && canaryWeight < 100 ? [matched, split] : [split];
     });
     return { ...route, spec: { ...route.spec, http } };
   });
-}
-
-/**
- * Whether a rollout moves this rule's traffic: every destination is the target (stable, canary or
- * whole), and not all of them the canary.
- */
-export function isControlled(rule: { readonly destinations: readonly { readonly service: string; readonly subset?: string | undefined }[] }, rollout: Pick<RolloutRouting, "target" | "stable" | "canary">): boolean {
-  const { destinations } = rule;
-  return (
-    destinations.every((d) => d.service === rollout.target && (d.subset === undefined || d.subset === rollout.stable || d.subset === rollout.canary)) &&
-    !destinations.every((d) => d.subset === rollout.canary)
-  );
-}
-
-/** Whether a rule is the one a rollout made for its header matches. */
-export function isCanaryMatchRule(rule: { readonly name?: string | undefined }): boolean {
-  return rule.name === CANARY_MATCH || rule.name?.endsWith(` (${CANARY_MATCH})`) === true;
 }
 
 function splitDestinations(rollout: RolloutRouting, canaryWeight: number): RouteDestinationInput[] {
@@ -77,10 +57,10 @@ function canaryMatchRule(rule: HttpRuleInput, rollout: RolloutRouting): HttpRule
   const own: readonly RequestMatchInput[] = rule.match ?? [{}];
   const match = own.flatMap((condition) => (rollout.match ?? []).map((extra): RequestMatchInput => ({ ...condition, headers: { ...condition.headers, ...extra.headers } })));
   const { name, ...rest } = rule;
-  const suffix = ` (${CANARY_MATCH})`;
+  const suffix = ` (${CANARY_MATCH_RULE})`;
   return {
     ...rest,
-    name: name !== undefined ? `${name.slice(0, 128 - suffix.length)}${suffix}` : CANARY_MATCH,
+    name: name !== undefined ? `${name.slice(0, 128 - suffix.length)}${suffix}` : CANARY_MATCH_RULE,
     match,
     destinations: [{ service: rollout.target, subset: rollout.canary }],
   };

@@ -1,10 +1,10 @@
 /**
  * The rollout step of an explanation: which rollout sets the matched rule's weights (the rules a
- * rollout moves, as control-durable/src/rollouts/weights.ts decides them) and where it is, so an
+ * rollout moves, as the control plane decides them) and where it is, so an
  * operator reading a split like 75/25 knows it is a rollout's step and not a typo, and which
  * `weft rollout` command moves it.
  */
-import { isCanaryMatchRule, isControlled } from "../../../control-durable/src/rollouts/weights.js";
+import { isCanaryMatchRule, isRolloutControlled } from "@weft/sdk/config";
 import type { RolloutView } from "../../../wire/src/rollouts.js";
 import type { CompiledRule } from "../routing/snapshot.js";
 
@@ -24,7 +24,7 @@ export function rolloutStep(rule: CompiledRule, rollouts: readonly RolloutView[]
   const rollout = rollouts.find((candidate) => candidate.target === target);
   if (!rollout) return { view: null, lines: [] };
   const match = isCanaryMatchRule({ name: rule.ruleName }) && rule.destinations.every((d) => d.service === rollout.target && d.subset === rollout.canary);
-  if (!match && !isControlled(rule, rollout)) return { view: null, lines: [] };
+  if (!match && !isRolloutControlled(rule, rollout)) return { view: null, lines: [] };
   const { state } = rollout;
   const step = Math.min(state.step + 1, rollout.steps.length);
   const view: RolloutStepView = { name: rollout.name, phase: state.phase, step, steps: rollout.steps.length, canaryWeight: state.canaryWeight, sets: match ? "match" : "weights" };

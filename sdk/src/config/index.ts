@@ -5,3 +5,4 @@ export * from "./validate.js";
 export { configSetOf } from "./set.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { compileRouteRegex, routeRegexProblem, type RegexEngine, type RouteRegex } from "./regex.js";
+export { CANARY_MATCH_RULE, isCanaryMatchRule, isRolloutControlled, type RolloutSubsets } from "./rollout-rules.js";
