@@ -163,6 +163,7 @@ export const RolloutSchema = z.object({
     phase: z.string(),
     step: z.number(),
     canaryWeight: z.number(),
+    mirrorPercent: z.number().optional(),
     failedChecks: z.number(),
     reason: z.string().optional(),
     lastCheckAt: z.string(),

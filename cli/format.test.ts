@@ -249,6 +249,8 @@ describe("rollouts", () => {
       ].join("\n"),
     ]);
     const failed = rolloutDetail({ ...rollout, state: { ...rollout.state, phase: "Failed", canaryWeight: 0, reason: "aborted by admin:cli" }, nextCheckAt: null, checks: [] }, now);
+    const mirroring = rolloutDetail({ ...rollout, steps: ["mirror 50%", "setWeight 25"], state: { ...rollout.state, step: 0, canaryWeight: 0, mirrorPercent: 50 } }, now);
+    expect([mirroring[3], mirroring[5]]).toEqual(["step        1 of 2: mirror 50%", "weights     v1 100%, v2 0% (+ copies of 50%)"]);
     expect([failed[2], failed[5], failed[7], failed.at(-1)]).toEqual(["phase       Failed (aborted by admin:cli)", "weights     v1 100%, v2 0%", "checks      1 failed (rolls back at 2); last 2026-12-01 00:02:00Z; next -", "no checks yet"]);
   });
 });

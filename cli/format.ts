@@ -369,7 +369,8 @@ function stepOf(rollout: Rollout): string {
 }
 
 function weightsOf(rollout: Rollout): string {
-  return `${rollout.stable} ${100 - rollout.state.canaryWeight}%, ${rollout.canary} ${rollout.state.canaryWeight}%`;
+  const { canaryWeight, mirrorPercent } = rollout.state;
+  return `${rollout.stable} ${100 - canaryWeight}%, ${rollout.canary} ${canaryWeight}%${mirrorPercent !== undefined ? ` (+ copies of ${mirrorPercent}%)` : ""}`;
 }
 
 function nextCheck(at: string | null, now: Date): string {

@@ -77,4 +77,22 @@ describe("mirroring", () => {
     expect(share).toBeGreaterThan(0.25 - 0.06);
     expect(share).toBeLessThan(0.25 + 0.06);
   });
+
+  it("counts each copy's answer at the service and subset that got it, under the route (shadow), and the caller's request apart", async () => {
+    await applyOk(mirrorMesh(100));
+    let calls = 0;
+    const shadow = fakeEndpoint(() => new Response("copy", { status: ++calls % 4 === 0 ? 500 : 200 }));
+    const gateway = testGateway({ SHADOW: shadow });
+    const metrics = async () => {
+      await gateway.flush();
+      return (await (await gateway.fetch("http://gw.test/.weft/metrics", { headers: { authorization: "Bearer dev-admin-token" } })).text()).split("\n");
+    };
+    const sample = (lines: string[], prefix: string) => Number(lines.find((line) => line.startsWith(prefix))?.split(" ").at(-1) ?? 0);
+    const ok = 'weft_route_requests_total{source="anonymous",destination="shadow",subset="next",route="(shadow)",code="200"}';
+    const failed = 'weft_route_requests_total{source="anonymous",destination="shadow",subset="next",route="(shadow)",code="500"}';
+    const before = await metrics();
+    for (let i = 0; i < 40; i++) expect((await gateway.fetchAndSettle("http://live.mesh/anything")).status).toBe(200);
+    const after = await metrics();
+    expect([sample(after, ok) - sample(before, ok), sample(after, failed) - sample(before, failed)]).toEqual([30, 10]);
+  });
 });

@@ -229,6 +229,42 @@ describe("a rollout run by the control plane", () => {
     expect(config.documents.find((doc) => doc.kind === "Route" && doc.metadata.name === "manual-mesh")?.spec.http[0]?.timeout).toBe("5s");
   });
 
+  it("runs a blue/green release on mirrored copies: no live request reaches the canary before the one switch", async () => {
+    await applyOk(meshYaml("mirrored", `strategy: BlueGreen, analysis: { interval: 10s, iterations: 2, minRequests: 50, mirror: true }`));
+    await runDurableObjectAlarm(control());
+    expect((await status("mirrored-v2"))?.state).toMatchObject({ phase: "Progressing", canaryWeight: 0, mirrorPercent: 100 });
+    for (let i = 0; i < 2; i++) {
+      expect((await traffic("mirrored", 200, "/anything")).v2Share).toBe(0);
+      await nextInterval();
+    }
+    const done = await status("mirrored-v2");
+    expect(done?.state).toMatchObject({ phase: "Succeeded", canaryWeight: 100 });
+    expect(done?.state.mirrorPercent).toBeUndefined();
+    // Each check judged the copies: at least the interval's 200 (a check reads whole minute rows).
+    expect(done?.checks.map((check) => [check.outcome, check.canaryRequests >= 200])).toEqual([
+      ["passed", true],
+      ["passed", true],
+    ]);
+    expect((await traffic("mirrored", 100, "/anything")).v2Share).toBe(1);
+    const history = await rolloutVersions("mirrored-v2");
+    expect(history.map((record) => record.summary).reverse()).toEqual(["rollout mirrored-v2 step 1; mirrored: v1 100%, v2 0%, copies of 100% to v2", "rollout mirrored-v2 promoted v2; mirrored: v1 0%, v2 100%"]);
+  });
+
+  it("rolls back a blue/green release whose copies fail, before any live request reached it", async () => {
+    await applyOk(meshYaml("shadowed", `strategy: BlueGreen, analysis: { interval: 10s, iterations: 3, minRequests: 50, mirror: true, mirrorWeight: 50 }`, "/flaky"));
+    await runDurableObjectAlarm(control());
+    expect((await traffic("shadowed", 400, "/flaky?rate=0.3")).v2Share).toBe(0);
+    await nextInterval();
+    const failed = await status("shadowed-v2");
+    expect(failed?.state).toMatchObject({ phase: "Failed", canaryWeight: 0 });
+    expect(failed?.state.reason).toMatch(/^rolled back after 1 failed check: success rate \d+(\.\d+)?% below 99%$/);
+    // About half the requests were copied (mirrorWeight 50).
+    expect(failed?.checks[0]?.canaryRequests).toBeGreaterThan(140);
+    expect(failed?.checks[0]?.canaryRequests).toBeLessThan(260);
+    const config = (await (await admin("/config")).json()) as { documents: { kind: string; metadata: { name: string }; spec: { http: { mirror?: unknown }[] } }[] };
+    expect(config.documents.find((doc) => doc.kind === "Route" && doc.metadata.name === "shadowed-mesh")?.spec.http.map((rule) => rule.mirror)).toEqual([undefined]);
+  });
+
   it("answers the admin API: status, and pause, resume and abort with the actor, refusing what makes no sense", async () => {
     await applyOk(meshYaml("operated", `steps: [{ setWeight: 30 }, { setWeight: 100 }], analysis: { interval: 10s }`));
     await runDurableObjectAlarm(control());

@@ -21,7 +21,7 @@ import type { ApplyOutcome, AuditEntry, ConfigInput, EndpointBinding, RegistryVi
 import type { SnapshotAnswer, SnapshotPayload, SnapshotText } from "../../wire/src/snapshot.js";
 import type { RolloutCommandName, RolloutView } from "../../wire/src/rollouts.js";
 import { rolloutView } from "./rollouts/view.js";
-import { RolloutEngine, type RolloutRecord } from "./rollouts/engine.js";
+import { RolloutEngine, type CanaryRouting, type RolloutRecord } from "./rollouts/engine.js";
 import { SqlRolloutStore } from "./rollouts/sql-store.js";
 import { intervalMetricsOf, servicesChanged, telemetryWindowMs, type StoredDocument, type SubsetTelemetry } from "./rollouts/inputs.js";
 import { documentsAtWeight } from "./rollouts/weights.js";
@@ -88,7 +88,7 @@ export class ControlPlane extends DurableObject {
       {
         store: new SqlRolloutStore(ctx.storage.sql),
         metrics: (spec, windowMs, now) => this.subsetMetrics(spec.target, spec.stable, spec.canary, windowMs, now),
-        writeWeight: (spec, weight, actor, summary) => this.writeRolloutWeight(spec, weight, actor, summary),
+        writeWeight: (spec, routing, actor, summary) => this.writeRolloutWeight(spec, routing, actor, summary),
       },
       Date.now,
     );
@@ -290,16 +290,16 @@ export class ControlPlane extends DurableObject {
   private withRolloutWeights(documents: StoredDocument[], set: ValidConfigSet, actor: string): StoredDocument[] | undefined {
     if (set.rollouts.length === 0) return undefined;
     let next = documents;
-    for (const { spec, canaryWeight } of this.rollouts.weightsOwned(set.rollouts.map((doc) => ({ name: doc.metadata.name, spec: doc.spec })), actor)) {
-      next = documentsAtWeight(next, spec, canaryWeight);
+    for (const { spec, routing } of this.rollouts.weightsOwned(set.rollouts.map((doc) => ({ name: doc.metadata.name, spec: doc.spec })), actor)) {
+      next = documentsAtWeight(next, spec, routing);
     }
     return next !== documents && JSON.stringify(next) !== JSON.stringify(documents) ? next : undefined;
   }
 
-  /** Applies the current documents with the target's routes at the canary's weight, as the rollout. */
-  private async writeRolloutWeight(spec: RolloutRecord["spec"], canaryWeight: number, actor: string, summary: string): Promise<void> {
+  /** Applies the current documents with the target's routes at the canary's weight (and copies), as the rollout. */
+  private async writeRolloutWeight(spec: RolloutRecord["spec"], routing: CanaryRouting, actor: string, summary: string): Promise<void> {
     const documents = this.store.currentConfig().payload.documents as StoredDocument[];
-    const outcome = await this.applyConfig(documentsAtWeight(documents, spec, canaryWeight), { actor, summary });
+    const outcome = await this.applyConfig(documentsAtWeight(documents, spec, routing), { actor, summary });
     if (!outcome.ok) throw new Error(`rollout could not store its weights: ${outcome.reason}${"issues" in outcome ? ` ${JSON.stringify(outcome.issues)}` : ""}`);
   }
 

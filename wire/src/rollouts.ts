@@ -17,12 +17,17 @@ export interface RolloutView {
     /** Index in `steps` of the step in effect: -1 before the first, `steps.length` once promoted. */
     readonly step: number;
     readonly canaryWeight: number;
+    /** Percent of the target's requests copied to the canary now; absent: none. */
+    readonly mirrorPercent?: number;
     readonly failedChecks: number;
     readonly reason?: string;
     readonly lastCheckAt: string;
     readonly pauseUntil?: string;
   };
-  /** The plan: `setWeight N`, `pause 1m`, `pause` (until resumed), or `check` (a BlueGreen check at weight 0). */
+  /**
+   * The plan: `setWeight N`, `pause 1m`, `pause` (until resumed), `mirror N%` (a check on copies at
+   * weight 0), or BlueGreen's `check` / `check on mirror N%` before its switch.
+   */
   readonly steps: readonly string[];
   /** When the control plane next decides, if the rollout moves by itself. */
   readonly nextCheckAt: string | null;

@@ -42,6 +42,14 @@ describe("an operator's command to a rollout", () => {
     expect(decideRolloutStep(resumed.state, undefined, plan, T0 + MINUTE).action).toEqual({ kind: "set-weight", weight: 10 });
   });
 
+  it("ends the copies to the canary when it promotes or aborts, and keeps them when it resumes", () => {
+    const mirroring: RolloutState = { ...progressing, canaryWeight: 0, mirrorPercent: 100 };
+    expect(decided(applyRolloutCommand(mirroring, { kind: "abort", reason: "aborted" }, plan, T0)).state.mirrorPercent).toBeUndefined();
+    expect(decided(applyRolloutCommand(mirroring, { kind: "promote" }, plan, T0)).state.mirrorPercent).toBeUndefined();
+    const paused = decided(applyRolloutCommand(mirroring, { kind: "pause", reason: "held" }, plan, T0)).state;
+    expect(decided(applyRolloutCommand(paused, { kind: "resume" }, plan, T0 + MINUTE)).action).toEqual({ kind: "set-weight", weight: 0, mirrorPercent: 100 });
+  });
+
   it("promotes at once, or aborts back to stable, from any unfinished phase", () => {
     expect(decided(applyRolloutCommand(progressing, { kind: "promote" }, plan, T0))).toMatchObject({ state: { phase: "Succeeded", canaryWeight: 100 }, action: { kind: "promote" } });
     expect(decided(applyRolloutCommand(progressing, { kind: "abort", reason: "aborted by admin" }, plan, T0))).toMatchObject({ state: { phase: "Failed", canaryWeight: 0, reason: "aborted by admin" }, action: { kind: "roll-back" } });

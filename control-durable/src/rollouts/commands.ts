@@ -5,7 +5,7 @@
  * the config version the action asks for. A command that makes no sense in the rollout's phase is
  * refused with the reason, and changes nothing.
  */
-import { enterStep, type RolloutDecision, type RolloutPlan, type RolloutState } from "./decide-step.js";
+import { enterStep, withoutMirror, type RolloutDecision, type RolloutPlan, type RolloutState } from "./decide-step.js";
 
 export type RolloutCommand =
   | { readonly kind: "pause"; readonly reason: string }
@@ -27,9 +27,9 @@ export function applyRolloutCommand(state: RolloutState, command: RolloutCommand
     case "resume":
       return resume(state, plan, now);
     case "promote":
-      return { ok: true, decision: { state: { ...state, phase: "Succeeded", canaryWeight: 100, step: plan.steps.length, reason: "promoted by an operator" }, action: { kind: "promote" } } };
+      return { ok: true, decision: { state: { ...withoutMirror(state), phase: "Succeeded", canaryWeight: 100, step: plan.steps.length, reason: "promoted by an operator" }, action: { kind: "promote" } } };
     case "abort":
-      return { ok: true, decision: { state: { ...state, phase: "Failed", canaryWeight: 0, reason: command.reason }, action: { kind: "roll-back" } } };
+      return { ok: true, decision: { state: { ...withoutMirror(state), phase: "Failed", canaryWeight: 0, reason: command.reason }, action: { kind: "roll-back" } } };
   }
 }
 
@@ -47,5 +47,6 @@ function resume(state: RolloutState, plan: RolloutPlan, now: number): CommandRes
   if (current?.kind === "pause" && current.durationMs === undefined) return { ok: true, decision: enterStep(rest, plan, state.step + 1, now, "resumed") };
   // The step's weight is written again: an operator's apply that paused the rollout may have set
   // others (a version with the same weights is no change).
-  return { ok: true, decision: { state: { ...rest, phase: "Progressing", lastCheckAt: now }, action: { kind: "set-weight", weight: state.canaryWeight } } };
+  const mirror = state.mirrorPercent !== undefined ? { mirrorPercent: state.mirrorPercent } : {};
+  return { ok: true, decision: { state: { ...rest, phase: "Progressing", lastCheckAt: now }, action: { kind: "set-weight", weight: state.canaryWeight, ...mirror } } };
 }

@@ -111,4 +111,15 @@ describe("judging one interval", () => {
     expect([result.outcome, result.findings]).toEqual([outcome, findings]);
     expect(result.canaryRequests).toBe(metrics.canary.requests);
   });
+
+  it("mirrors first when the plan says so: copies at weight 0, then weights without copies; a rollback ends the copies", () => {
+    const mirrorPlan: RolloutPlan = { steps: [{ kind: "weight", weight: 0, mirrorPercent: 100 }, { kind: "weight", weight: 20 }], analysis };
+    const start = decideRolloutStep(initialRolloutState(T0), undefined, mirrorPlan, T0);
+    expect([start.action, start.state.mirrorPercent, start.state.canaryWeight]).toEqual([{ kind: "set-weight", weight: 0, mirrorPercent: 100 }, 100, 0]);
+    const moved = decideRolloutStep(start.state, healthy, mirrorPlan, T0 + MINUTE);
+    expect([moved.action, moved.state.mirrorPercent, moved.state.canaryWeight]).toEqual([{ kind: "set-weight", weight: 20 }, undefined, 20]);
+    const failedOnce = decideRolloutStep(start.state, failing, mirrorPlan, T0 + MINUTE);
+    const rolledBack = decideRolloutStep(failedOnce.state, failing, mirrorPlan, T0 + 2 * MINUTE);
+    expect([rolledBack.action, rolledBack.state.phase, rolledBack.state.mirrorPercent]).toEqual([{ kind: "roll-back" }, "Failed", undefined]);
+  });
 });

@@ -14,8 +14,11 @@
 
 export type RolloutPhase = "Initialized" | "Progressing" | "Paused" | "Promoting" | "Succeeded" | "Failed";
 
-/** One step of a canary plan: send `weight` percent to the canary, or wait (for a time, or for `resume`). */
-export type PlannedStep = { readonly kind: "weight"; readonly weight: number } | { readonly kind: "pause"; readonly durationMs?: number };
+/**
+ * One step of a canary plan: send `weight` percent to the canary (and, at weight 0, copies of
+ * `mirrorPercent` percent of the target's requests), or wait (for a time, or for `resume`).
+ */
+export type PlannedStep = { readonly kind: "weight"; readonly weight: number; readonly mirrorPercent?: number } | { readonly kind: "pause"; readonly durationMs?: number };
 
 export interface RolloutAnalysis {
   readonly intervalMs: number;
@@ -43,6 +46,8 @@ export interface RolloutState {
   readonly step: number;
   /** Percent of the target's traffic the canary receives now. */
   readonly canaryWeight: number;
+  /** Percent of the target's requests copied to the canary now (analysis.mirror); absent: none. */
+  readonly mirrorPercent?: number;
   readonly failedChecks: number;
   /** When the last check (or the start) happened: the next one is due an interval later. */
   readonly lastCheckAt: number;
@@ -80,8 +85,8 @@ export interface CheckResult {
 export type RolloutAction =
   /** Nothing to write: not due, paused, inconclusive, or a failed check under the threshold. */
   | { readonly kind: "none" }
-  /** Write a config version giving the canary `weight` percent. */
-  | { readonly kind: "set-weight"; readonly weight: number }
+  /** Write a config version giving the canary `weight` percent (and copies of `mirrorPercent` percent). */
+  | { readonly kind: "set-weight"; readonly weight: number; readonly mirrorPercent?: number }
   /** Write a config version sending everything back to stable. */
   | { readonly kind: "roll-back" }
   /** Write the promoted config (every request to the canary). */
@@ -138,7 +143,7 @@ export function decideRolloutStep(state: RolloutState, metrics: IntervalMetrics 
     const failedChecks = state.failedChecks + 1;
     if (failedChecks >= plan.analysis.threshold) {
       const reason = `rolled back after ${failedChecks} failed check${failedChecks === 1 ? "" : "s"}: ${check.findings.join("; ")}`;
-      return { state: { ...state, phase: "Failed", canaryWeight: 0, failedChecks, lastCheckAt: now, reason }, action: { kind: "roll-back" }, check };
+      return { state: { ...withoutMirror(state), phase: "Failed", canaryWeight: 0, failedChecks, lastCheckAt: now, reason }, action: { kind: "roll-back" }, check };
     }
     return { state: { ...state, failedChecks, lastCheckAt: now }, action: NONE, check };
   }
@@ -152,11 +157,21 @@ export function enterStep(state: RolloutState, plan: RolloutPlan, index: number,
   const base: RolloutState = { phase: "Progressing", step: index, canaryWeight: state.canaryWeight, failedChecks: state.failedChecks, lastCheckAt: now };
   if (!step) return { state: { ...base, phase: "Succeeded", step: plan.steps.length, canaryWeight: 100, reason: `promoted: ${why} at the last step` }, action: { kind: "promote" } };
   if (step.kind === "pause") {
-    if (step.durationMs === undefined) return { state: { ...base, phase: "Paused", reason: `paused at step ${index + 1} until resumed` }, action: NONE };
-    return { state: { ...base, pauseUntil: now + step.durationMs }, action: NONE };
+    // A pause holds the routing as it is, copies included.
+    const held: RolloutState = state.mirrorPercent !== undefined ? { ...base, mirrorPercent: state.mirrorPercent } : base;
+    if (step.durationMs === undefined) return { state: { ...held, phase: "Paused", reason: `paused at step ${index + 1} until resumed` }, action: NONE };
+    return { state: { ...held, pauseUntil: now + step.durationMs }, action: NONE };
   }
-  if (step.weight === state.canaryWeight) return { state: base, action: NONE };
-  return { state: { ...base, canaryWeight: step.weight }, action: { kind: "set-weight", weight: step.weight } };
+  const mirror = step.mirrorPercent !== undefined ? { mirrorPercent: step.mirrorPercent } : {};
+  const moved: RolloutState = { ...base, canaryWeight: step.weight, ...mirror };
+  if (step.weight === state.canaryWeight && step.mirrorPercent === state.mirrorPercent) return { state: moved, action: NONE };
+  return { state: moved, action: { kind: "set-weight", weight: step.weight, ...mirror } };
+}
+
+/** The state with no copies going to the canary (a rollback or a promotion ends mirroring). */
+export function withoutMirror(state: RolloutState): RolloutState {
+  const { mirrorPercent: _mirror, ...rest } = state;
+  return rest;
 }
 
 function percent(share: number): string {

@@ -41,8 +41,8 @@ function harness(store = new MemoryStore()) {
         world.metricsAsked++;
         return world.metrics;
       },
-      writeWeight: async (_spec, weight, actor, summary) => {
-        writes.push({ weight, actor, summary });
+      writeWeight: async (_spec, routing, actor, summary) => {
+        writes.push({ weight: routing.canaryWeight, actor, summary });
       },
     },
     () => clock.now,
@@ -96,7 +96,7 @@ describe("the rollout engine", () => {
     await h.engine.tick(); // early: the next check is an interval after the last
     expect(h.writes.map((w) => w.weight)).toEqual([10, 25]);
     // A new engine over the same stored records (the object restarted) goes on from step 2.
-    const restarted = new RolloutEngine({ store: h.store, metrics: async () => HEALTHY, writeWeight: async (_s, weight, actor, summary) => void h.writes.push({ weight, actor, summary }) }, () => T0 + 2 * MINUTE);
+    const restarted = new RolloutEngine({ store: h.store, metrics: async () => HEALTHY, writeWeight: async (_s, routing, actor, summary) => void h.writes.push({ weight: routing.canaryWeight, actor, summary }) }, () => T0 + 2 * MINUTE);
     await restarted.tick();
     expect(h.writes.map((w) => w.weight)).toEqual([10, 25, 50]);
   });
@@ -155,10 +155,10 @@ describe("the rollout engine", () => {
     const same = [{ name: "orders-v2", spec }];
     expect(h.engine.weightsOwned(same, "admin")).toEqual([]); // not started: the file's weights stand
     await h.alarms(2);
-    expect(h.engine.weightsOwned(same, "admin")).toEqual([{ spec, canaryWeight: 25 }]);
+    expect(h.engine.weightsOwned(same, "admin")).toEqual([{ spec, routing: { canaryWeight: 25 } }]);
     expect(h.engine.weightsOwned(same, rolloutActor("orders-v2"))).toEqual([]);
     expect(h.engine.weightsOwned([{ name: "orders-v2", spec: RolloutSpec.parse({ ...input, analysis: { threshold: 3 } }) }], "admin")).toEqual([]);
     await h.engine.command("orders-v2", { kind: "abort", reason: "aborted by admin" });
-    expect(h.engine.weightsOwned(same, "admin")).toEqual([{ spec, canaryWeight: 0 }]);
+    expect(h.engine.weightsOwned(same, "admin")).toEqual([{ spec, routing: { canaryWeight: 0 } }]);
   });
 });

@@ -34,8 +34,14 @@ export interface RolloutPorts {
   readonly store: RolloutStore;
   /** The canary's and stable's golden metrics over the `windowMs` before `now` (since the last check). */
   metrics(spec: RolloutSpecConfig, windowMs: number, now: number): Promise<IntervalMetrics>;
-  /** Stores a config version with the target's routes at `canaryWeight`, as `actor`. */
-  writeWeight(spec: RolloutSpecConfig, canaryWeight: number, actor: string, summary: string): Promise<void>;
+  /** Stores a config version with the target's routes at `routing`, as `actor`. */
+  writeWeight(spec: RolloutSpecConfig, routing: CanaryRouting, actor: string, summary: string): Promise<void>;
+}
+
+/** What a rollout sets on its target's routes: the canary's weight, and the share of requests copied to it. */
+export interface CanaryRouting {
+  readonly canaryWeight: number;
+  readonly mirrorPercent?: number;
 }
 
 /** The actor a rollout writes config versions as; applies by it never pause a rollout. */
@@ -76,11 +82,11 @@ export class RolloutEngine {
    * document the apply keeps as it is owns the split between its stable and canary subsets (a
    * finished one too: Succeeded holds 100, Failed 0). An apply by the rollout itself sets them.
    */
-  weightsOwned(rollouts: readonly { name: string; spec: RolloutSpecConfig }[], actor: string): { spec: RolloutSpecConfig; canaryWeight: number }[] {
+  weightsOwned(rollouts: readonly { name: string; spec: RolloutSpecConfig }[], actor: string): { spec: RolloutSpecConfig; routing: CanaryRouting }[] {
     return rollouts.flatMap(({ name, spec }) => {
       const record = this.ports.store.get(name);
       if (!record || actor === rolloutActor(name) || record.state.step < 0 || JSON.stringify(record.spec) !== JSON.stringify(spec)) return [];
-      return [{ spec, canaryWeight: record.state.canaryWeight }];
+      return [{ spec, routing: routingOf(record.state) }];
     });
   }
 
@@ -124,8 +130,8 @@ export class RolloutEngine {
 
   /** Writes the version the action asks for, then the state that describes it. */
   private async carryOut(record: RolloutRecord, decision: RolloutDecision): Promise<void> {
-    const weight = weightOf(decision.action);
-    if (weight !== undefined) await this.ports.writeWeight(record.spec, weight, rolloutActor(record.name), summaryOf(record, decision));
+    const routing = routingOfAction(decision.action);
+    if (routing !== undefined) await this.ports.writeWeight(record.spec, routing, rolloutActor(record.name), summaryOf(record, decision));
     const checks = decision.check ? [...record.checks, decision.check].slice(-KEPT_CHECKS) : record.checks;
     this.ports.store.put({ ...record, state: decision.state, checks });
   }
@@ -139,22 +145,27 @@ export function dueAt(record: RolloutRecord): number | undefined {
   return state.pauseUntil ?? state.lastCheckAt + rolloutPlan(record.spec).analysis.intervalMs;
 }
 
-function weightOf(action: RolloutAction): number | undefined {
+function routingOfAction(action: RolloutAction): CanaryRouting | undefined {
   switch (action.kind) {
     case "none":
       return undefined;
     case "set-weight":
-      return action.weight;
+      return action.mirrorPercent !== undefined ? { canaryWeight: action.weight, mirrorPercent: action.mirrorPercent } : { canaryWeight: action.weight };
     case "roll-back":
-      return 0;
+      return { canaryWeight: 0 };
     case "promote":
-      return 100;
+      return { canaryWeight: 100 };
   }
+}
+
+function routingOf(state: RolloutState): CanaryRouting {
+  return state.mirrorPercent !== undefined ? { canaryWeight: state.canaryWeight, mirrorPercent: state.mirrorPercent } : { canaryWeight: state.canaryWeight };
 }
 
 function summaryOf(record: RolloutRecord, decision: RolloutDecision): string {
   const { spec } = record;
-  const what = `${spec.target}: ${spec.stable} ${100 - decision.state.canaryWeight}%, ${spec.canary} ${decision.state.canaryWeight}%`;
+  const { canaryWeight, mirrorPercent } = decision.state;
+  const what = `${spec.target}: ${spec.stable} ${100 - canaryWeight}%, ${spec.canary} ${canaryWeight}%${mirrorPercent !== undefined ? `, copies of ${mirrorPercent}% to ${spec.canary}` : ""}`;
   switch (decision.action.kind) {
     case "roll-back":
       return `rollout ${record.name} rolled back (${decision.state.reason ?? "aborted"}); ${what}`;

@@ -22,9 +22,15 @@ export function rolloutPlan(spec: RolloutSpecConfig): RolloutPlan {
 }
 
 function plannedSteps(spec: RolloutSpecConfig): PlannedStep[] {
-  // Blue/green: the canary subset gets only matched (or mirrored) traffic while `iterations` checks
+  // Copies of the target's requests reach the canary while its weight is 0 (analysis.mirror).
+  const mirrored: PlannedStep = { kind: "weight", weight: 0, ...(spec.analysis.mirror ? { mirrorPercent: spec.analysis.mirrorWeight } : {}) };
+  // Blue/green: the canary subset gets only mirrored (or matched) traffic while `iterations` checks
   // pass at weight 0; passing the last one switches everything to it.
-  if (spec.strategy === "BlueGreen") return Array.from({ length: spec.analysis.iterations }, () => ({ kind: "weight", weight: 0 }));
+  if (spec.strategy === "BlueGreen") return Array.from({ length: spec.analysis.iterations }, () => mirrored);
+  return [...(spec.analysis.mirror ? [mirrored] : []), ...canarySteps(spec)];
+}
+
+function canarySteps(spec: RolloutSpecConfig): PlannedStep[] {
   if (spec.steps) {
     return spec.steps.map((step): PlannedStep => {
       if ("setWeight" in step) return { kind: "weight", weight: step.setWeight };

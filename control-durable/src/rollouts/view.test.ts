@@ -28,10 +28,15 @@ describe("a rollout as operators read it", () => {
   });
 
   it("has no next check once finished or paused, and names BlueGreen's checks", () => {
-    const spec = RolloutSpec.parse({ target: "orders", stable: "v1", canary: "v2", strategy: "BlueGreen", analysis: { iterations: 2 } });
+    const spec = RolloutSpec.parse({ target: "orders", stable: "v1", canary: "v2", strategy: "BlueGreen", analysis: { iterations: 2 }, match: [{ headers: { "x-canary": { exact: "1" } } }] });
     const failed = rolloutView({ name: "bg", spec, state: { phase: "Failed", step: 1, canaryWeight: 0, failedChecks: 1, lastCheckAt: T0, reason: "aborted by admin:cli" }, checks: [] });
     expect([failed.steps, failed.nextCheckAt, failed.state.reason]).toEqual([["check", "check"], null, "aborted by admin:cli"]);
     const paused = rolloutView({ name: "bg", spec, state: { phase: "Paused", step: 0, canaryWeight: 0, failedChecks: 0, lastCheckAt: T0 }, checks: [] });
     expect(paused.nextCheckAt).toBeNull();
+    const mirrored = RolloutSpec.parse({ target: "orders", stable: "v1", canary: "v2", strategy: "BlueGreen", analysis: { iterations: 2, mirror: true, mirrorWeight: 50 } });
+    const checking = rolloutView({ name: "bg", spec: mirrored, state: { phase: "Progressing", step: 0, canaryWeight: 0, mirrorPercent: 50, failedChecks: 0, lastCheckAt: T0 }, checks: [] });
+    expect([checking.steps, checking.state.mirrorPercent]).toEqual([["check on mirror 50%", "check on mirror 50%"], 50]);
+    const canary = RolloutSpec.parse({ target: "orders", stable: "v1", canary: "v2", steps: [{ setWeight: 50 }], analysis: { mirror: true } });
+    expect(rolloutView({ name: "c", spec: canary, state: { phase: "Initialized", step: -1, canaryWeight: 0, failedChecks: 0, lastCheckAt: T0 }, checks: [] }).steps).toEqual(["mirror 100%", "setWeight 50"]);
   });
 });

@@ -20,6 +20,7 @@ export function rolloutView(record: RolloutRecord): RolloutView {
       phase: state.phase,
       step: state.step,
       canaryWeight: state.canaryWeight,
+      ...(state.mirrorPercent !== undefined ? { mirrorPercent: state.mirrorPercent } : {}),
       failedChecks: state.failedChecks,
       ...(state.reason !== undefined ? { reason: state.reason } : {}),
       lastCheckAt: new Date(state.lastCheckAt).toISOString(),
@@ -49,6 +50,7 @@ export function rolloutView(record: RolloutRecord): RolloutView {
 
 function stepWords(step: PlannedStep, strategy: RolloutView["strategy"]): string {
   if (step.kind === "pause") return step.durationMs === undefined ? "pause" : `pause ${formatDuration(step.durationMs)}`;
+  if (step.mirrorPercent !== undefined) return `${strategy === "BlueGreen" ? "check on " : ""}mirror ${step.mirrorPercent}%`;
   return strategy === "BlueGreen" ? "check" : `setWeight ${step.weight}`;
 }
 

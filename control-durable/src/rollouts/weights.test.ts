@@ -71,4 +71,15 @@ describe("routes at a rollout's weight", () => {
       }
     }
   });
+
+  it("copies the moved rules' requests to the canary while mirroring, takes its own copies off after, and keeps an operator's mirror", () => {
+    const mirrored = routesAtWeight([orders], rollout, 0, 50)[0];
+    expect(mirrored?.spec.http.map((rule) => rule.mirror)).toEqual([
+      { service: "orders", subset: "v2", percent: 50 },
+      { service: "orders", subset: "v2", percent: 50 },
+    ]);
+    expect(routesAtWeight(mirrored ? [mirrored] : [], rollout, 20)[0]?.spec.http.map((rule) => rule.mirror)).toEqual([undefined, undefined]);
+    const audited = route("orders", [{ destinations: [{ service: "orders", subset: "v1" }], mirror: { service: "audit", percent: 5 } }]);
+    expect(routesAtWeight([audited], rollout, 20)[0]?.spec.http[0]?.mirror).toEqual({ service: "audit", percent: 5 });
+  });
 });

@@ -12,6 +12,7 @@
  */
 import { CANARY_MATCH_RULE, isCanaryMatchRule, isRolloutControlled, type ConfigDocInput, type RolloutSpecConfig } from "@weft/sdk/config";
 import type { StoredDocument } from "./inputs.js";
+import type { CanaryRouting } from "./engine.js";
 
 /** What a rollout needs to know to rewrite routes: its target and subsets, and its header matches. */
 export type RolloutRouting = Pick<RolloutSpecConfig, "target" | "stable" | "canary" | "match">;
@@ -22,19 +23,30 @@ type HttpRuleInput = RouteDocInput["spec"]["http"][number];
 type RequestMatchInput = NonNullable<HttpRuleInput["match"]>[number];
 type RouteDestinationInput = HttpRuleInput["destinations"][number];
 
-export function routesAtWeight(routes: readonly RouteDocInput[], rollout: RolloutRouting, canaryWeight: number): RouteDocInput[] {
+/**
+ * With `mirrorPercent`, each moved rule also copies that share of its requests to the canary (the
+ * rollout's mirror phase); without it, a copy to the canary that the rollout set is taken off
+ * again, and any other mirror is the operator's and stays.
+ */
+export function routesAtWeight(routes: readonly RouteDocInput[], rollout: RolloutRouting, canaryWeight: number, mirrorPercent?: number): RouteDocInput[] {
   return routes.map((route) => {
     if (!route.spec.http.some((rule) => isRolloutControlled(rule, rollout) || isCanaryMatchRule(rule))) return route;
     const http = route.spec.http.flatMap((rule): HttpRuleInput[] => {
       // Made by an earlier weight: made again below, beside the rule it belongs to.
       if (isCanaryMatchRule(rule)) return [];
       if (!isRolloutControlled(rule, rollout)) return [rule];
-      const split: HttpRuleInput = { ...rule, destinations: splitDestinations(rollout, canaryWeight) };
+      const split: HttpRuleInput = withCanaryMirror({ ...rule, destinations: splitDestinations(rollout, canaryWeight) }, rollout, mirrorPercent);
       const matched = canaryMatchRule(rule, rollout);
       return matched && canaryWeight < 100 ? [matched, split] : [split];
     });
     return { ...route, spec: { ...route.spec, http } };
   });
+}
+
+function withCanaryMirror(rule: HttpRuleInput, rollout: RolloutRouting, mirrorPercent: number | undefined): HttpRuleInput {
+  if (mirrorPercent !== undefined) return { ...rule, mirror: { service: rollout.target, subset: rollout.canary, percent: mirrorPercent } };
+  const { mirror, ...rest } = rule;
+  return mirror !== undefined && mirror.service === rollout.target && mirror.subset === rollout.canary ? rest : rule;
 }
 
 function splitDestinations(rollout: RolloutRouting, canaryWeight: number): RouteDestinationInput[] {
@@ -66,9 +78,9 @@ function canaryMatchRule(rule: HttpRuleInput, rollout: RolloutRouting): HttpRule
   };
 }
 
-/** A whole document set with the target's routes at `canaryWeight`; the other documents as they are. */
-export function documentsAtWeight<D extends StoredDocument>(documents: readonly D[], rollout: RolloutRouting, canaryWeight: number): D[] {
+/** A whole document set with the target's routes as `routing` makes them; the other documents as they are. */
+export function documentsAtWeight<D extends StoredDocument>(documents: readonly D[], rollout: RolloutRouting, routing: CanaryRouting): D[] {
   const routes = documents.filter((doc): doc is D & RouteDocInput => doc.kind === "Route");
-  const moved = new Map<D, D>(routesAtWeight(routes, rollout, canaryWeight).map((route, i) => [routes[i] as D, route as unknown as D]));
+  const moved = new Map<D, D>(routesAtWeight(routes, rollout, routing.canaryWeight, routing.mirrorPercent).map((route, i) => [routes[i] as D, route as unknown as D]));
   return documents.map((doc) => moved.get(doc) ?? doc);
 }

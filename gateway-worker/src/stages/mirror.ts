@@ -5,6 +5,10 @@
  * Copies carry `x-weft-shadow: true` so the receiver can tell them apart, and the caller's
  * identity as a hop token for the mirror service. Bodies that cannot be replayed (streamed or
  * over 64 KiB) are not mirrored: copying them would mean holding them in memory.
+ *
+ * Each copy's answer is counted at the service and subset that got it, under the route label
+ * `(shadow)`, as a sidecar at the destination would count it: so a rollout can judge a canary on
+ * copies before it gets live traffic (docs/rollouts.md#mirroring).
  */
 import { DEADLINE_HEADER } from "@weft/sdk";
 import { CONFIG_DEFAULTS } from "@weft/sdk/config";
@@ -14,8 +18,11 @@ import type { MeshRequest, Stage } from "../stage.js";
 import { chooseEndpoint, poolOf } from "./balance.js";
 import { sendAttempt } from "./forward.js";
 import { IDENTITY_HEADER } from "./hop-identity.js";
+import { callerLabel } from "../telemetry/observe.js";
 
 export const SHADOW_HEADER = "x-weft-shadow";
+/** The `route` label of a copy's telemetry. */
+export const SHADOW_ROUTE_LABEL = "(shadow)";
 
 export function mirrorStage(): Stage {
   // Not an async function: a request that is not copied goes on without a promise of its own.
@@ -48,7 +55,12 @@ async function sendShadow(request: MeshRequest, config: CompiledMirror, headers:
       headers.set(IDENTITY_HEADER, token);
     }
     const shadow: MeshRequest = { ...request, headers };
+    const sentAt = request.isolate.now();
     const result = await sendAttempt(shadow, endpoint, request.body ?? { kind: "none" }, controller.signal);
+    // No answer: 504 when the copy ran out of time, 502 when it could not be delivered.
+    const status = "response" in result ? result.response.status : controller.signal.aborted ? 504 : 502;
+    const now = request.isolate.now();
+    request.isolate.telemetry.recorder.recordRequest({ source: callerLabel(request), destination: service.name, subset: endpoint.subset, route: SHADOW_ROUTE_LABEL, code: status }, Math.max(0, now - sentAt), now, service.name);
     if ("response" in result) await result.response.body?.cancel();
   } catch {
     // A shadow's failure is nobody's business but its own.

@@ -13,7 +13,7 @@ describe("the Rollout spec", () => {
   it("fills Flagger's defaults into the analysis", () => {
     const spec = RolloutSpec.parse({ ...base, steps: [{ setWeight: 10 }, { pause: { duration: "5m" } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }] });
     expect(spec.strategy).toBe("Canary");
-    expect(spec.analysis).toEqual({ interval: 60_000, threshold: 1, minRequests: 20, iterations: 5, successRate: { min: 99 }, latencyP99: { max: 500 } });
+    expect(spec.analysis).toEqual({ interval: 60_000, threshold: 1, minRequests: 20, iterations: 5, successRate: { min: 99 }, latencyP99: { max: 500 }, mirror: false, mirrorWeight: 100 });
     expect(spec.steps).toEqual([{ setWeight: 10 }, { pause: { duration: 300_000 } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }]);
   });
 
@@ -37,7 +37,9 @@ describe("the Rollout spec", () => {
     ["maxWeight without stepWeight", { ...base, maxWeight: 50 }, ["steps: a Canary rollout needs steps, or stepWeight (with maxWeight)", "stepWeight: maxWeight needs stepWeight"]],
     ["no steps at all", { ...base }, ["steps: a Canary rollout needs steps, or stepWeight (with maxWeight)"]],
     ["both ways of stepping", { ...base, steps: [{ setWeight: 50 }], stepWeight: 10 }, ["stepWeight: give either steps or stepWeight/maxWeight, not both"]],
-    ["steps on blue/green", { ...base, strategy: "BlueGreen", steps: [{ setWeight: 50 }] }, ["steps: a BlueGreen rollout switches once: it takes no steps, stepWeight or maxWeight"]],
+    ["steps on blue/green", { ...base, strategy: "BlueGreen", steps: [{ setWeight: 50 }], analysis: { mirror: true } }, ["steps: a BlueGreen rollout switches once: it takes no steps, stepWeight or maxWeight"]],
+    ["blue/green with no traffic to check", { ...base, strategy: "BlueGreen" }, ["analysis.mirror: a BlueGreen rollout checks the canary before switching, on mirrored or header-matched traffic: set analysis.mirror: true or give match"]],
+    ["a mirror weight of 0", { ...base, steps: [{ setWeight: 50 }], analysis: { mirror: true, mirrorWeight: 0 } }, ["analysis.mirrorWeight: mirrorWeight must be more than 0"]],
     ["interval under 10s", { ...base, steps: [{ setWeight: 50 }], analysis: { interval: "5s" } }, ["analysis.interval: analysis.interval must be at least 10s"]],
     ["threshold 0", { ...base, steps: [{ setWeight: 50 }], analysis: { threshold: 0 } }, ["analysis.threshold: threshold must be at least 1"]],
     ["a weight over 100", { ...base, steps: [{ setWeight: 120 }] }, ["steps.0.setWeight: setWeight must be 1..100"]],

@@ -625,6 +625,13 @@ const RolloutAnalysis = z
       .strict()
       .prefault({})
       .describe("Latency bound of a check."),
+    mirror: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Flagger's traffic mirroring: while the canary's weight is 0 it receives copies (x-weft-shadow: true) of mirrorWeight percent of the target's requests, whose answers are checked and thrown away. Canary: one check on copies before the first weight moves; BlueGreen: every check. Default false.",
+      ),
+    mirrorWeight: percent("mirrorWeight").default(100).describe("Percent of the target's requests copied to the canary while mirroring. Default 100."),
   })
   .strict();
 
@@ -657,6 +664,10 @@ export const RolloutSpec = z
     const flagger = spec.stepWeight !== undefined || spec.maxWeight !== undefined;
     if (spec.strategy === "BlueGreen") {
       if (spec.steps !== undefined || flagger) ctx.addIssue({ code: "custom", path: [spec.steps !== undefined ? "steps" : "stepWeight"], message: "a BlueGreen rollout switches once: it takes no steps, stepWeight or maxWeight" });
+      // Its checks run before any live traffic reaches the canary: on copies or on opted-in requests.
+      if (!spec.analysis.mirror && spec.match === undefined) {
+        ctx.addIssue({ code: "custom", path: ["analysis", "mirror"], message: "a BlueGreen rollout checks the canary before switching, on mirrored or header-matched traffic: set analysis.mirror: true or give match" });
+      }
       return;
     }
     if (spec.steps !== undefined && flagger) ctx.addIssue({ code: "custom", path: ["stepWeight"], message: "give either steps or stepWeight/maxWeight, not both" });

@@ -192,6 +192,16 @@ describe("Rollout documents in a set", () => {
       [orders, rollout("a", { target: "orders", stable: "v1", canary: "v2" }), rollout("b", { target: "orders", stable: "v2", canary: "v1" })],
       ['spec.target: service "orders" already has rollout "a" (document 2); one rollout per service'],
     ],
+    [
+      "a mirroring rollout over a rule that already mirrors elsewhere",
+      [
+        orders,
+        service("audit", ["v1"]),
+        { apiVersion: "weft/v1", kind: "Route", metadata: { name: "orders-mesh" }, spec: { hosts: ["orders.mesh"], http: [{ destinations: [{ service: "orders", subset: "v1" }], mirror: { service: "audit" } }] } },
+        rollout("x", { target: "orders", stable: "v1", canary: "v2", analysis: { mirror: true } }),
+      ],
+      ['spec.analysis.mirror: route "orders-mesh" (document 3) rule 1 already mirrors to audit; the rollout\'s mirror phase would replace it (remove that mirror, or set analysis.mirror: false)'],
+    ],
   ])("refuses %s, with the field path", (_name, docs, expected) => {
     expect(issuesOf(docs).map((issue) => `${issue.path}: ${issue.message}`)).toEqual(expected);
   });

@@ -10,6 +10,7 @@ import type { ConfigIssue } from "../errors.js";
 import { isRecord } from "../is-record.js";
 import { CONFIG_DEFAULTS } from "./defaults.js";
 import { configSetOf, type ValidConfigSet } from "./set.js";
+import { isRolloutControlled } from "./rollout-rules.js";
 import {
   DOCUMENT_KINDS,
   DOCUMENT_SCHEMAS,
@@ -538,9 +539,29 @@ function checkSet(documents: readonly { index: number; doc: ConfigDoc }[]): Conf
       const other = rolloutOf.get(target);
       if (other !== undefined) issues.push(at(index, doc, "spec.target", `service "${target}" already has rollout "${other.name}" (document ${other.index + 1}); one rollout per service`));
       else rolloutOf.set(target, { name: doc.metadata.name, index });
+      if (doc.spec.analysis.mirror) for (const message of mirrorConflicts(documents, doc)) issues.push(at(index, doc, "spec.analysis.mirror", message));
     }
   }
   return issues;
+}
+
+/**
+ * A mirroring rollout sets the mirror of every rule it moves (docs/rollouts.md#mirroring): a rule
+ * that already copies its requests elsewhere would lose that, so the set is refused instead.
+ */
+function mirrorConflicts(documents: readonly { index: number; doc: ConfigDoc }[], rollout: Extract<ConfigDoc, { kind: "Rollout" }>): string[] {
+  const { spec } = rollout;
+  const conflicts: string[] = [];
+  for (const { index, doc } of documents) {
+    if (doc.kind !== "Route") continue;
+    doc.spec.http.forEach((rule, r) => {
+      const mirror = rule.mirror;
+      if (!mirror || !isRolloutControlled(rule, spec) || (mirror.service === spec.target && mirror.subset === spec.canary)) return;
+      const copiesTo = `${mirror.service}${mirror.subset ? `/${mirror.subset}` : ""}`;
+      conflicts.push(`route "${doc.metadata.name}" (document ${index + 1}) rule ${r + 1} already mirrors to ${copiesTo}; the rollout's mirror phase would replace it (remove that mirror, or set analysis.mirror: false)`);
+    });
+  }
+  return conflicts;
 }
 
 /** Parses text in the given format and validates it as a whole set. */

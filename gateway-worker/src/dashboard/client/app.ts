@@ -166,6 +166,7 @@ function rolloutCard(rollout: RolloutView): HTMLElement {
       share(h("span", { class: "stable" }, `${rollout.stable} ${100 - state.canaryWeight}%`), 100 - state.canaryWeight),
       share(h("span", { class: "canary" }, `${rollout.canary} ${state.canaryWeight}%`), state.canaryWeight),
     ),
+    state.mirrorPercent !== undefined ? h("p", { class: "what", testid: `${id}-mirror` }, `${rollout.canary} gets copies of ${state.mirrorPercent}% of the requests (answers checked, then thrown away)`) : null,
     state.reason !== undefined ? h("p", { class: "reason", testid: `${id}-reason` }, state.reason) : null,
     h("p", { class: "bounds" }, `${bounds} · failed checks ${state.failedChecks} of ${analysis.threshold}${rollout.nextCheckAt ? ` · next check ${time(rollout.nextCheckAt)}` : ""}`),
     checks.length === 0
