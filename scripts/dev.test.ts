@@ -63,5 +63,6 @@ describe("npm run dev helpers", () => {
     expect(text).toContain("curl -H 'Host: orders.mesh' http://127.0.0.1:9000/orders/1001");
     expect(text).toContain("curl http://127.0.0.1:9000/.weft/healthz");
     expect(text).toContain("authorization: Bearer dev-admin-token");
+    expect(text).toContain("npm run weft -- --url http://127.0.0.1:9000 rollout status orders-v2");
   });
 });

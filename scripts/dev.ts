@@ -105,6 +105,10 @@ export function banner(base: string, token: string, options: { traffic?: boolean
     `   curl -X POST ${auth} -H 'content-type: application/yaml' \\`,
     `        --data-binary @${MESH_FILE} ${base}/.weft/api/v1/config   # re-apply after editing`,
     ` Dashboard (its own host, WEFT_ADMIN_HOST; sign in with the dev admin token): http://weft-admin.localhost:${new URL(base).port}/.weft/dashboard`,
+    " Rollout (orders v2 goes 10 → 25 → 50 → 100% a minute at a time while it stays healthy; needs traffic):",
+    `   npm run weft -- --url ${base} rollout status orders-v2`,
+    `   with FAILURE_RATE = "0.2" in examples/orders/wrangler.v2.toml and npm run dev -- --traffic --reset, v2 fails 20%`,
+    "   of its requests and the rollout sends everything back to v1 after two failed checks",
     " Demo traffic:",
     options.traffic
       ? `   on: ~${DEMO_RATE} requests/s through the shop and httpbin routes, a summary every 5 s (npm run demo sends the same)`
