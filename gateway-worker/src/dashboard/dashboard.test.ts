@@ -7,7 +7,7 @@ import type { TelemetryView } from "../../../control-durable/src/telemetry-store
 import type { GoldenMetrics } from "../../../wire/src/telemetry.js";
 import { CONTENT_SECURITY_POLICY, createDashboard } from "./dashboard.js";
 import type { DashboardData } from "./data.js";
-import type { RolloutView } from "../../../wire/src/rollouts.js";
+import { ORDERS_ROLLOUT_VIEW } from "../../../wire/src/rollouts.fixture.js";
 import { DASHBOARD_SCRIPT, DASHBOARD_STYLE } from "./assets.generated.js";
 
 const TOKEN = "dev-admin-token";
@@ -49,18 +49,7 @@ const VIEWS: Record<string, TelemetryView> = {
   catalog: { service: "", windowMs: 300_000, golden: golden(0, null), bySubset: [], edges: [], counters: [] },
 };
 
-const ROLLOUT: RolloutView = {
-  name: "orders-v2",
-  target: "orders",
-  stable: "v1",
-  canary: "v2",
-  strategy: "Canary",
-  state: { phase: "Progressing", step: 1, canaryWeight: 25, failedChecks: 0, lastCheckAt: "2026-05-01T11:59:00.000Z" },
-  steps: ["setWeight 10", "setWeight 25", "setWeight 100"],
-  nextCheckAt: "2026-05-01T12:00:00.000Z",
-  analysis: { interval: "1m", threshold: 2, minRequests: 20, successRateMin: 99, latencyP99Max: "500ms" },
-  checks: [{ at: "2026-05-01T11:59:00.000Z", outcome: "passed", canaryRequests: 40, successRate: 100, stableSuccessRate: 100, p99Ms: 12, findings: [] }],
-};
+const ROLLOUT = ORDERS_ROLLOUT_VIEW;
 
 function control(): ControlPlaneApi {
   const unused = () => Promise.reject(new Error("not used by the dashboard"));

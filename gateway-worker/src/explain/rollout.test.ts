@@ -1,20 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { RolloutView } from "../../../wire/src/rollouts.js";
+import { ORDERS_ROLLOUT_VIEW } from "../../../wire/src/rollouts.fixture.js";
 import type { CompiledRule } from "../routing/snapshot.js";
 import { rolloutStep } from "./rollout.js";
 
-const rollout: RolloutView = {
-  name: "orders-v2",
-  target: "orders",
-  stable: "v1",
-  canary: "v2",
-  strategy: "Canary",
-  state: { phase: "Progressing", step: 1, canaryWeight: 25, failedChecks: 0, lastCheckAt: "2026-12-01T00:00:00.000Z" },
-  steps: ["setWeight 10", "setWeight 25", "setWeight 100"],
-  nextCheckAt: "2026-12-01T00:01:00.000Z",
-  analysis: { interval: "1m", threshold: 1, minRequests: 20, successRateMin: 99, latencyP99Max: "500ms" },
-  checks: [],
-};
+const rollout = ORDERS_ROLLOUT_VIEW;
 
 function rule(name: string | undefined, destinations: [string, string | undefined, number][]): CompiledRule {
   return { ruleName: name, destinations: destinations.map(([service, subset, weight]) => ({ service, subset, weight })) } as unknown as CompiledRule;
