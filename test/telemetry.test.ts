@@ -63,10 +63,10 @@ describe("golden metrics from a known mix of requests", () => {
     const text = await scrape.text();
     expect(text).toContain(`weft_requests_total{source="anonymous",destination="${service}",subset="v1",code="200"} 900`);
     expect(text).toContain(`weft_requests_total{source="anonymous",destination="${service}",subset="v1",code="503"} 100`);
-    expect(text).toContain(`weft_request_duration_ms_count{source="anonymous",destination="${service}",subset="v1",code="200"} 900`);
-    // The histogram's buckets are exact counts: successful requests that took ≤ 1000 ms.
+    expect(text).toContain(`weft_request_duration_seconds_count{source="anonymous",destination="${service}",subset="v1",code="200"} 900`);
+    // The histogram's buckets are exact counts: successful requests that took ≤ 1 s.
     const le1000 = Array.from({ length: total }, (_, i) => i + 1).filter((call) => call % 10 !== 0 && latency(call) <= 1000).length;
-    const bucketLine = text.split("\n").find((line) => line.startsWith("weft_request_duration_ms_bucket{") && line.includes(`destination="${service}"`) && line.includes('code="200"') && line.includes('le="1000"'));
+    const bucketLine = text.split("\n").find((line) => line.startsWith("weft_request_duration_seconds_bucket{") && line.includes(`destination="${service}"`) && line.includes('code="200"') && line.includes('le="1"'));
     expect(bucketLine, text.slice(0, 2000)).toBeDefined();
     expect(Number(bucketLine?.split(" ").at(-1))).toBe(le1000);
     expect(le1000).toBeLessThan(900);
