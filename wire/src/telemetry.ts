@@ -7,7 +7,7 @@ import type { StatusLabel } from "./status-label.js";
 
 export type { StatusClass, StatusLabel } from "./status-label.js";
 
-/** Upper bounds (ms) of the Prometheus histogram `weft_request_duration_ms`; +Inf is implied. */
+/** Upper bounds (ms) of the Prometheus histogram `weft_request_duration_seconds` (written in seconds); +Inf is implied. */
 export const DURATION_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] as const;
 
 /** The labels of one request series. `source` is a service name or "anonymous". */

@@ -67,7 +67,7 @@ describe("prometheus exposition", () => {
     expect(valueOf(text, `weft_request_duration_seconds_sum{${labels}}`)).toBe(String((3 * 4 + 5 * 40 + 60_000) / 1000));
     expect(valueOf(text, `weft_request_duration_seconds_count{${labels}}`)).toBe("9");
     expect(samples(text, "weft_request_duration_seconds_bucket")).toHaveLength(DURATION_BUCKETS_MS.length + 1);
-    expect(text).not.toContain("weft_request_duration_seconds");
+    expect(text).not.toContain("weft_request_duration_ms");
   });
 
   it("keeps series with different codes or subsets apart, and writes the mesh's own answers with an empty subset", () => {

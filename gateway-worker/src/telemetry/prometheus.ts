@@ -13,6 +13,9 @@
  */
 import { DURATION_BUCKETS_MS, type StatusLabel } from "../../../wire/src/telemetry.js";
 
+/** The histogram's `le` values: DURATION_BUCKETS_MS in seconds (0.001 … 30), written once. */
+const DURATION_BUCKET_LABELS: readonly string[] = DURATION_BUCKETS_MS.map((ms) => formatNumber(ms / 1000));
+
 /** The `Content-Type` of the text format this module writes. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -135,15 +138,16 @@ function requestFamilies(series: MetricsInput["series"]): Family[] {
     help: "Requests through the mesh, by caller (source), destination service, answering subset and HTTP status (code; rare statuses folded into their class, such as 5xx).",
     samples: requests.map((t) => sample("weft_requests_total", t.labels, t.count)),
   };
+  // Base units (seconds), as Prometheus's naming conventions ask; the telemetry keeps milliseconds.
   const duration: Family = {
-    name: "weft_request_duration_ms",
+    name: "weft_request_duration_seconds",
     type: "histogram",
-    help: "Request duration in milliseconds, as the caller saw it, by source, destination, subset and code.",
+    help: "Request duration in seconds, as the caller saw it, by source, destination, subset and code.",
     samples: requests.flatMap((t) => [
-      ...DURATION_BUCKETS_MS.map((bound, i) => sample("weft_request_duration_ms_bucket", [...t.labels, ["le", formatNumber(bound)]], t.buckets[i] ?? t.count)),
-      sample("weft_request_duration_ms_bucket", [...t.labels, ["le", "+Inf"]], t.count),
-      sample("weft_request_duration_ms_sum", t.labels, t.sumMs),
-      sample("weft_request_duration_ms_count", t.labels, t.count),
+      ...DURATION_BUCKET_LABELS.map((le, i) => sample("weft_request_duration_seconds_bucket", [...t.labels, ["le", le]], t.buckets[i] ?? t.count)),
+      sample("weft_request_duration_seconds_bucket", [...t.labels, ["le", "+Inf"]], t.count),
+      sample("weft_request_duration_seconds_sum", t.labels, t.sumMs / 1000),
+      sample("weft_request_duration_seconds_count", t.labels, t.count),
     ]),
   };
   const routeTotal: Family = {
@@ -207,7 +211,7 @@ function windowFamilies(windows: NonNullable<MetricsInput["windows"]>): Family[]
   }
   return [
     // A summary: precomputed quantiles over a sliding window (the DDSketch, within 1%), which the
-    // fixed buckets of weft_request_duration_ms cannot give.
+    // fixed buckets of weft_request_duration_seconds cannot give.
     { name: "weft_request_latency_seconds", type: "summary", help: "Request latency quantiles per destination over the window (DDSketch, within 1%).", samples: latency },
     { name: "weft_request_success_ratio", type: "gauge", help: "Share of requests per destination over the window that were not answered 5xx.", samples: success },
   ];
