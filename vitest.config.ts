@@ -47,7 +47,9 @@ export default defineConfig({
               main: "./test/support/mesh-under-test.ts",
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
-                bindings: { ...TEST_VARS, WEFT_CONFIG_REFRESH_MS: "5000" },
+                // No trailing telemetry flush in the gateway under test: the suites wait for every
+                // waitUntil of a request, which would wait out each flush interval.
+                bindings: { ...TEST_VARS, WEFT_CONFIG_REFRESH_MS: "5000", WEFT_TELEMETRY_TRAILING_FLUSH: "off" },
                 // wrangler.toml binds these in the control Worker (script_name); here the main
                 // worker exports the classes itself. SQLite, as control-durable/wrangler.toml's migrations create them.
                 durableObjects: CONTROL_DURABLE_OBJECTS,

@@ -21,6 +21,8 @@ export interface GatewayEnv {
   WEFT_TELEMETRY?: string;
   /** How often an isolate flushes its telemetry aggregates, in ms. Default 5000. */
   WEFT_TELEMETRY_FLUSH_MS?: string;
+  /** "off": no flush at an interval's end without traffic (docs/architecture.md#telemetry-delivery). */
+  WEFT_TELEMETRY_TRAILING_FLUSH?: string;
   /** A token that may read /.weft/metrics (and nothing else), for Prometheus. Optional. */
   WEFT_METRICS_TOKEN?: string;
   /** How often an isolate checks the control plane for a newer config, in ms. Default 5000. */

@@ -18,6 +18,12 @@ export interface GatewaySettings {
   readonly telemetryFlushMs: number;
   /** WEFT_TELEMETRY: "off" stops recording (to measure its cost). */
   readonly telemetryOn: boolean;
+  /**
+   * WEFT_TELEMETRY_TRAILING_FLUSH: "off" leaves an interval's last batch for the next request to
+   * send, instead of a flush at the interval's end kept alive by `waitUntil` (a harness that waits
+   * for every `waitUntil` of a request would otherwise wait out the interval).
+   */
+  readonly telemetryTrailingFlush: boolean;
   /** WEFT_ADMIN_HOST: the dashboard's own host, or why there is none. */
   readonly adminHost: AdminHost;
   /** WEFT_CONFIG_CACHE_SECRET, else WEFT_ADMIN_TOKEN: authenticates colo-cache entries; none turns the colo cache off. */
@@ -35,18 +41,28 @@ function milliseconds(name: string, value: string | undefined, fallback: number,
   return fallback;
 }
 
+/** "on" (the default) or "off", any case; anything else is named and read as on. */
+function onOff(name: string, value: string | undefined, problems: string[]): boolean {
+  const word = value?.trim().toLowerCase();
+  if (word === undefined || word === "" || word === "on") return true;
+  if (word === "off") return false;
+  problems.push(`${name} must be "on" or "off", got "${value}"; using on`);
+  return true;
+}
+
 /** Pure: the settings a given env yields. */
-export function parseSettings(env: Partial<Pick<GatewayEnv, "WEFT_CONFIG_REFRESH_MS" | "WEFT_TELEMETRY_FLUSH_MS" | "WEFT_TELEMETRY" | "WEFT_ADMIN_HOST" | "WEFT_CONFIG_CACHE_SECRET" | "WEFT_ADMIN_TOKEN">>): GatewaySettings {
+export function parseSettings(
+  env: Partial<Pick<GatewayEnv, "WEFT_CONFIG_REFRESH_MS" | "WEFT_TELEMETRY_FLUSH_MS" | "WEFT_TELEMETRY" | "WEFT_TELEMETRY_TRAILING_FLUSH" | "WEFT_ADMIN_HOST" | "WEFT_CONFIG_CACHE_SECRET" | "WEFT_ADMIN_TOKEN">>,
+): GatewaySettings {
   const problems: string[] = [];
-  const telemetry = env.WEFT_TELEMETRY?.trim().toLowerCase();
-  if (telemetry !== undefined && telemetry !== "" && telemetry !== "off" && telemetry !== "on") problems.push(`WEFT_TELEMETRY must be "on" or "off", got "${env.WEFT_TELEMETRY}"; using on`);
   const secret = env.WEFT_CONFIG_CACHE_SECRET ?? env.WEFT_ADMIN_TOKEN;
   const adminHost = adminHostOf(env);
   if (!adminHost.ok) problems.push(adminHost.reason);
   return {
     configRefreshMs: milliseconds("WEFT_CONFIG_REFRESH_MS", env.WEFT_CONFIG_REFRESH_MS, DEFAULT_CONFIG_REFRESH_MS, problems),
     telemetryFlushMs: milliseconds("WEFT_TELEMETRY_FLUSH_MS", env.WEFT_TELEMETRY_FLUSH_MS, DEFAULT_TELEMETRY_FLUSH_MS, problems),
-    telemetryOn: telemetry !== "off",
+    telemetryOn: onOff("WEFT_TELEMETRY", env.WEFT_TELEMETRY, problems),
+    telemetryTrailingFlush: onOff("WEFT_TELEMETRY_TRAILING_FLUSH", env.WEFT_TELEMETRY_TRAILING_FLUSH, problems),
     adminHost,
     configCacheSecret: secret === undefined || secret === "" ? undefined : secret,
     problems,
