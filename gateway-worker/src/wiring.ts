@@ -219,9 +219,12 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
       if (shared) await forgetColoSnapshot(shared, meshIdentity(env));
     },
     maybeFlushTelemetry(env, waitUntil, settings) {
-      // Checked first so that a request with nothing to flush builds none of the closures below.
-      if (!isolate.telemetry.flushDue(now(), settings.telemetryFlushMs)) return;
-      isolate.telemetry.maybeFlush(now(), settings.telemetryFlushMs, (shard) => telemetrySink(env, shard), waitUntil, () => spanExporter(env));
+      // Checked first so that a request with nothing to do builds none of the closures below.
+      const telemetry = isolate.telemetry;
+      const at = now();
+      const interval = settings.telemetryFlushMs;
+      if (telemetry.flushDue(at, interval)) telemetry.maybeFlush(at, interval, (shard) => telemetrySink(env, shard), waitUntil, () => spanExporter(env));
+      else if (settings.telemetryTrailingFlush && !telemetry.trailingArmed(at, interval)) telemetry.armTrailingFlush(at, interval, now, (shard) => telemetrySink(env, shard), waitUntil, () => spanExporter(env));
     },
     flushTelemetry: (env) => isolate.telemetry.flush(now(), (shard) => telemetrySink(env, shard), () => spanExporter(env)),
     figures: () => ({

@@ -2,6 +2,9 @@
  * The isolate's telemetry: request aggregates and their delivery. Flushes ride on requests: when
  * the interval has passed, the request that notices hands a flush to `waitUntil` (single-flight),
  * so an idle isolate costs nothing and a busy one flushes once per interval, whatever its rate.
+ * The first request of an interval also arms a trailing flush at the interval's end, kept alive by
+ * its own `waitUntil`, so the last requests before a quiet spell are delivered without waiting for
+ * the next one (one timer per interval, not per request).
  */
 import { TelemetryRecorder, type RecorderOptions } from "./recorder.js";
 import { SpanBuffer } from "./spans.js";
@@ -25,6 +28,8 @@ export class TelemetryState {
   spansFailed = 0;
   private lastFlushAt: number;
   private inflight: Promise<void> | undefined;
+  /** When the armed trailing flush is due; undefined when none is armed. */
+  private trailingDueAt: number | undefined;
   /** Deliveries attempted (one per destination batch), failed, and flushes run: for metrics and tests. */
   deliveries = 0;
   deliveryFailures = 0;
@@ -51,6 +56,40 @@ export class TelemetryState {
     if (!this.flushDue(now, intervalMs)) return;
     this.lastFlushAt = now;
     waitUntil(this.flush(now, sinkFor, exporter).catch(() => undefined));
+  }
+
+  /**
+   * After a request that did not flush: unless one is armed, arms a flush for the end of the
+   * interval through that request's `waitUntil` (the runtime keeps it up to 30 s past the answer,
+   * so intervals up to that long are covered). A trailing flush the runtime abandoned is armed
+   * again once it is an interval overdue.
+   */
+  armTrailingFlush(
+    now: number,
+    intervalMs: number,
+    clock: () => number,
+    sinkFor: (destination: string) => TelemetrySink,
+    waitUntil: (promise: Promise<unknown>) => void,
+    exporter?: () => SpanExporter | undefined,
+  ): void {
+    if (this.trailingArmed(now, intervalMs)) return;
+    const dueAt = this.lastFlushAt + intervalMs;
+    this.trailingDueAt = dueAt;
+    const fire = async () => {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - now)));
+      // Armed again meanwhile (this one was given up for lost): the newer one delivers.
+      if (this.trailingDueAt !== dueAt) return;
+      this.trailingDueAt = undefined;
+      if (this.recorder.liveDestinations === 0 && this.recorder.pendingBatches === 0 && this.spans.size === 0) return;
+      this.lastFlushAt = clock();
+      await this.flush(this.lastFlushAt, sinkFor, exporter);
+    };
+    waitUntil(fire().catch(() => undefined));
+  }
+
+  /** Whether a trailing flush is armed and not yet an interval overdue. */
+  trailingArmed(now: number, intervalMs: number): boolean {
+    return this.trailingDueAt !== undefined && now < this.trailingDueAt + intervalMs;
   }
 
   /** Seals the interval and delivers every waiting batch; failed ones wait for the next flush. */
