@@ -21,6 +21,7 @@ import type { RequestLocation } from "./routing/balance.js";
 import { settingsOf, type GatewaySettings } from "./settings.js";
 import { nativeTimer, type IsolateState, type StartTimer } from "./stage.js";
 import { OTLP_TRACES_PATH, otlpHttpSender, SpanExporter } from "./telemetry/otlp.js";
+import { collectorHeaders } from "./telemetry/collector-headers.js";
 import type { RecorderOptions } from "./telemetry/recorder.js";
 import { TelemetryState, type TelemetrySink } from "./telemetry/state.js";
 import type { SnapshotText } from "../../wire/src/snapshot.js";
@@ -175,10 +176,13 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
   function spanExporter(env: GatewayEnv): SpanExporter | undefined {
     const collector = cache?.current()?.mesh.spec.telemetry.tracing.collector;
     if (!collector) return undefined;
-    if (collector.url !== undefined) return new SpanExporter(otlpHttpSender(collector.url, (input, init) => fetch(input, init)));
+    const headers = collectorHeaders(collector.headers, env);
+    // Without a header's secret the collector would refuse every export: none is sent.
+    if (!headers) return undefined;
+    if (collector.url !== undefined) return new SpanExporter(otlpHttpSender(collector.url, (input, init) => fetch(input, init), { headers, compression: collector.compression ?? "gzip" }));
     const binding = collector.binding === undefined ? undefined : bindingNamed(env, collector.binding);
     if (!binding) return undefined;
-    return new SpanExporter(otlpHttpSender(`http://otel-collector${OTLP_TRACES_PATH}`, (input, init) => binding.fetch(new Request(input, init))));
+    return new SpanExporter(otlpHttpSender(`http://otel-collector${OTLP_TRACES_PATH}`, (input, init) => binding.fetch(new Request(input, init)), { headers, compression: collector.compression ?? "none" }));
   }
 
   return {

@@ -148,30 +148,63 @@ describe("span exporter", () => {
 
   it("posts at most maxBatch spans per request and reports them sent", async () => {
     const { bodies, send } = collector();
-    expect(await new SpanExporter(send, { maxBatch: 2 }).flush(spans(5))).toEqual({ sent: 5, failed: 0 });
+    expect(await new SpanExporter(send, { maxBatch: 2 }).flush(spans(5))).toEqual({ sent: 5, failed: 0, retries: 0 });
     expect(bodies.map(spanCount)).toEqual([2, 2, 1]);
   });
 
   it("sends nothing for no spans", async () => {
     const { bodies, send } = collector();
-    expect(await new SpanExporter(send).flush([])).toEqual({ sent: 0, failed: 0 });
+    expect(await new SpanExporter(send).flush([])).toEqual({ sent: 0, failed: 0, retries: 0 });
     expect(bodies).toEqual([]);
   });
 
-  it("counts a batch failed on a non-2xx answer or a network error, and carries on with the rest", async () => {
+  it("counts a batch failed on an answer it must not retry, and carries on with the rest", async () => {
     let call = 0;
     const { send } = collector(() => {
       call++;
-      if (call === 1) return new Response("busy", { status: 503 });
-      if (call === 2) throw new Error("connection reset");
+      if (call === 1) return new Response("bad", { status: 400 });
+      if (call === 2) return new Response("no key", { status: 401 });
       return new Response(null, { status: 200 });
     });
-    expect(await new SpanExporter(send, { maxBatch: 2 }).flush(spans(5))).toEqual({ sent: 1, failed: 4 });
+    expect(await new SpanExporter(send, { maxBatch: 2 }).flush(spans(5))).toEqual({ sent: 1, failed: 4, retries: 0 });
+    expect(call).toBe(3);
+  });
+
+  it("retries 429, 502, 503, 504 and network errors with growing jittered backoff, following a short Retry-After, up to maxAttempts", async () => {
+    const answers: (() => Response)[] = [
+      () => new Response("slow down", { status: 429, headers: { "retry-after": "2" } }),
+      () => {
+        throw new Error("connection reset");
+      },
+      () => Response.json({}),
+      () => new Response("busy", { status: 503 }),
+      () => new Response("busy", { status: 502 }),
+      () => new Response("busy", { status: 504, headers: { "retry-after": "3600" } }),
+    ];
+    let call = 0;
+    const { send } = collector(() => (answers[call++] ?? (() => Response.json({})))());
+    const waits: number[] = [];
+    const exporter = new SpanExporter(send, { maxBatch: 2, sleep: async (ms) => void waits.push(ms), random: () => 0.5 });
+    // Batch 1: 429 (waits its Retry-After), reset (waits half of 2 × 250 ms), then sent. Batch 2:
+    // 503, 502, 504: three tries, so failed. Batch 3: sent at once.
+    expect(await exporter.flush(spans(5))).toEqual({ sent: 3, failed: 2, retries: 4 });
+    expect(waits).toEqual([2000, 250, 125, 250]);
+    expect(call).toBe(7);
+  });
+
+  it("gzips the body and sends the configured headers when asked", async () => {
+    const seen: Request[] = [];
+    const send = otlpHttpSender("https://collector.example/v1/traces", async (input, init) => (seen.push(new Request(input, init)), new Response("{}")), { headers: { "x-api-key": "k-123" }, compression: "gzip" });
+    await new SpanExporter(send).flush([server]);
+    const [request] = seen;
+    expect([request?.headers.get("content-encoding"), request?.headers.get("content-type"), request?.headers.get("x-api-key")]).toEqual(["gzip", "application/json", "k-123"]);
+    const text = await new Response((request?.body ?? new ReadableStream()).pipeThrough(new DecompressionStream("gzip"))).text();
+    expect((JSON.parse(text) as ExportTraceServiceRequest).resourceSpans[0]?.scopeSpans[0]?.spans[0]?.spanId).toBe(server.spanId);
   });
 
   it("counts spans the collector rejected in a partial success as failed", async () => {
     const { send } = collector(() => Response.json({ partialSuccess: { rejectedSpans: "1", errorMessage: "span too old" } }));
-    expect(await new SpanExporter(send, { maxBatch: 3 }).flush(spans(3))).toEqual({ sent: 2, failed: 1 });
+    expect(await new SpanExporter(send, { maxBatch: 3 }).flush(spans(3))).toEqual({ sent: 2, failed: 1, retries: 0 });
   });
 
   it("refuses a batch size below 1", () => {
@@ -180,12 +213,13 @@ describe("span exporter", () => {
 
   it("posts JSON to the collector's URL through the given fetcher", async () => {
     const seen: Request[] = [];
-    const send = otlpHttpSender("https://collector.example/v1/traces", { fetch: async (input, init) => (seen.push(new Request(input, init)), new Response("{}")) }, { authorization: "Bearer t" });
+    const send = otlpHttpSender("https://collector.example/v1/traces", { fetch: async (input, init) => (seen.push(new Request(input, init)), new Response("{}")) }, { headers: { authorization: "Bearer t" } });
     await new SpanExporter(send).flush([server]);
     const [request] = seen;
     expect(request?.method).toBe("POST");
     expect(request?.url).toBe("https://collector.example/v1/traces");
     expect(request?.headers.get("content-type")).toBe("application/json");
+    expect(request?.headers.get("content-encoding")).toBeNull();
     expect(request?.headers.get("authorization")).toBe("Bearer t");
     expect(((await request?.json()) as ExportTraceServiceRequest).resourceSpans[0]?.scopeSpans[0]?.spans[0]?.spanId).toBe(server.spanId);
   });

@@ -97,66 +97,122 @@ export function exportTraceServiceRequest(spans: readonly Span[], serviceName: s
 /** OTLP/HTTP's path for traces, appended to a collector's base endpoint. */
 export const OTLP_TRACES_PATH = "/v1/traces";
 
+export interface OtlpSenderOptions {
+  /** Sent with every export (a hosted backend's API key, say); never logged. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** gzip the body (`Content-Encoding: gzip`, which OTLP/HTTP collectors accept). Default none. */
+  readonly compression?: "gzip" | "none";
+}
+
 /**
  * A `send` for SpanExporter: POSTs an OTLP JSON body to `url` through `fetcher` (global fetch or a
  * service binding), with `content-type: application/json` as OTLP/HTTP requires for JSON bodies.
- * @example new SpanExporter(otlpHttpSender("https://otel.example.com/v1/traces", fetch, { authorization: `Bearer ${env.OTEL_TOKEN}` }))
+ * @example new SpanExporter(otlpHttpSender("https://otel.example.com/v1/traces", fetch, { headers: { "x-api-key": env.OTEL_API_KEY }, compression: "gzip" }))
  */
 export function otlpHttpSender(
   url: string,
   fetcher: { fetch(input: string, init?: RequestInit): Promise<Response> } | ((input: string, init?: RequestInit) => Promise<Response>),
-  headers: Record<string, string> = {},
+  options: OtlpSenderOptions = {},
 ): (body: string) => Promise<Response> {
   const doFetch = typeof fetcher === "function" ? fetcher : (input: string, init?: RequestInit) => fetcher.fetch(input, init);
-  return function sendOtlp(body) {
-    return doFetch(url, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+  const gzip = options.compression === "gzip";
+  const headers = { ...options.headers, "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}) };
+  return async function sendOtlp(body) {
+    return doFetch(url, { method: "POST", headers, body: gzip ? await gzipped(body) : body });
   };
+}
+
+async function gzipped(text: string): Promise<ArrayBuffer> {
+  return new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
 }
 
 /** Spans per POST by default: the OpenTelemetry SDKs' batch processor default. */
 export const DEFAULT_OTLP_MAX_BATCH = 512;
+/** Tries per batch: the first, and two retries. */
+export const DEFAULT_OTLP_MAX_ATTEMPTS = 3;
+/** First retry's backoff; each later one doubles it (full jitter). */
+export const OTLP_BACKOFF_BASE_MS = 250;
+/** A collector's Retry-After is followed up to this; longer, and the batch waits for the next flush's spans to fail with it. */
+export const OTLP_MAX_RETRY_AFTER_MS = 5_000;
+/** Answers OTLP/HTTP says to retry (the specification's "retryable response codes"). */
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 export interface SpanExporterOptions {
   /** Most spans in one POST. Default DEFAULT_OTLP_MAX_BATCH. */
   maxBatch?: number;
+  /** Tries per batch on 429, 502, 503, 504 or a network error. Default DEFAULT_OTLP_MAX_ATTEMPTS. */
+  maxAttempts?: number;
+  /** For tests: how to wait between tries. */
+  sleep?: (ms: number) => Promise<void>;
+  /** For tests: the jitter's randomness, 0..1. */
+  random?: () => number;
 }
 
 /**
  * Posts spans as OTLP JSON, at most `maxBatch` per request, one request at a time (a Worker
  * invocation has a subrequest budget, and a collector that is struggling should not be hit with
  * a burst). A batch counts as sent on a 2xx, minus any spans the collector reports rejected in
- * `partialSuccess`; a non-2xx or a network error counts it failed. It does not retry: spans are
- * best-effort diagnostics, and the caller decides whether failed ones are worth keeping.
+ * `partialSuccess`. A 429, 502, 503, 504 or a network error is retried with exponential backoff
+ * and full jitter (a `Retry-After` up to 5 s is followed), up to `maxAttempts`; then, or on any
+ * other answer, the batch counts as failed. Spans are best-effort diagnostics: the buffer before
+ * this stays bounded, and nothing failed is kept.
  */
 export class SpanExporter {
   readonly #send: (body: string) => Promise<Response>;
   readonly #maxBatch: number;
+  readonly #maxAttempts: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
 
   constructor(send: (body: string) => Promise<Response>, options: SpanExporterOptions = {}) {
     const maxBatch = options.maxBatch ?? DEFAULT_OTLP_MAX_BATCH;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    const maxAttempts = options.maxAttempts ?? DEFAULT_OTLP_MAX_ATTEMPTS;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
     this.#send = send;
     this.#maxBatch = maxBatch;
+    this.#maxAttempts = maxAttempts;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#random = options.random ?? Math.random;
   }
 
-  async flush(spans: readonly Span[]): Promise<{ sent: number; failed: number }> {
+  async flush(spans: readonly Span[]): Promise<{ sent: number; failed: number; retries: number }> {
     let sent = 0;
     let failed = 0;
+    let retries = 0;
     for (let start = 0; start < spans.length; start += this.#maxBatch) {
       const batch = spans.slice(start, start + this.#maxBatch);
-      let accepted: number;
-      try {
-        const response = await this.#send(JSON.stringify(exportTraceServiceRequest(batch)));
-        accepted = response.ok ? batch.length - (await rejectedSpans(response, batch.length)) : 0;
-        if (!response.ok) await response.body?.cancel();
-      } catch {
-        accepted = 0;
+      const body = JSON.stringify(exportTraceServiceRequest(batch));
+      let accepted = 0;
+      for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+        let waitMs: number | undefined;
+        try {
+          const response = await this.#send(body);
+          if (response.ok) {
+            accepted = batch.length - (await rejectedSpans(response, batch.length));
+            break;
+          }
+          await response.body?.cancel();
+          if (!RETRYABLE_STATUSES.has(response.status)) break;
+          waitMs = retryAfterMs(response.headers.get("retry-after"));
+        } catch {
+          // A network error: as retryable as a 503.
+        }
+        if (attempt === this.#maxAttempts) break;
+        retries++;
+        await this.#sleep(waitMs ?? Math.floor(this.#random() * OTLP_BACKOFF_BASE_MS * 2 ** (attempt - 1)));
       }
       sent += accepted;
       failed += batch.length - accepted;
     }
-    return { sent, failed };
+    return { sent, failed, retries };
   }
+}
+
+/** A Retry-After of seconds (the form collectors send), capped; undefined when absent or unusable. */
+function retryAfterMs(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
+  return Math.min(Number(value.trim()) * 1000, OTLP_MAX_RETRY_AFTER_MS);
 }
 
 /**

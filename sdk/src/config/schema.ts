@@ -119,6 +119,24 @@ export const MeshSpec = z
               .object({
                 url: z.url({ protocol: /^https?$/, error: "collector.url must be an absolute http(s) URL" }).optional().describe("OTLP/HTTP traces endpoint, e.g. https://otel.example.com/v1/traces."),
                 binding: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "collector.binding must be a Worker binding name").optional().describe("A service binding on the gateway that accepts OTLP/HTTP JSON at /v1/traces."),
+                headers: z
+                  .record(
+                    z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "collector header names must be HTTP header names"),
+                    z.union(
+                      [
+                        z.object({ secret: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "secret must be the name of a Worker secret") }).strict().describe("The value of a Worker secret of the gateway (wrangler secret put NAME); the config holds only its name."),
+                        z.object({ value: z.string().max(1024) }).strict().describe("A value that is no secret (it is stored in the config as written)."),
+                      ],
+                      { error: "a collector header is { secret: NAME } or { value: text }" },
+                    ),
+                  )
+                  .refine((headers) => Object.keys(headers).length <= 16, "at most 16 collector headers")
+                  .optional()
+                  .describe("Headers sent with every export, such as a hosted backend's API key: { x-api-key: { secret: OTEL_API_KEY } }."),
+                compression: z
+                  .enum(["gzip", "none"], { error: "compression must be gzip or none" })
+                  .optional()
+                  .describe("gzip (Content-Encoding: gzip, which OTLP/HTTP collectors accept) or none. Default gzip for a url, none for a binding."),
               })
               .strict()
               .refine((c) => (c.url === undefined) !== (c.binding === undefined), "collector needs exactly one of url or binding")
