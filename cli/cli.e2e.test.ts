@@ -166,6 +166,13 @@ describe("the weft CLI against a running mesh", { timeout: 60_000 }, () => {
     expect(lines[0]).toMatch(/^SERVICE\s+REQUESTS\/S\s+SUCCESS\s+P50\s+P99\s+EJECTED$/);
     expect(lines.find((line) => line.startsWith("httpbin"))).toMatch(/^httpbin\s+\d+(\.\d)?\s+100%\s+\S+ms\s+\S+ms\s+0\/2$/);
     expect(lines.find((line) => line.startsWith("catalog"))).toMatch(/^catalog\s+-\s+-\s+-\s+-\s+0\/1$/);
+
+    // Per Route document and rule: the burst went through the ingress route's "httpbin" rule.
+    const routes = await weft("status", "--routes", "--window", "1h");
+    expect(routes.code, routes.stderr).toBe(0);
+    const routeLines = routes.stdout.trimEnd().split("\n");
+    expect(routeLines[0]).toMatch(/^ROUTE\s+RULE\s+DESTINATION\s+REQUESTS\/S\s+SUCCESS\s+P50\s+P99$/);
+    expect(routeLines.find((line) => /^ingress\s+httpbin\s+httpbin\s/.test(line))).toMatch(/^ingress\s+httpbin\s+httpbin\s+\d+(\.\d+)?\s+100%\s+\S+ms\s+\S+ms$/);
   });
 
   it("the demo traffic shows up in weft status within 30 s, failures included", async () => {

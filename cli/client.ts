@@ -113,7 +113,14 @@ const GoldenSchema = z.object({
 
 export const TelemetrySchema = z.object({
   windowMs: z.number(),
-  services: z.array(z.object({ service: z.string(), golden: GoldenSchema })),
+  services: z.array(
+    z.object({
+      service: z.string(),
+      golden: GoldenSchema,
+      // Gateways before per-route figures send none.
+      byRoute: z.array(z.object({ route: z.string(), rule: z.string(), golden: GoldenSchema })).default([]),
+    }),
+  ),
 });
 export type Telemetry = z.infer<typeof TelemetrySchema>;
 

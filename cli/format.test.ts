@@ -10,6 +10,7 @@ import {
   renderDiff,
   rolloutDetail,
   rolloutsTable,
+  routesTable,
   statusRows,
   statusTable,
   summarizeDocument,
@@ -252,5 +253,22 @@ describe("rollouts", () => {
     const mirroring = rolloutDetail({ ...rollout, steps: ["mirror 50%", "setWeight 25"], state: { ...rollout.state, step: 0, canaryWeight: 0, mirrorPercent: 50 } }, now);
     expect([mirroring[3], mirroring[5]]).toEqual(["step        1 of 2: mirror 50%", "weights     v1 100%, v2 0% (+ copies of 50%)"]);
     expect([failed[2], failed[5], failed[7], failed.at(-1)]).toEqual(["phase       Failed (aborted by admin:cli)", "weights     v1 100%, v2 0%", "checks      1 failed (rolls back at 2); last 2026-12-01 00:02:00Z; next -", "no checks yet"]);
+  });
+});
+
+describe("routes", () => {
+  const golden = (requests: number, successRate: number | null, p50Ms: number | null, p99Ms: number | null) => ({ requests, requestsPerSecond: requests / 60, successRate, p50Ms, p99Ms });
+  it("lists each Route document's rule per destination that carried traffic, by route and rule, leaving out unrouted and idle ones", () => {
+    const table = routesTable([
+      { service: "orders", byRoute: [{ route: "orders-canary", rule: "split", golden: golden(120, 0.99, 4, 40) }, { route: "", rule: "", golden: golden(3, 0, 1, 1) }, { route: "orders-canary", rule: "canary-opt-in", golden: golden(0, null, null, null) }] },
+      { service: "httpbin", byRoute: [{ route: "ingress", rule: "httpbin", golden: golden(600, 1, 2.5, 30) }, { route: "(shadow)", rule: "", golden: golden(60, 1, 2, 3) }] },
+    ]);
+    expect(table.split("\n")).toEqual([
+      "ROUTE          RULE     DESTINATION  REQUESTS/S  SUCCESS    P50    P99",
+      "(shadow)       -        httpbin             1.0     100%  2.0ms  3.0ms",
+      "ingress        httpbin  httpbin            10.0     100%  2.5ms   30ms",
+      "orders-canary  split    orders              2.0   99.00%  4.0ms   40ms",
+    ]);
+    expect(routesTable([{ service: "orders", byRoute: [] }])).toBe("no route carried traffic in the window");
   });
 });

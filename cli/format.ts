@@ -295,6 +295,19 @@ export function statusTable(rows: readonly StatusRow[]): string {
   );
 }
 
+/** `weft status --routes`: one row per Route document, rule and destination that carried traffic. */
+export function routesTable(services: readonly { service: string; byRoute: readonly { route: string; rule: string; golden: GoldenView }[] }[]): string {
+  const rows = services
+    .flatMap((view) => view.byRoute.filter((entry) => entry.route !== "" && entry.golden.requests > 0).map((entry) => ({ service: view.service, ...entry })))
+    .sort((a, b) => a.route.localeCompare(b.route) || a.rule.localeCompare(b.rule) || a.service.localeCompare(b.service));
+  if (rows.length === 0) return "no route carried traffic in the window";
+  return table(
+    ["route", "rule", "destination", "requests/s", "success", "p50", "p99"],
+    rows.map((row) => [row.route, row.rule || "-", row.service, formatRate(row.golden.requestsPerSecond), formatPercent(row.golden.successRate), formatMs(row.golden.p50Ms), formatMs(row.golden.p99Ms)]),
+    ["left", "left", "left", "right", "right", "right", "right"],
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rollouts
 

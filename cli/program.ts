@@ -30,7 +30,7 @@ import {
   type Telemetry,
   withoutUndefined,
 } from "./client.js";
-import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, rolloutDetail, rolloutsTable, statusRows, statusTable, summarizeDocument, table } from "./format.js";
+import { documentLookup, documentRef, formatIssue, formatTime, plural, renderDiff, rolloutDetail, rolloutsTable, routesTable, statusRows, statusTable, summarizeDocument, table } from "./format.js";
 import { registerInit } from "./init.js";
 import { registerDeploy } from "./deploy.js";
 import { registerDev } from "./dev.js";
@@ -309,11 +309,16 @@ function buildProgram(context: Context): Command {
   withJson(
     program
       .command("status")
-      .description("golden metrics per service (requests/s, success rate, p50, p99) and ejected endpoints")
-      .option("--window <duration>", "telemetry window, such as 1m or 1h", parseWindow, "1m"),
-  ).action(async (options: { window: string } & JsonOption, command: Command) => {
+      .description("golden metrics per service (requests/s, success rate, p50, p99) and ejected endpoints; --routes: per Route document and rule")
+      .option("--window <duration>", "telemetry window, such as 1m or 1h", parseWindow, "1m")
+      .option("--routes", "one row per Route document and rule that carried traffic, instead of per service"),
+  ).action(async (options: { window: string; routes?: boolean } & JsonOption, command: Command) => {
     const snapshot = await readStatus(context.client(command), options.window);
     if (options.json) return context.json({ services: snapshot.services.raw, telemetry: snapshot.telemetry?.raw ?? null });
+    if (options.routes) {
+      if (!snapshot.telemetry) throw new CliFailure(`no per-route figures: ${snapshot.telemetryNote ?? "the gateway serves no telemetry"}`);
+      return context.out(routesTable(snapshot.telemetry.value.services));
+    }
     context.out(...statusLines(snapshot));
   });
 

@@ -169,6 +169,9 @@ describe("the dashboard in a browser", () => {
     if (reported.denials.length === 0) await page.getByTestId("denials-empty").waitFor();
     for (const denial of reported.denials) await page.getByTestId(`denial-${denial.source}-${denial.destination}`).waitFor();
     await page.getByTestId("endpoint-orders-v1-0").waitFor();
+    // Per route: the ingress route's httpbin rule and orders' split rule carried the traffic above.
+    await page.getByTestId("route-ingress-httpbin-httpbin").waitFor();
+    await page.getByTestId("route-orders-canary-split-orders").waitFor();
     // The example's rollout: its phase, its plan with the current step, and the split as a bar.
     await page.getByTestId("rollout-orders-v2").waitFor();
     expect(await page.getByTestId("rollout-orders-v2-phase").textContent()).toBe("Progressing");

@@ -88,8 +88,8 @@ describe("mirroring", () => {
       return (await (await gateway.fetch("http://gw.test/.weft/metrics", { headers: { authorization: "Bearer dev-admin-token" } })).text()).split("\n");
     };
     const sample = (lines: string[], prefix: string) => Number(lines.find((line) => line.startsWith(prefix))?.split(" ").at(-1) ?? 0);
-    const ok = 'weft_route_requests_total{source="anonymous",destination="shadow",subset="next",route="(shadow)",code="200"}';
-    const failed = 'weft_route_requests_total{source="anonymous",destination="shadow",subset="next",route="(shadow)",code="500"}';
+    const ok = 'weft_route_requests_total{source="anonymous",destination="shadow",subset="next",route="(shadow)",rule="",code="200"}';
+    const failed = 'weft_route_requests_total{source="anonymous",destination="shadow",subset="next",route="(shadow)",rule="",code="500"}';
     const before = await metrics();
     for (let i = 0; i < 40; i++) expect((await gateway.fetchAndSettle("http://live.mesh/anything")).status).toBe(200);
     const after = await metrics();

@@ -12,7 +12,7 @@
  */
 import type { SketchData } from "../../wire/src/sketch.js";
 import { statusLabel } from "../../wire/src/status-label.js";
-import type { GoldenMetrics, StatusLabel, TelemetryBatch } from "../../wire/src/telemetry.js";
+import { routeLabelParts, type GoldenMetrics, type StatusLabel, type TelemetryBatch } from "../../wire/src/telemetry.js";
 import {
   batchCounters,
   batchProblem,
@@ -114,6 +114,8 @@ export interface TelemetryView {
   windowMs: number;
   golden: GoldenMetrics;
   bySubset: { subset: string; golden: GoldenMetrics }[];
+  /** Per Route document and rule that matched (route "" : none matched; "(shadow)": mirrored copies). */
+  byRoute: { route: string; rule: string; golden: GoldenMetrics }[];
   edges: { source: string; destination: string; golden: GoldenMetrics }[];
   counters: CounterView[];
 }
@@ -246,6 +248,7 @@ export class TelemetryStore {
       windowMs,
       golden: goldenMetrics(series, windowMs),
       bySubset: groupRows(series, (row) => row.subset).map(([subset, rows]) => ({ subset, golden: goldenMetrics(rows, windowMs) })),
+      byRoute: groupRows(series, (row) => row.route).map(([label, rows]) => ({ ...routeLabelParts(label), golden: goldenMetrics(rows, windowMs) })),
       edges: groupRows(series, (row) => JSON.stringify([row.source, row.destination])).map(([, rows]) => ({
         source: (rows[0] as SeriesRollup).source,
         destination: (rows[0] as SeriesRollup).destination,

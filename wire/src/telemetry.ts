@@ -16,7 +16,10 @@ export interface SeriesKey {
   destination: string;
   /** Subset that answered, or "" when the mesh answered before choosing one. */
   subset: string;
-  /** Route name and rule (`<route>#<index>` or the rule's name). */
+  /**
+   * The Route document and the rule that matched, as `<route>/<rule>` (the rule's name, or `#<index>`;
+   * see routeLabelOf); "" when no rule matched, `(shadow)` for a mirrored copy.
+   */
   route: string;
   /**
    * HTTP status the caller received: common codes as themselves, rare ones folded into their
@@ -67,4 +70,18 @@ export interface GoldenMetrics {
   p50Ms: number | null;
   p95Ms: number | null;
   p99Ms: number | null;
+}
+
+/**
+ * A request series' `route` label: the Route document's name, "/", and the rule's name or its
+ * index (`#0`). Route names cannot hold "/", so the label splits back at its first one.
+ */
+export function routeLabelOf(routeName: string, ruleName: string | undefined, ruleIndex: number): string {
+  return `${routeName}/${ruleName ?? `#${ruleIndex}`}`;
+}
+
+/** A `route` label's two parts; a label with no "/" (none, or `(shadow)`) is all route. */
+export function routeLabelParts(label: string): { route: string; rule: string } {
+  const slash = label.indexOf("/");
+  return slash < 0 ? { route: label, rule: "" } : { route: label.slice(0, slash), rule: label.slice(slash + 1) };
 }

@@ -231,7 +231,7 @@ export function createAdminApi(deps: AdminDependencies) {
     const views = await Promise.all(services.map((name) => access.query(name, windowMs)));
     return c.json({
       windowMs,
-      services: views.map((view) => ({ service: view.service, golden: view.golden, bySubset: view.bySubset })),
+      services: views.map((view) => ({ service: view.service, golden: view.golden, bySubset: view.bySubset, byRoute: view.byRoute })),
       // The service graph: every caller→destination edge that carried traffic in the window.
       edges: views.flatMap((view) => view.edges).filter((edge) => edge.golden.requests > 0),
     });

@@ -36,6 +36,10 @@ const VIEWS: Record<string, TelemetryView> = {
     windowMs: 300_000,
     golden: golden(30, 0.9),
     bySubset: [{ subset: "v1", golden: golden(30, 0.9) }],
+    byRoute: [
+      { route: "orders-mesh", rule: "reads", golden: golden(25, 1) },
+      { route: "orders-mesh", rule: "#1", golden: golden(5, 0.4) },
+    ],
     edges: [
       { source: "frontend", destination: "orders", golden: golden(20, 1) },
       { source: "anonymous", destination: "orders", golden: golden(10, 0.7) },
@@ -46,7 +50,7 @@ const VIEWS: Record<string, TelemetryView> = {
     ],
   },
   // A shard with nothing stored names no service.
-  catalog: { service: "", windowMs: 300_000, golden: golden(0, null), bySubset: [], edges: [], counters: [] },
+  catalog: { service: "", windowMs: 300_000, golden: golden(0, null), bySubset: [], byRoute: [], edges: [], counters: [] },
 };
 
 const ROLLOUT = ORDERS_ROLLOUT_VIEW;
@@ -283,6 +287,10 @@ describe("dashboard pages and data behind the session", () => {
     expect(data.telemetry.services.map((s) => s.service)).toEqual(["orders", "catalog"]);
     expect(data.denials).toEqual([{ source: "anonymous", destination: "orders", count: 4 }]);
     expect(data.rollouts).toEqual([ROLLOUT]);
+    expect(data.telemetry.routes).toEqual([
+      { service: "orders", route: "orders-mesh", rule: "reads", golden: golden(25, 1) },
+      { service: "orders", route: "orders-mesh", rule: "#1", golden: golden(5, 0.4) },
+    ]);
     expect(data.problems).toEqual([]);
   });
 

@@ -46,6 +46,16 @@ export interface ServiceTelemetry {
   counters: CounterTotals;
 }
 
+/** One Route document's rule as a destination's telemetry object counted it. */
+export interface RouteTelemetry {
+  /** The destination whose requests these are. */
+  service: string;
+  route: string;
+  /** The rule's name, or `#<index>`. */
+  rule: string;
+  golden: GoldenMetrics;
+}
+
 export interface EdgeTelemetry {
   source: string;
   destination: string;
@@ -66,7 +76,7 @@ export interface DashboardData {
   /** Health is what this gateway isolate has seen; other isolates keep their own view. */
   healthScope: "isolate";
   services: ServiceView[];
-  telemetry: { windowMs: number; services: ServiceTelemetry[]; edges: EdgeTelemetry[] };
+  telemetry: { windowMs: number; services: ServiceTelemetry[]; edges: EdgeTelemetry[]; routes: RouteTelemetry[] };
   /** Authorization denials in the telemetry window, most first. */
   denials: Denial[];
   /** Each rollout of the current config: where it is and its recent checks. */

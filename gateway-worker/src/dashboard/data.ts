@@ -13,7 +13,7 @@ import type { CounterView, TelemetryView } from "../../../control-durable/src/te
 import type { EndpointHealthView } from "../resilience/state.js";
 import type { CounterTotals, DashboardData, Denial, EndpointView, HistoryEntry, ServiceView } from "./data-shape.js";
 
-export type { CounterTotals, DashboardData, Denial, EdgeTelemetry, EndpointView, HistoryEntry, ServiceTelemetry, ServiceView } from "./data-shape.js";
+export type { CounterTotals, DashboardData, Denial, EdgeTelemetry, EndpointView, HistoryEntry, RouteTelemetry, ServiceTelemetry, ServiceView } from "./data-shape.js";
 
 /** The dashboard's window over the telemetry objects, as the admin API's default. */
 export const DASHBOARD_WINDOW_MS = 5 * 60_000;
@@ -128,6 +128,8 @@ export function summarizeTelemetry(views: readonly TelemetryView[]): DashboardDa
       .flatMap((view) => view.edges)
       .filter((edge) => edge.golden.requests > 0)
       .map((edge) => ({ ...edge, denials: denials.get(edgeKey(edge.source, edge.destination)) ?? 0 })),
+    // Requests no rule matched (route "") are the service's, not a route's.
+    routes: views.flatMap((view) => view.byRoute.filter((entry) => entry.route !== "" && entry.golden.requests > 0).map((entry) => ({ service: view.service, ...entry }))),
   };
 }
 

@@ -110,6 +110,9 @@ export function dashboardPage(): Page {
         <Section id="service-metrics" title="Golden metrics" note="sampled every 3 s from the 5-minute window">
           <p class="empty">Waiting for data…</p>
         </Section>
+        <Section id="routes" title="Routes" note="per Route document and rule, last 5 minutes">
+          <p class="empty">Waiting for data…</p>
+        </Section>
         <Section id="rollouts" title="Rollouts" note="progress and the last checks; weft rollout status <name>">
           <p class="empty">Waiting for data…</p>
         </Section>

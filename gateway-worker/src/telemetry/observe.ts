@@ -7,6 +7,7 @@
 import { MESH_ERROR_HEADER } from "@weft/sdk";
 import type { MeshRequest } from "../stage.js";
 import { safeAttributes } from "./spans.js";
+import { routeLabelOf } from "../../../wire/src/telemetry.js";
 
 /** Spans are kept only when sampled and the mesh names a collector to send them to. */
 export function recordsSpans(request: MeshRequest): boolean {
@@ -17,10 +18,16 @@ export function callerLabel(request: MeshRequest): string {
   return request.caller?.authenticated ? request.caller.service : "anonymous";
 }
 
+/** Per compiled rule (compiled once per config version), so a request builds no label string. */
+const routeLabels = new WeakMap<object, string>();
+
+/** The matched rule as `<route>/<rule>` (wire/src/telemetry.ts routeLabelOf); "" when none matched. */
 export function routeLabel(request: MeshRequest): string {
   const rule = request.route?.rule;
   if (!rule) return "";
-  return rule.ruleName ?? `${rule.routeName}#${rule.ruleIndex}`;
+  let label = routeLabels.get(rule);
+  if (label === undefined) routeLabels.set(rule, (label = routeLabelOf(rule.routeName, rule.ruleName, rule.ruleIndex)));
+  return label;
 }
 
 /** Where a request's telemetry goes: its `destination` label and the telemetry shard that keeps it. */

@@ -40,12 +40,14 @@ const API_TO_USERS = { source: "api", destination: "users", subset: "v1", code: 
 
 describe("prometheus exposition", () => {
   it("sums series that differ only by route into one weft_requests_total sample, and keeps them apart in weft_route_requests_total", () => {
-    const text = render({ series: [series({ ...API_TO_USERS, route: "users#0" }, 3, 4), series({ ...API_TO_USERS, route: "users#1" }, 5, 40)] });
+    const text = render({ series: [series({ ...API_TO_USERS, route: "users/#0" }, 3, 4), series({ ...API_TO_USERS, route: "users/writes" }, 5, 40), series({ ...API_TO_USERS, route: "(shadow)" }, 2, 7)] });
 
-    expect(samples(text, "weft_requests_total")).toEqual(['weft_requests_total{source="api",destination="users",subset="v1",code="200"} 8']);
+    expect(samples(text, "weft_requests_total")).toEqual(['weft_requests_total{source="api",destination="users",subset="v1",code="200"} 10']);
+    // The Route document and its rule as labels of their own.
     expect(samples(text, "weft_route_requests_total")).toEqual([
-      'weft_route_requests_total{source="api",destination="users",subset="v1",route="users#0",code="200"} 3',
-      'weft_route_requests_total{source="api",destination="users",subset="v1",route="users#1",code="200"} 5',
+      'weft_route_requests_total{source="api",destination="users",subset="v1",route="(shadow)",rule="",code="200"} 2',
+      'weft_route_requests_total{source="api",destination="users",subset="v1",route="users",rule="#0",code="200"} 3',
+      'weft_route_requests_total{source="api",destination="users",subset="v1",route="users",rule="writes",code="200"} 5',
     ]);
   });
 
@@ -73,9 +75,9 @@ describe("prometheus exposition", () => {
   it("keeps series with different codes or subsets apart, and writes the mesh's own answers with an empty subset", () => {
     const text = render({
       series: [
-        series({ source: "anonymous", destination: "httpbin", subset: "", route: "httpbin#0", code: 429 }, 2, 1),
-        series({ source: "anonymous", destination: "httpbin", subset: "v2", route: "httpbin#0", code: 200 }, 7, 12),
-        series({ source: "anonymous", destination: "httpbin", subset: "v2", route: "httpbin#0", code: 503 }, 1, 12),
+        series({ source: "anonymous", destination: "httpbin", subset: "", route: "httpbin/#0", code: 429 }, 2, 1),
+        series({ source: "anonymous", destination: "httpbin", subset: "v2", route: "httpbin/#0", code: 200 }, 7, 12),
+        series({ source: "anonymous", destination: "httpbin", subset: "v2", route: "httpbin/#0", code: 503 }, 1, 12),
       ],
     });
     expect(samples(text, "weft_requests_total")).toEqual([
@@ -255,14 +257,14 @@ describe("prometheus exposition", () => {
 function realisticInput(): MetricsInput {
   return {
     series: [
-      series({ source: "anonymous", destination: "httpbin", subset: "v1", route: "httpbin#0", code: 200 }, 120, 8),
-      series({ source: "anonymous", destination: "httpbin", subset: "v2", route: "httpbin#0", code: 200 }, 30, 11),
+      series({ source: "anonymous", destination: "httpbin", subset: "v1", route: "httpbin/#0", code: 200 }, 120, 8),
+      series({ source: "anonymous", destination: "httpbin", subset: "v2", route: "httpbin/#0", code: 200 }, 30, 11),
       series({ source: "anonymous", destination: "httpbin", subset: "v2", route: "httpbin-flaky", code: 503 }, 9, 3),
-      series({ source: "anonymous", destination: "httpbin", subset: "", route: "httpbin#0", code: 429 }, 4, 0.4),
-      series({ source: "frontend", destination: "users", subset: "stable", route: "users#0", code: 200 }, 1000, 22.5),
+      series({ source: "anonymous", destination: "httpbin", subset: "", route: "httpbin/#0", code: 429 }, 4, 0.4),
+      series({ source: "frontend", destination: "users", subset: "stable", route: "users/#0", code: 200 }, 1000, 22.5),
       series({ source: "frontend", destination: "users", subset: "stable", route: "users#1", code: 200 }, 250, 310),
-      series({ source: "frontend", destination: "users", subset: "canary", route: "users#0", code: 504 }, 2, 30_000),
-      series({ source: "frontend", destination: "users", subset: "", route: "users#0", code: 403 }, 1, 0.2),
+      series({ source: "frontend", destination: "users", subset: "canary", route: "users/#0", code: 504 }, 2, 30_000),
+      series({ source: "frontend", destination: "users", subset: "", route: "users/#0", code: 403 }, 1, 0.2),
     ],
     counters: [
       { name: "retries", labels: { source: "frontend", destination: "users" }, value: 17 },

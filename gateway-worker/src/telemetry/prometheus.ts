@@ -11,7 +11,7 @@
  * - no series is written twice: inputs with the same label set are summed;
  * - histogram buckets are cumulative and never decrease, and `le="+Inf"` equals `_count`.
  */
-import { DURATION_BUCKETS_MS, type StatusLabel } from "../../../wire/src/telemetry.js";
+import { DURATION_BUCKETS_MS, routeLabelParts, type StatusLabel } from "../../../wire/src/telemetry.js";
 
 /** The histogram's `le` values: DURATION_BUCKETS_MS in seconds (0.001 … 30), written once. */
 const DURATION_BUCKET_LABELS: readonly string[] = DURATION_BUCKETS_MS.map((ms) => formatNumber(ms / 1000));
@@ -78,7 +78,7 @@ const EVENT_COUNTERS: readonly { name: string; metric: string; help: string }[] 
 ];
 
 const REQUEST_LABELS = ["source", "destination", "subset", "code"] as const;
-const ROUTE_LABELS = ["source", "destination", "subset", "route", "code"] as const;
+const ROUTE_LABELS = ["source", "destination", "subset", "route", "rule", "code"] as const;
 
 /** Renders all weft metric families; the text ends with a newline. */
 export function renderMetrics(input: MetricsInput): string {
@@ -109,7 +109,8 @@ function requestFamilies(series: MetricsInput["series"]): Family[] {
   const byRequest = new Map<string, HistogramTotals>();
   const byRoute = new Map<string, { labels: Labels; count: number }>();
   for (const s of series) {
-    const values: Record<(typeof ROUTE_LABELS)[number], string> = { source: s.source, destination: s.destination, subset: s.subset, route: s.route, code: typeof s.code === "number" ? formatNumber(s.code) : s.code };
+    const { route, rule } = routeLabelParts(s.route);
+    const values: Record<(typeof ROUTE_LABELS)[number], string> = { source: s.source, destination: s.destination, subset: s.subset, route, rule, code: typeof s.code === "number" ? formatNumber(s.code) : s.code };
     const buckets = normalizeBuckets(s.buckets, s.count);
 
     const requestLabels: Labels = REQUEST_LABELS.map((name) => [name, values[name]] as const);
@@ -153,7 +154,7 @@ function requestFamilies(series: MetricsInput["series"]): Family[] {
   const routeTotal: Family = {
     name: "weft_route_requests_total",
     type: "counter",
-    help: "Requests through the mesh by the route rule that matched them, besides source, destination, subset and code.",
+    help: "Requests through the mesh by the Route document (route) and its rule (rule: its name, or #index) that matched them, besides source, destination, subset and code.",
     samples: sortedByLabels([...byRoute.values()]).map((t) => sample("weft_route_requests_total", t.labels, t.count)),
   };
   return [requestsTotal, duration, routeTotal];

@@ -139,6 +139,40 @@ function renderMetrics(data: DashboardData): void {
   );
 }
 
+// ---- routes -------------------------------------------------------------------------------
+
+function renderRoutes(data: DashboardData): void {
+  const routes = [...data.telemetry.routes].sort((a, b) => a.route.localeCompare(b.route) || a.rule.localeCompare(b.rule) || a.service.localeCompare(b.service));
+  if (routes.length === 0) {
+    section("routes").replaceChildren(h("p", { class: "empty", testid: "routes-empty" }, "No route carried traffic in the last 5 minutes."));
+    return;
+  }
+  section("routes").replaceChildren(
+    h(
+      "table",
+      {},
+      h("thead", {}, h("tr", {}, ["route", "rule", "destination", "requests/s", "success", "p50", "p99"].map((t) => h("th", {}, t)))),
+      h(
+        "tbody",
+        {},
+        routes.map((r) =>
+          h(
+            "tr",
+            { testid: `route-${r.route}-${r.rule}-${r.service}` },
+            h("td", { class: "mono" }, r.route),
+            h("td", { class: "mono" }, r.rule || "–"),
+            h("td", {}, r.service),
+            h("td", { class: "num" }, rate(r.golden.requestsPerSecond)),
+            h("td", { class: "num" }, h("span", { class: `dot ${health(r.golden)}` }), " ", percent(r.golden.successRate)),
+            h("td", { class: "num" }, ms(r.golden.p50Ms)),
+            h("td", { class: "num" }, ms(r.golden.p99Ms)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 // ---- rollouts -----------------------------------------------------------------------------
 
 /** Checks shown per rollout, newest first. */
@@ -339,6 +373,7 @@ function render(data: DashboardData): void {
   renderHistory(data);
   renderGraph(data);
   renderMetrics(data);
+  renderRoutes(data);
   renderRollouts(data);
   renderEndpoints(data);
   renderDenials(data);
