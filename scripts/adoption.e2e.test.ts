@@ -49,6 +49,19 @@ function send(port: number, method: string, path: string, host: string, headers:
   });
 }
 
+/** The gateway's access-log lines (one JSON object per request) in `weft dev`'s output. */
+function accessLines(output: string): { source: string; destination: string; traceId: string }[] {
+  return output.split("\n").flatMap((line) => {
+    const start = line.indexOf('{"type":"weft.access"');
+    if (start < 0) return [];
+    try {
+      return [JSON.parse(line.slice(start)) as { source: string; destination: string; traceId: string }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 // The user's own code, exactly as the README shows it.
 const { users: USERS_WORKER, billing: BILLING_WORKER } = readmeWorkers();
 
@@ -72,6 +85,7 @@ metadata: { name: acme }
 spec:
   trustDomain: acme.weft
   identity: { mode: STRICT }
+  telemetry: { accessLog: { enabled: true } }
 ---
 apiVersion: weft/v1
 kind: Service
@@ -195,6 +209,17 @@ describe("weft for one's own Workers, from an empty folder to a working mesh cal
     expect(answer.status, answer.text).toBe(200);
     expect(JSON.parse(answer.text)).toEqual({ id: "42", caller: "billing" });
     const tookMs = Date.now() - started;
+
+    // One trace across both hops, with only the README's code: the gateway's access log names the
+    // trace of the ingress call to billing and of billing's call to users.
+    const traced = await send(port, "GET", "/", "billing.acme.test", { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" });
+    expect(traced.status, traced.text).toBe(200);
+    let hops: { source: string; destination: string; traceId: string }[] = [];
+    for (let i = 0; i < 20 && hops.length < 2; i++) {
+      hops = accessLines(devOutput).filter((line) => line.traceId === "4bf92f3577b34da6a3ce929d0e0e4736");
+      if (hops.length < 2) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(hops.map((hop) => `${hop.source} → ${hop.destination}`).sort(), devOutput.slice(-3000)).toEqual(["anonymous → billing", "billing → users"]);
 
     const anonymous = await send(port, "GET", "/users/1", "users.mesh");
     expect(anonymous.status, anonymous.text).toBe(401);
