@@ -72,6 +72,26 @@ describe("the isolate's mesh client", () => {
     expect(meshClient(binding, { credential })).toBe(meshClient(binding, { credential }));
     expect(meshClient(binding)).not.toBe(meshClient(binding, { credential }));
   });
+
+  it("for a request (inbound), gives each call that request's trace context, request id and deadline, with no wrapper", async () => {
+    const { meshClient } = await import("./client.js");
+    const { binding, requests } = recordingBinding(() => new Response("ok"));
+    const inbound = new Request("https://billing.example/", {
+      headers: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", tracestate: "acme=1", "x-request-id": "req-7", [DEADLINE_HEADER]: "5000", cookie: "session=secret" },
+    });
+    const mesh = meshClient(binding, { inbound });
+    await mesh.fetch("users", "/users/42");
+    // A call's own headers win over the inherited ones.
+    await mesh.fetch("users", "/users/43", { headers: { traceparent: "00-11111111111111111111111111111111-2222222222222222-01" } });
+    const [first, second] = requests;
+    expect([first?.headers.get("traceparent"), first?.headers.get("tracestate"), first?.headers.get("x-request-id"), first?.headers.get("cookie")]).toEqual(["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "acme=1", "req-7", null]);
+    expect(Number(first?.headers.get(DEADLINE_HEADER))).toBeGreaterThan(4000);
+    expect(Number(first?.headers.get(DEADLINE_HEADER))).toBeLessThanOrEqual(5000);
+    expect(second?.headers.get("traceparent")).toBe("00-11111111111111111111111111111111-2222222222222222-01");
+    // The per-request client shares the isolate client's SVID and state; the isolate client itself inherits nothing.
+    await meshClient(binding).fetch("users", "/users/44");
+    expect(requests[2]?.headers.get("traceparent")).toBeNull();
+  });
 });
 
 describe("the caller's deadline on mesh calls", () => {

@@ -8,7 +8,7 @@
  * left without `traceparent`/`tracestate`/`x-request-id`/`x-weft-deadline-ms` gets them from the
  * inbound request; headers the caller set always win.
  */
-import { applyInboundDefaults, currentInbound } from "./context.js";
+import { applyInboundDefaults, currentInbound, inboundContextOf, type InboundContext } from "./context.js";
 import { DEADLINE_HEADER, parseDeadlineHeader } from "./deadline.js";
 import { NAME_PATTERN } from "./identity.js";
 import { MeshError, meshErrorFromResponse } from "./errors.js";
@@ -33,6 +33,16 @@ export interface MeshClientOptions {
   /** Clock (epoch ms; for token renewal and deadline checks) and randomness for token renewal (tests). */
   now?: () => number;
   random?: () => number;
+}
+
+/** `meshClient`'s options: the isolate client's, and the request being handled. */
+export interface IsolateMeshClientOptions extends Pick<MeshClientOptions, "credential" | "throwMeshErrors"> {
+  /**
+   * The request this function is handling: every peer call carries its `traceparent`,
+   * `tracestate`, `x-request-id` and what is left of its deadline (unless the call sets them), so
+   * the hops stay one trace with no wrapper and no compatibility flag.
+   */
+  inbound?: Request;
 }
 
 /** The SDK's own refusals to send, told apart from MeshErrors thrown by what it calls (token exchange). */
@@ -68,6 +78,12 @@ export interface MeshClient {
    * @example const res = await mesh.fetch("http://orders.mesh/orders/42", { method: "POST", body });
    */
   fetch(url: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /**
+   * This client, with the trace context, request id and deadline of `inbound` on every call
+   * (what `runWithInbound` gives implicitly). Cheap: the SVID and everything else are shared.
+   * @example const mesh = meshClient(env.WEFT).withInbound(request);
+   */
+  withInbound(inbound: Request): MeshClient;
 }
 
 /**
@@ -115,7 +131,7 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
     return request;
   }
 
-  async function meshFetch(first: string | URL | Request, second?: string | RequestInit, third?: RequestInit): Promise<Response> {
+  async function meshFetch(inbound: InboundContext | undefined, first: string | URL | Request, second?: string | RequestInit, third?: RequestInit): Promise<Response> {
     let request: Request;
     if (typeof first === "string" && typeof second === "string") {
       request = new Request(meshUrl(first, second), third);
@@ -128,7 +144,7 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
       }
     }
     // Before the budget is read, so an inherited budget is enforced like an explicit one.
-    applyInboundDefaults(request.headers, currentInbound(), now());
+    applyInboundDefaults(request.headers, inbound ?? currentInbound(), now());
     // A malformed budget is left for the gateway to ignore; a well-formed one becomes a deadline here.
     const budget = parseDeadlineHeader(request.headers.get(DEADLINE_HEADER));
     let response: Response;
@@ -146,22 +162,31 @@ export function createMeshClient(binding: MeshBinding, options: MeshClientOption
     return response;
   }
 
-  return { fetch: meshFetch as MeshClient["fetch"] };
+  /** A client whose calls inherit from `inbound` (or, without one, from the current `runWithInbound`). */
+  function clientFor(inbound: InboundContext | undefined): MeshClient {
+    return {
+      fetch: ((first: string | URL | Request, second?: string | RequestInit, third?: RequestInit) => meshFetch(inbound, first, second, third)) as MeshClient["fetch"],
+      withInbound: (request) => clientFor(inboundContextOf(request)),
+    };
+  }
+  return clientFor(undefined);
 }
 
 const isolateClients = new WeakMap<MeshBinding, Map<string, MeshClient>>();
 
 /**
  * The isolate's mesh client for this binding and credential, created on first use and reused, so
- * the function's SVID is exchanged once and renewed in place rather than once per request.
+ * the function's SVID is exchanged once and renewed in place rather than once per request. With
+ * `inbound`, the client for this request: its calls carry the request's trace context, request id
+ * and remaining deadline.
  * @example
- * const mesh = meshClient(env.WEFT, { credential: env.WEFT_CREDENTIAL });
+ * const mesh = meshClient(env.WEFT, { credential: env.WEFT_CREDENTIAL, inbound: request });
  */
-export function meshClient(binding: MeshBinding, options: Pick<MeshClientOptions, "credential" | "throwMeshErrors"> = {}): MeshClient {
+export function meshClient(binding: MeshBinding, options: IsolateMeshClientOptions = {}): MeshClient {
   let byOptions = isolateClients.get(binding);
   if (!byOptions) isolateClients.set(binding, (byOptions = new Map()));
   const key = `${options.credential ?? ""}|${options.throwMeshErrors ?? true}`;
   let client = byOptions.get(key);
-  if (!client) byOptions.set(key, (client = createMeshClient(binding, options)));
-  return client;
+  if (!client) byOptions.set(key, (client = createMeshClient(binding, { ...(options.credential !== undefined ? { credential: options.credential } : {}), ...(options.throwMeshErrors !== undefined ? { throwMeshErrors: options.throwMeshErrors } : {}) })));
+  return options.inbound ? client.withInbound(options.inbound) : client;
 }

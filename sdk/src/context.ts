@@ -72,6 +72,16 @@ export function createInboundScope(Storage: ContextStorageConstructor | undefine
   };
 }
 
+/**
+ * What peer calls inherit from `request`, read now (and its time budget's clock started): the
+ * explicit form of the context `runWithInbound` keeps, for a client made per request
+ * (`meshClient(env.WEFT, { inbound: request })`).
+ */
+export function inboundContextOf(request: Request): InboundContext {
+  inboundDeadline(request);
+  return snapshot(request);
+}
+
 function snapshot(request: Request): InboundContext {
   const traceparent = request.headers.get("traceparent");
   const tracestate = request.headers.get("tracestate");

@@ -6,7 +6,7 @@
  * const mesh = createMeshClient(env.WEFT);
  * const res = await mesh.fetch("orders", "/orders/42");
  */
-export { createMeshClient, meshClient, meshUrl, MESH_HOST_SUFFIX, type MeshBinding, type MeshClient, type MeshClientOptions } from "./client.js";
+export { createMeshClient, meshClient, meshUrl, MESH_HOST_SUFFIX, type IsolateMeshClientOptions, type MeshBinding, type MeshClient, type MeshClientOptions } from "./client.js";
 export { propagationHeaders, PROPAGATED_HEADERS } from "./propagation.js";
 /**
  * Deadline propagation: the time budget the mesh gave a request (`x-weft-deadline-ms`), in this
