@@ -53,11 +53,21 @@ export function createMetrics(wiring: IsolateWiring): Endpoint {
         }
       }),
     );
+    // Rollout progress from the control plane; a scrape without it still has everything else.
+    const rollouts = await wiring
+      .control(env)
+      .rolloutStatus()
+      .then((views) => views.map((view) => ({ name: view.name, target: view.target, canary: view.canary, phase: view.state.phase, step: view.state.step, steps: view.steps.length, canaryWeight: view.state.canaryWeight, failedChecks: view.state.failedChecks })))
+      .catch((error: unknown) => {
+        console.error(JSON.stringify({ level: "warn", msg: "rollouts unreadable for metrics", error: String(error) }));
+        return [];
+      });
     const status = configs.status();
     const text = renderMetrics({
       series,
       counters,
       windows,
+      rollouts,
       gateway: {
         configVersion: status.version,
         configAgeSeconds: status.ageMs === null ? null : status.ageMs / 1000,

@@ -282,6 +282,7 @@ function realisticInput(): MetricsInput {
       { destination: "orders", windowSeconds: 300, requests: 1200, successRate: 0.97, p50Ms: 12.5, p95Ms: 80, p99Ms: 240 },
       { destination: "catalog", windowSeconds: 300, requests: 0, successRate: null, p50Ms: null, p95Ms: null, p99Ms: null },
     ],
+    rollouts: [{ name: "users-canary", target: "users", canary: "canary", phase: "Progressing", step: 1, steps: 4, canaryWeight: 25, failedChecks: 1 }],
   };
 }
 
@@ -313,6 +314,18 @@ describe("promtool check metrics", () => {
 
     const clean = checkMetrics("# HELP weft_requests_total counted\n# TYPE weft_requests_total counter\nweft_requests_total 1\n", { promtool });
     expect(clean).toEqual({ ok: true, output: "", problems: [] });
+  });
+});
+
+describe("rollout progress", () => {
+  it("gives each rollout's canary share, step, failed checks and phase, one sample per phase", () => {
+    const text = renderMetrics({ series: [], counters: [], gateway: IDLE_GATEWAY, rollouts: [{ name: "orders-v2", target: "orders", canary: "v2", phase: "Paused", step: 2, steps: 4, canaryWeight: 50, failedChecks: 1 }] });
+    const labels = 'rollout="orders-v2",target="orders"';
+    expect(valueOf(text, `weft_rollout_canary_ratio{${labels},canary="v2"}`)).toBe("0.5");
+    expect([valueOf(text, `weft_rollout_step{${labels}}`), valueOf(text, `weft_rollout_steps{${labels}}`), valueOf(text, `weft_rollout_failed_checks{${labels}}`)]).toEqual(["3", "4", "1"]);
+    expect(samples(text, "weft_rollout_phase")).toEqual(
+      ["Initialized", "Progressing", "Paused", "Promoting", "Succeeded", "Failed"].map((phase) => `weft_rollout_phase{${labels},phase="${phase}"} ${phase === "Paused" ? 1 : 0}`),
+    );
   });
 });
 

@@ -49,7 +49,12 @@ export interface MetricsInput {
    * quantiles a histogram with fixed buckets cannot give within 1%.
    */
   windows?: { destination: string; windowSeconds: number; requests: number; successRate: number | null; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null }[];
+  /** The control plane's rollouts (absent or empty: the rollout families have no samples). */
+  rollouts?: { name: string; target: string; canary: string; phase: string; step: number; steps: number; canaryWeight: number; failedChecks: number }[];
 }
+
+/** Flagger's phases, each a sample of weft_rollout_phase (1 for the rollout's, 0 for the others). */
+const ROLLOUT_PHASES = ["Initialized", "Progressing", "Paused", "Promoting", "Succeeded", "Failed"] as const;
 
 type MetricType = "counter" | "gauge" | "histogram" | "summary";
 
@@ -82,7 +87,7 @@ const ROUTE_LABELS = ["source", "destination", "subset", "route", "rule", "code"
 
 /** Renders all weft metric families; the text ends with a newline. */
 export function renderMetrics(input: MetricsInput): string {
-  const families: Family[] = [...requestFamilies(input.series), ...eventFamilies(input.counters), ...windowFamilies(input.windows ?? []), ...gatewayFamilies(input.gateway)];
+  const families: Family[] = [...requestFamilies(input.series), ...eventFamilies(input.counters), ...windowFamilies(input.windows ?? []), ...rolloutFamilies(input.rollouts ?? []), ...gatewayFamilies(input.gateway)];
   let out = "";
   for (const family of families) {
     out += `# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`;
@@ -215,6 +220,42 @@ function windowFamilies(windows: NonNullable<MetricsInput["windows"]>): Family[]
     // fixed buckets of weft_request_duration_seconds cannot give.
     { name: "weft_request_latency_seconds", type: "summary", help: "Request latency quantiles per destination over the window (DDSketch, within 1%).", samples: latency },
     { name: "weft_request_success_ratio", type: "gauge", help: "Share of requests per destination over the window that were not answered 5xx.", samples: success },
+  ];
+}
+
+/** Each rollout's progress (docs/rollouts.md), for dashboards and alerts: its split, step, phase and failed checks. */
+function rolloutFamilies(rollouts: NonNullable<MetricsInput["rollouts"]>): Family[] {
+  const sorted = [...rollouts].sort((a, b) => compareStrings(a.name, b.name));
+  const base = (r: (typeof sorted)[number]): Labels => [
+    ["rollout", r.name],
+    ["target", r.target],
+  ];
+  return [
+    {
+      name: "weft_rollout_canary_ratio",
+      type: "gauge",
+      help: "Share of the rollout's target traffic its canary subset gets (0..1).",
+      samples: sorted.map((r) => sample("weft_rollout_canary_ratio", [...base(r), ["canary", r.canary]], r.canaryWeight / 100)),
+    },
+    {
+      name: "weft_rollout_step",
+      type: "gauge",
+      help: "The rollout's step in effect, counted from 1 (0: not started; steps + 1: promoted).",
+      samples: sorted.map((r) => sample("weft_rollout_step", base(r), r.step + 1)),
+    },
+    { name: "weft_rollout_steps", type: "gauge", help: "Steps in the rollout's plan.", samples: sorted.map((r) => sample("weft_rollout_steps", base(r), r.steps)) },
+    {
+      name: "weft_rollout_failed_checks",
+      type: "gauge",
+      help: "Failed checks the rollout has counted (it rolls back at its threshold).",
+      samples: sorted.map((r) => sample("weft_rollout_failed_checks", base(r), r.failedChecks)),
+    },
+    {
+      name: "weft_rollout_phase",
+      type: "gauge",
+      help: "1 for the rollout's phase (Initialized, Progressing, Paused, Promoting, Succeeded, Failed), 0 for the others.",
+      samples: sorted.flatMap((r) => ROLLOUT_PHASES.map((phase) => sample("weft_rollout_phase", [...base(r), ["phase", phase]], r.phase === phase ? 1 : 0))),
+    },
   ];
 }
 
