@@ -124,8 +124,10 @@ export const MeshSpec = z
                     z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "collector header names must be HTTP header names"),
                     z.union(
                       [
-                        z.object({ secret: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "secret must be the name of a Worker secret") }).strict().describe("The value of a Worker secret of the gateway (wrangler secret put NAME); the config holds only its name."),
-                        z.object({ value: z.string().max(1024) }).strict().describe("A value that is no secret (it is stored in the config as written)."),
+                        z
+                          .object({ secret: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "secret must be the name of a Worker secret").describe("Name of a Worker secret of the gateway (wrangler secret put NAME) whose value is sent; the config holds only the name.") })
+                          .strict(),
+                        z.object({ value: z.string().max(1024).describe("A value that is no secret, sent as written (it is stored in the config).") }).strict(),
                       ],
                       { error: "a collector header is { secret: NAME } or { value: text }" },
                     ),
