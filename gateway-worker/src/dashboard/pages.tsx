@@ -81,6 +81,17 @@ const Section: FC<{ id: string; title: string; note?: string; children?: Child }
   </section>
 );
 
+/** The dashboard's sections, in page order; app.js fills each (by id) from the data endpoint. */
+const PANELS: readonly { id: string; title: string; note: string }[] = [
+  { id: "service-graph", title: "Service graph", note: "last 5 minutes; edge colour by success rate" },
+  { id: "service-metrics", title: "Golden metrics", note: "sampled every 3 s from the 5-minute window" },
+  { id: "routes", title: "Routes", note: "per Route document and rule, last 5 minutes" },
+  { id: "rollouts", title: "Rollouts", note: "progress and the last checks; weft rollout status <name>" },
+  { id: "endpoints", title: "Endpoints", note: "health as this gateway isolate has seen it" },
+  { id: "denials", title: "Authorization denials", note: "last 5 minutes" },
+  { id: "config-history", title: "Config history", note: "newest first, with each change's diff" },
+];
+
 /** The dashboard frame; app.js fills each section from the data endpoint. */
 export function dashboardPage(): Page {
   return (
@@ -104,27 +115,11 @@ export function dashboardPage(): Page {
       </noscript>
       <p class="notice error" data-testid="problems" hidden></p>
       <main class="grid">
-        <Section id="service-graph" title="Service graph" note="last 5 minutes; edge colour by success rate">
-          <p class="empty">Waiting for data…</p>
-        </Section>
-        <Section id="service-metrics" title="Golden metrics" note="sampled every 3 s from the 5-minute window">
-          <p class="empty">Waiting for data…</p>
-        </Section>
-        <Section id="routes" title="Routes" note="per Route document and rule, last 5 minutes">
-          <p class="empty">Waiting for data…</p>
-        </Section>
-        <Section id="rollouts" title="Rollouts" note="progress and the last checks; weft rollout status <name>">
-          <p class="empty">Waiting for data…</p>
-        </Section>
-        <Section id="endpoints" title="Endpoints" note="health as this gateway isolate has seen it">
-          <p class="empty">Waiting for data…</p>
-        </Section>
-        <Section id="denials" title="Authorization denials" note="last 5 minutes">
-          <p class="empty">Waiting for data…</p>
-        </Section>
-        <Section id="config-history" title="Config history" note="newest first, with each change's diff">
-          <p class="empty">Waiting for data…</p>
-        </Section>
+        {PANELS.map((panel) => (
+          <Section {...panel}>
+            <p class="empty">Waiting for data…</p>
+          </Section>
+        ))}
       </main>
     </Layout>
   );
