@@ -118,6 +118,7 @@ function applyYaml(port: number, yaml: string): Promise<{ status: number; body: 
       },
     );
     req.on("error", reject);
+    req.setTimeout(30_000, () => req.destroy(new Error("timed out")));
     req.end(yaml);
   });
 }
@@ -130,7 +131,7 @@ describe("npm run dev", () => {
     rmSync(state, { recursive: true, force: true });
   });
 
-  it("serves the example mesh with the config applied; restarts keep a newer config unless --reset; SIGTERM or SIGKILL of the runner closes the port", { timeout: 360_000 }, async () => {
+  it("serves the example mesh with the config applied; restarts keep a newer config unless --reset; SIGTERM or SIGKILL of the runner closes the port", { timeout: 480_000 }, async () => {
     const port = await freePort();
     const run = startDev(port, ["--persist-to", state]);
     runs.push(run);

@@ -6,7 +6,7 @@
  * running the object's alarm: no wall-clock waits.
  */
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
 import { controlPlaneSource, createGateway } from "../gateway-worker/src/gateway.js";
 import { admin, applyOk, applyYaml, gatewayEnv } from "./helpers.js";
@@ -61,6 +61,7 @@ const control = () => gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTR
  * counting answers by httpbin version and status, then flushes its telemetry.
  */
 async function traffic(service: string, count: number, path: string): Promise<{ v2Share: number; failures: number }> {
+  intervalTrafficFrom ??= Date.now();
   const fresh = createGateway({ configSource: controlPlaneSource });
   let v2 = 0;
   let failures = 0;
@@ -76,11 +77,19 @@ async function traffic(service: string, count: number, path: string): Promise<{ 
   return { v2Share: v2 / count, failures };
 }
 
-/** Moves the rollout's last check an interval back, then runs the control plane's alarm. */
+/** When the traffic of the interval under way began (a slow machine may take longer than an interval to send it). */
+let intervalTrafficFrom: number | undefined;
+
+/**
+ * Moves the rollout's last check an interval back (or to before this interval's traffic began, if
+ * sending it took longer), then runs the control plane's alarm: the check then judges all of it.
+ */
 async function nextInterval(): Promise<void> {
   const stub = control();
+  const lastCheckAt = Math.min(Date.now() - INTERVAL_MS, (intervalTrafficFrom ?? Date.now()) - 1);
+  intervalTrafficFrom = undefined;
   await runInDurableObject(stub, (_instance: ControlPlane, state) => {
-    state.storage.sql.exec("UPDATE rollouts SET record = json_set(record, '$.state.lastCheckAt', ?)", Date.now() - INTERVAL_MS);
+    state.storage.sql.exec("UPDATE rollouts SET record = json_set(record, '$.state.lastCheckAt', ?)", lastCheckAt);
   });
   await runDurableObjectAlarm(stub);
 }
@@ -100,6 +109,10 @@ async function status(name: string) {
 }
 
 describe("a rollout run by the control plane", () => {
+  beforeEach(() => {
+    intervalTrafficFrom = undefined;
+  });
+
   it("takes a healthy canary 10 → 25 → 50 → 100 → Succeeded in 4 intervals, each step a version the gateway serves", async () => {
     await applyOk(meshYaml("healthy", `steps: [{ setWeight: 10 }, { setWeight: 25 }, { setWeight: 50 }, { setWeight: 100 }], analysis: { interval: 10s, threshold: 2, minRequests: 50 }`));
     // The apply set the control plane's alarm for now: the rollout starts (by itself, or here).
