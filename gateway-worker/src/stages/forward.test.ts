@@ -71,3 +71,20 @@ describe("what an answer tells the retry logic", () => {
     expect(answerOf(answer(headers), now).outcome).toEqual(outcome);
   });
 });
+
+describe("a destination's Content-Length", () => {
+  it.each<[string, boolean]>([
+    ["5", true],
+    ["0", true],
+    ["twelve", false],
+    ["5, 5", false],
+    ["-1", false],
+    ["+5", false],
+    [" 5x", false],
+  ])("%j is %s passed on", (value, kept) => {
+    const response = new Response("hello", { headers: { "content-length": value } });
+    const answer = answerOf(response, 0).response;
+    // A well-formed one leaves the answer untouched (the same object: the hot path copies nothing).
+    expect([answer === response, answer.headers.get("content-length")]).toEqual(kept ? [true, value] : [false, null]);
+  });
+});

@@ -111,32 +111,40 @@ export function setCookieTargetsMesh(setCookie: string): boolean {
 /**
  * What an attempt's answer tells the retry logic, and the answer as the caller may see it: without
  * what only the mesh may say, x-weft-* headers (x-weft-error among them: only the mesh may say an
- * answer is its own) and Set-Cookie lines aimed at the mesh's cookies. One pass over the headers
- * finds those and Retry-After; the hot path (nothing to drop) hands back the same Response.
+ * answer is its own), Set-Cookie lines aimed at the mesh's cookies, and a Content-Length that is not
+ * a plain number (a framing header a client could misread; the runtime frames the body itself). One
+ * pass over the headers finds those and Retry-After; the hot path (nothing to drop) hands back the
+ * same Response.
  */
 export function answerOf(response: Response, now: number): Extract<SendResult, { response: Response }> {
   let spoofed = false;
   let cookies = false;
+  let badLength = false;
   let retryAfter: string | null = null;
   // Header names come out of a Headers object in lower case.
   response.headers.forEach((value, name) => {
     if (name.startsWith(MESH_HEADER_PREFIX)) spoofed = true;
     else if (name === "set-cookie") cookies = true;
     else if (name === "retry-after") retryAfter = value;
+    else if (name === "content-length") badLength = !PLAIN_LENGTH.test(value);
   });
   const waitMs = retryAfter === null ? undefined : retryAfterMs(retryAfter, now);
   const outcome: Extract<AttemptOutcome, { kind: "response" }> = waitMs === undefined ? { kind: "response", status: response.status } : { kind: "response", status: response.status, retryAfterMs: waitMs };
-  return { outcome, response: spoofed || cookies ? withoutMeshHeaders(response, spoofed) : response };
+  return { outcome, response: spoofed || cookies || badLength ? withoutMeshHeaders(response, spoofed, badLength) : response };
 }
 
-/** A copy of `response` without its x-weft-* headers (when `spoofed`) and Set-Cookie lines aimed at the mesh. */
-function withoutMeshHeaders(response: Response, spoofed: boolean): Response {
+/** A Content-Length as HTTP allows it: decimal digits only (a list such as "5, 5" is refused too). */
+const PLAIN_LENGTH = /^\d{1,16}$/;
+
+/** A copy of `response` without its x-weft-* headers (when `spoofed`), a malformed Content-Length (when `badLength`) and Set-Cookie lines aimed at the mesh. */
+function withoutMeshHeaders(response: Response, spoofed: boolean, badLength: boolean): Response {
   let kept: string[] | undefined;
   const lines = setCookieLines(response.headers);
   if (lines.some(setCookieTargetsMesh)) kept = lines.filter((line) => !setCookieTargetsMesh(line));
-  if (!spoofed && kept === undefined) return response;
+  if (!spoofed && !badLength && kept === undefined) return response;
   const copy = new Response(response.body, response);
   if (spoofed) stripMeshHeaders(copy.headers);
+  if (badLength) copy.headers.delete("content-length");
   if (kept !== undefined) {
     copy.headers.delete("set-cookie");
     for (const line of kept) copy.headers.append("set-cookie", line);
