@@ -54,7 +54,7 @@ export function simulateFleet(scenario: FleetScenario): FleetOutcome {
   return { requests, retries, loadFactor: requests === 0 ? 0 : (requests + retries) / requests };
 }
 
-/** The retry settings weft ships (DESIGN.md §4): 3 attempts, 20% + 10/s over 10 s. */
+/** The retry settings weft ships by default: 3 attempts, 20% + 10/s over 10 s. */
 export const SHIPPED: Pick<FleetScenario, "attempts" | "budget"> = { attempts: 3, budget: { ratio: 0.2, minPerSecond: 10, windowMs: 10_000 } };
 
 const invokedPath = process.argv[1];
