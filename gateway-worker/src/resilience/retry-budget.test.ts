@@ -139,3 +139,33 @@ describe("retry budget", () => {
     expect(run.succeeded / run.offered).toBeGreaterThan(0.99);
   });
 });
+
+describe("the floor across a fleet", () => {
+  const settings = { ratio: 0.2, minPerSecond: 10, windowMs: 10_000 };
+  const T0 = 1_700_000_000_000;
+  /** A budget 20 s old that has seen `perSecond` requests a second for the last window. */
+  function busyBudget(perSecond: number): RetryBudget {
+    const budget = new RetryBudget(settings, T0);
+    for (let ms = 10_000; ms < 20_000; ms += 100) for (let i = 0; i < perSecond / 10; i++) budget.recordRequest(T0 + ms);
+    return budget;
+  }
+
+  it("gives an isolate only its share of the floor once it knows the destination's fleet-wide rate", () => {
+    const alone = busyBudget(10);
+    const now = T0 + 20_000;
+    // Alone (or not told): ratio × 100 requests + 10/s × ~10 s.
+    expect(alone.view(now).allowance).toBeCloseTo(0.2 * 100 + 10 * 9.9, 0);
+    // One of 100 isolates with the same traffic (fleet: 1,000 req/s): a hundredth of the floor.
+    const shared = busyBudget(10);
+    shared.noteFleetRate(1_000, now);
+    expect(shared.view(now).allowance).toBeCloseTo(0.2 * 100 + (10 * 9.9) / 100, 0);
+  });
+
+  it("goes back to the whole floor when the fleet rate is a minute old, or says nothing", () => {
+    const budget = busyBudget(10);
+    budget.noteFleetRate(1_000, T0 + 20_000 - 61_000);
+    expect(budget.view(T0 + 20_000).allowance).toBeCloseTo(0.2 * 100 + 10 * 9.9, 0);
+    budget.noteFleetRate(0, T0 + 20_000);
+    expect(budget.view(T0 + 20_000).allowance).toBeCloseTo(0.2 * 100 + 10 * 9.9, 0);
+  });
+});
