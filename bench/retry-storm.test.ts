@@ -8,7 +8,14 @@ describe("the retry budget across a fleet, against a destination that fails ever
     expect(simulateFleet({ ...SHIPPED, isolates: 1, totalRps: 100, seconds: 30 }).loadFactor).toBeCloseTo(1.3, 1);
   });
 
-  it("adds every isolate's floor: the same traffic over 1,000 isolates is a retry storm, capped only by the attempts", () => {
+  it("shares one floor across the fleet once each isolate knows the fleet-wide rate: ~1.2× at 1,000 isolates whatever the traffic", () => {
+    for (const totalRps of [100, 1_000, 10_000, 100_000]) {
+      const outcome = simulateFleet({ ...SHIPPED, isolates: 1_000, totalRps, seconds: 30, fleetRateKnown: true });
+      expect(outcome.loadFactor, `${totalRps} req/s`).toBeLessThanOrEqual(1.22);
+    }
+  });
+
+  it("without the fleet rate (before the first flush, or with telemetry off), adds every isolate's floor, capped only by the attempts", () => {
     const seconds = 30;
     for (const [isolates, totalRps] of [
       [100, 10_000],

@@ -3,8 +3,9 @@
  * `RetryBudget`), in front of a destination that fails every attempt. Offered load is spread
  * evenly over the isolates; each request tries up to `attempts` times while its isolate's budget
  * allows. The fleet's load on the destination, attempts ÷ requests, is what the retry budget
- * promises to hold near 1 + ratio (1.2× by default). The per-isolate floor (`minPerSecond`) is
- * spent by every isolate, so the more isolates share the same traffic, the more it adds.
+ * promises to hold near 1 + ratio (1.2× by default). A per-isolate floor (`minPerSecond`) spent by
+ * every isolate adds more the more isolates share the same traffic; scaled by each isolate's share
+ * of the fleet-wide rate (what the telemetry objects answer every flush with), the fleet shares one.
  *
  * `npx tsx bench/retry-storm.ts` prints a table over fleet sizes and offered loads.
  */
@@ -20,6 +21,8 @@ export interface FleetScenario {
   /** Tries per request (the first and its retries). */
   readonly attempts: number;
   readonly budget: RetryBudgetSettings;
+  /** Whether each isolate knows the destination's fleet-wide rate (as after its first telemetry flush). */
+  readonly fleetRateKnown?: boolean;
 }
 
 export interface FleetOutcome {
@@ -39,6 +42,8 @@ export function simulateFleet(scenario: FleetScenario): FleetOutcome {
   let requests = 0;
   let retries = 0;
   for (let now = start; now < start + scenario.seconds * 1000; now += stepMs) {
+    // The telemetry objects answer every flush (5 s) with the fleet-wide rate.
+    if (scenario.fleetRateKnown && (now - start) % 5_000 === 0) for (const budget of budgets) budget.noteFleetRate(scenario.totalRps, now);
     for (let i = 0; i < scenario.isolates; i++) {
       owed[i] = (owed[i] ?? 0) + perIsolatePerStep;
       const budget = budgets[i] as RetryBudget;
@@ -62,10 +67,11 @@ if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).
   const rows: string[][] = [];
   for (const isolates of [1, 10, 100, 1_000]) {
     for (const totalRps of [100, 1_000, 10_000, 100_000]) {
-      const outcome = simulateFleet({ ...SHIPPED, isolates, totalRps, seconds: 60 });
-      rows.push([String(isolates), String(totalRps), (totalRps / isolates).toFixed(1), outcome.loadFactor.toFixed(2)]);
+      const alone = simulateFleet({ ...SHIPPED, isolates, totalRps, seconds: 60 });
+      const shared = simulateFleet({ ...SHIPPED, isolates, totalRps, seconds: 60, fleetRateKnown: true });
+      rows.push([String(isolates), String(totalRps), (totalRps / isolates).toFixed(1), alone.loadFactor.toFixed(2), shared.loadFactor.toFixed(2)]);
     }
   }
-  console.log("A destination failing every attempt; 60 s; weft's shipped retry settings (3 attempts, 20% + 10/s per isolate):");
-  console.log(table(["isolates", "offered req/s", "req/s per isolate", "attempts per request"], rows));
+  console.log("A destination failing every attempt; 60 s; weft's shipped retry settings (3 attempts, 20% + 10/s):");
+  console.log(table(["isolates", "offered req/s", "req/s per isolate", "attempts/request, floor per isolate", "attempts/request, floor by fleet share"], rows));
 }

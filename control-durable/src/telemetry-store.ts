@@ -216,6 +216,16 @@ export class TelemetryStore {
     });
   }
 
+  /**
+   * The destination's requests per second across every gateway isolate over the current and the
+   * previous minute (what each isolate's retry budget scales its floor by; see retry-budget.ts).
+   */
+  fleetRequestsPerSecond(now: number): number {
+    const since = minuteOf(now) - MINUTE_MS;
+    const row = this.sql.exec<{ n: number | null }>("SELECT SUM(count) AS n FROM telemetry_series WHERE resolution = ? AND at >= ?", MINUTE_MS, since).one();
+    return (row.n ?? 0) / Math.max(1, (now - since) / 1000);
+  }
+
   /** Golden metrics over the window, for the service, per subset and per caller→destination edge. */
   query(request: TelemetryQuery): TelemetryView {
     const windowMs = request.windowMs;

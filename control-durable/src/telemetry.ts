@@ -25,13 +25,16 @@ export class TelemetryShard extends DurableObject {
 
   /**
    * Stores one gateway batch. Idempotent by `batchId` for an hour: a repeat answers accepted and
-   * changes nothing. A malformed batch answers `accepted: false` (resending it will not help).
+   * changes nothing. A malformed batch answers `accepted: false` (resending it will not help). The
+   * answer also carries the destination's fleet-wide request rate.
    */
-  async ingest(batch: TelemetryBatch): Promise<{ accepted: boolean }> {
-    const result = this.store.ingest(batch, Date.now());
+  async ingest(batch: TelemetryBatch): Promise<{ accepted: boolean; fleetRequestsPerSecond: number }> {
+    const now = Date.now();
+    const result = this.store.ingest(batch, now);
     if (!result.accepted) console.warn(`telemetry: refused batch ${String(batch.batchId)} for ${String(batch.destination)}: ${result.reason}`);
     if (result.accepted && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + COMPACTION_INTERVAL_MS);
-    return { accepted: result.accepted };
+    // The gateway scales its retry budget's floor by its share of this (docs/reliability.md#retry-storms-at-fleet-scale).
+    return { accepted: result.accepted, fleetRequestsPerSecond: this.store.fleetRequestsPerSecond(now) };
   }
 
   /** Golden metrics over the last `windowMs` (ending at `now`, default the current time). */

@@ -151,6 +151,8 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
     hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => control(env).mintHopToken(caller, destination), { now })),
     jwks: (env) => (jwksCache ??= new JwksCache(async () => (await control(env).jwks()) as { keys: JWK[] }, { now })),
   };
+  // Each flush learns the destinations' fleet-wide rates: the retry budgets' floors follow them.
+  isolate.telemetry.onFleetRate = (destination, requestsPerSecond) => isolate.resilience.noteFleetRate(destination, requestsPerSecond, now());
 
   function configCache(env: GatewayEnv): ConfigCache {
     if (!cache) {

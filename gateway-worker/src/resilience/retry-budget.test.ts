@@ -153,19 +153,23 @@ describe("the floor across a fleet", () => {
   it("gives an isolate only its share of the floor once it knows the destination's fleet-wide rate", () => {
     const alone = busyBudget(10);
     const now = T0 + 20_000;
-    // Alone (or not told): ratio × 100 requests + 10/s × ~10 s.
-    expect(alone.view(now).allowance).toBeCloseTo(0.2 * 100 + 10 * 9.9, 0);
-    // One of 100 isolates with the same traffic (fleet: 1,000 req/s): a hundredth of the floor.
+    // Alone (or not told): ratio × the window's 90 requests + 10/s over the window's 9 s.
+    const { requests, allowance } = alone.view(now);
+    expect([requests, allowance]).toEqual([90, 0.2 * 90 + 10 * 9]);
+    // One of 100 isolates with the same traffic (fleet: 1,000 req/s, this one 10): a hundredth of the floor.
     const shared = busyBudget(10);
     shared.noteFleetRate(1_000, now);
-    expect(shared.view(now).allowance).toBeCloseTo(0.2 * 100 + (10 * 9.9) / 100, 0);
+    expect(shared.view(now).allowance).toBeCloseTo(0.2 * 90 + (10 * 9) / 100, 6);
   });
 
   it("goes back to the whole floor when the fleet rate is a minute old, or says nothing", () => {
     const budget = busyBudget(10);
     budget.noteFleetRate(1_000, T0 + 20_000 - 61_000);
-    expect(budget.view(T0 + 20_000).allowance).toBeCloseTo(0.2 * 100 + 10 * 9.9, 0);
+    expect(budget.view(T0 + 20_000).allowance).toBe(0.2 * 90 + 10 * 9);
     budget.noteFleetRate(0, T0 + 20_000);
-    expect(budget.view(T0 + 20_000).allowance).toBeCloseTo(0.2 * 100 + 10 * 9.9, 0);
+    expect(budget.view(T0 + 20_000).allowance).toBe(0.2 * 90 + 10 * 9);
+    // A fleet rate below this isolate's own (a stale or partial count) never raises the floor past the whole.
+    budget.noteFleetRate(1, T0 + 20_000);
+    expect(budget.view(T0 + 20_000).allowance).toBe(0.2 * 90 + 10 * 9);
   });
 });

@@ -18,6 +18,13 @@
  *   retries <= ratio × requests + minPerSecond × max(T, 1 s).
  * A budget that sat idle has one window of floor saved up, so over a run of T seconds starting
  * later the bound is ratio × requests + minPerSecond × (T + windowMs).
+ *
+ * Every gateway isolate keeps its own budget, so a fleet of N isolates would otherwise spend N
+ * floors: the same traffic spread over 1,000 isolates could triple a failing destination's load
+ * (docs/reliability.md#retry-storms-at-fleet-scale). Once the isolate knows the destination's
+ * fleet-wide request rate (the telemetry object answers it with every flush), its floor is scaled
+ * by its own share of that rate, so the whole fleet shares about one floor. Without a rate, or with
+ * one over a minute old, the isolate keeps the whole floor.
  */
 
 export interface RetryBudgetSettings {
@@ -30,6 +37,8 @@ export interface RetryBudgetSettings {
 }
 
 const BUCKETS = 10;
+/** A fleet rate older than this is ignored (the isolate keeps its whole floor). */
+export const FLEET_RATE_TTL_MS = 60_000;
 
 interface Bucket {
   /** floor(time / bucketMs) of the counts in this slot. */
@@ -42,6 +51,8 @@ export class RetryBudget {
   private settings: RetryBudgetSettings;
   private bucketMs: number;
   private readonly ring: Bucket[] = Array.from({ length: BUCKETS }, () => ({ index: Number.NEGATIVE_INFINITY, requests: 0, retries: 0 }));
+  /** The destination's fleet-wide request rate, and when it was learned. */
+  private fleet: { rps: number; at: number } | undefined;
 
   constructor(
     settings: RetryBudgetSettings,
@@ -54,6 +65,11 @@ export class RetryBudget {
   /** Every original request (not retries). */
   recordRequest(now: number): void {
     this.bucketAt(now).requests++;
+  }
+
+  /** The destination's request rate across every gateway isolate (requests per second), as of `now`. */
+  noteFleetRate(rps: number, now: number): void {
+    this.fleet = { rps, at: now };
   }
 
   /** True, and one retry recorded, when the budget allows it. */
@@ -104,7 +120,16 @@ export class RetryBudget {
     // A fresh budget gets its first second of floor up front; once the budget is older than the
     // window, that advance is paid back, so the floor never outruns minPerSecond × age.
     const floorMs = ageMs <= windowSpanMs ? Math.max(ageMs, 1_000) : Math.max(0, Math.min(windowSpanMs, ageMs - 1_000));
-    return { requests, retries, allowance: this.settings.ratio * requests + (this.settings.minPerSecond * floorMs) / 1_000 };
+    const floorShare = this.floorShare(requests, windowSpanMs, now);
+    return { requests, retries, allowance: this.settings.ratio * requests + (this.settings.minPerSecond * floorMs * floorShare) / 1_000 };
+  }
+
+  /** This isolate's share of the destination's fleet-wide traffic: 1 when alone, untold or out of date. */
+  private floorShare(requests: number, windowSpanMs: number, now: number): number {
+    const fleet = this.fleet;
+    if (fleet === undefined || fleet.rps <= 0 || now - fleet.at > FLEET_RATE_TTL_MS) return 1;
+    const ownRps = requests / Math.max(windowSpanMs / 1_000, 1);
+    return Math.min(1, ownRps / fleet.rps);
   }
 
   private bucketAt(now: number): Bucket {

@@ -45,6 +45,11 @@ export class ResilienceState {
     return entry.budget;
   }
 
+  /** The destination's fleet-wide request rate, for its retry budget's floor (retry-budget.ts). */
+  noteFleetRate(service: string, requestsPerSecond: number, now: number): void {
+    this.budgets.get(service)?.budget.noteFleetRate(requestsPerSecond, now);
+  }
+
   /** The service's outlier detector; undefined when the service has outlier detection off. */
   detector(service: CompiledService): OutlierDetector | undefined {
     const settings = service.outlierDetection;

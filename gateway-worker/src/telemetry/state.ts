@@ -34,6 +34,8 @@ export class TelemetryState {
   deliveries = 0;
   deliveryFailures = 0;
   flushes = 0;
+  /** Told each destination's fleet-wide request rate when a telemetry object answers a batch with it. */
+  onFleetRate: ((destination: string, requestsPerSecond: number) => void) | undefined;
 
   constructor(now: number, options: RecorderOptions = {}) {
     this.recorder = new TelemetryRecorder(options);
@@ -122,7 +124,9 @@ export class TelemetryState {
       batches.map(async (batch) => {
         this.deliveries++;
         try {
-          await sinkFor(batch.destination || UNROUTED_SHARD).ingest(batch);
+          const answer = await sinkFor(batch.destination || UNROUTED_SHARD).ingest(batch);
+          const rate = fleetRateOf(answer);
+          if (rate !== undefined && batch.destination !== "") this.onFleetRate?.(batch.destination, rate);
         } catch {
           this.deliveryFailures++;
           failed.push(batch);
@@ -131,4 +135,11 @@ export class TelemetryState {
     );
     if (failed.length > 0) this.recorder.requeue(failed.sort((a, b) => a.from - b.from));
   }
+}
+
+/** `fleetRequestsPerSecond` from a telemetry object's answer to a batch, when it is a usable number. */
+function fleetRateOf(answer: unknown): number | undefined {
+  if (typeof answer !== "object" || answer === null || !("fleetRequestsPerSecond" in answer)) return undefined;
+  const rate = answer.fleetRequestsPerSecond;
+  return typeof rate === "number" && Number.isFinite(rate) && rate >= 0 ? rate : undefined;
 }
