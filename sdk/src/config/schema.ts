@@ -287,7 +287,9 @@ export const RetryBudget = z
       .min(0)
       .max(100_000)
       .default(CONFIG_DEFAULTS.retryBudgetMinPerSecond)
-      .describe(`Retries per second always allowed, whatever the ratio (so low traffic can retry). Default ${CONFIG_DEFAULTS.retryBudgetMinPerSecond}.`),
+      .describe(
+        `Retries per second allowed whatever the ratio (so low traffic can retry), for the whole fleet: each gateway isolate gets its share by its part of the destination's traffic. Default ${CONFIG_DEFAULTS.retryBudgetMinPerSecond}.`,
+      ),
     window: Duration.prefault(`${CONFIG_DEFAULTS.retryBudgetWindowMs / 1000}s`)
       .refine((ms) => ms >= 1000 && ms <= 600_000, "budget.window must be between 1s and 10m")
       .describe(`Window over which requests and retries are counted. Default ${CONFIG_DEFAULTS.retryBudgetWindowMs / 1000}s.`),
