@@ -96,9 +96,14 @@ describe("telemetry objects", () => {
     const first = batch("batch-1", now - 40_000, [series({}, a1), series({ source: "anonymous", subset: "v2", code: 503 }, b1)], [{ name: "retries", labels: { source: "frontend", destination: "orders" }, value: 2 }], { mergedBatches: 1, overflowSeries: 3, droppedBatches: 2 });
     const third = batch("batch-3", now - 10_000, [series({}, a2), series({ subset: "v2" }, c)], [{ name: "retries", labels: { destination: "orders", source: "frontend" }, value: 1 }]);
 
-    expect(await shard.ingest(first)).toEqual({ accepted: true });
-    expect(await shard.ingest(structuredClone(first))).toEqual({ accepted: true }); // a retry of an unclear send
-    expect(await shard.ingest(third)).toEqual({ accepted: true });
+    expect(await shard.ingest(first)).toEqual({ accepted: true, fleetRequestsPerSecond: expect.any(Number) });
+    expect(await shard.ingest(structuredClone(first))).toEqual({ accepted: true, fleetRequestsPerSecond: expect.any(Number) }); // a retry of an unclear send
+    const answer = await shard.ingest(third);
+    expect(answer).toEqual({ accepted: true, fleetRequestsPerSecond: expect.any(Number) });
+    // The destination's fleet-wide rate: every request stored over this minute and the one before.
+    const since = Math.floor(now / 60_000) * 60_000 - 60_000;
+    const stored = a1.length + b1.length + a2.length + c.length;
+    expect(answer.fleetRequestsPerSecond).toBeCloseTo(stored / ((Date.now() - since) / 1000), 0);
 
     const windowMs = 5 * MINUTE;
     const view = await shard.query({ windowMs, now, service: "orders" });
@@ -173,7 +178,7 @@ describe("telemetry objects", () => {
   it("refuses a malformed batch without storing any of it", async () => {
     const shard = freshShard();
     const bad = batch("bad-1", Date.now(), [series({}, [5, 6]), { ...series({}, [1]), count: -1 }]);
-    expect(await shard.ingest(bad)).toEqual({ accepted: false });
+    expect(await shard.ingest(bad)).toMatchObject({ accepted: false });
     expect((await shard.totals()).series).toEqual([]);
   });
 
