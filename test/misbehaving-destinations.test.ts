@@ -7,29 +7,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { applyOk } from "./helpers.js";
-import { fakeEndpoint, testGateway, type TestGateway } from "./resilience-helpers.js";
+import { fakeEndpoint, poolMesh, testGateway, type TestGateway } from "./resilience-helpers.js";
 
 const ADMIN = { authorization: "Bearer dev-admin-token" };
 const MB = 1024 * 1024;
 
-function mesh(service: string): string {
-  return `apiVersion: weft/v1
-kind: Mesh
-metadata: { name: test }
-spec: { identity: { mode: PERMISSIVE } }
----
-apiVersion: weft/v1
-kind: Service
-metadata: { name: ${service} }
-spec:
-  subsets: [{ name: v1, endpoints: [{ binding: BAD }] }]
-  trafficPolicy:
-    timeout: 1s
-    retries: { attempts: 1 }
-    outlierDetection: { consecutive5xx: 100 }
-    circuitBreaker: { maxConcurrentRequests: 2 }
-`;
-}
+/** One endpoint, one attempt per request, a 1 s timeout, a concurrency limit of 2, outlier detection counting (never ejecting). */
+const POLICY = "timeout: 1s\nretries: { attempts: 1 }\noutlierDetection: { consecutive5xx: 100 }\ncircuitBreaker: { maxConcurrentRequests: 2 }";
 
 /** What the gateway isolate holds for the service after the request: in-flight counts and the endpoint's failures in a row. */
 async function residue(gateway: TestGateway, service: string): Promise<{ serviceInFlight: number; endpointInFlight: number; failuresInARow: number }> {
@@ -55,7 +39,7 @@ async function requestsCounted(gateway: TestGateway, service: string): Promise<R
 /** A service of its own per case (telemetry objects keep what earlier tests sent), and a gateway isolate of its own. */
 async function setUp(behaviour: Parameters<typeof fakeEndpoint>[0]) {
   const service = `bad-${crypto.randomUUID().slice(0, 8)}`;
-  await applyOk(mesh(service));
+  await applyOk(poolMesh(service, ["BAD"], POLICY));
   const endpoint = fakeEndpoint(behaviour);
   const gateway = testGateway({ BAD: endpoint });
   return { service, endpoint, gateway };
