@@ -158,3 +158,31 @@ describe("isolate config cache", () => {
     expect(cache.status().version).toBe(1);
   });
 });
+
+describe("refreshes against a failing control plane", () => {
+  it("back off: each failure doubles the wait before the next pull (up to a minute), health checks included, and one success resets it", async () => {
+    const { cache, state, clock, get, settle } = setup();
+    await get();
+    state.fail = true;
+    const pullsAt: number[] = [];
+    // A request every 100 ms and a health check every second, for five minutes.
+    for (clock.now = 1_000; clock.now <= 300_000; clock.now += 100) {
+      const before = state.calls;
+      await get();
+      if (clock.now % 1_000 === 0) await cache.refreshIfDue(0, () => undefined);
+      await settle();
+      if (state.calls > before) pullsAt.push(clock.now);
+    }
+    const gaps = pullsAt.slice(1).map((at, i) => at - (pullsAt[i] as number));
+    // 1 s, 2 s, 4 s, … then at most one pull a minute: not one per interval, let alone one per request.
+    expect(gaps.slice(0, 6)).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 60_000]);
+    expect(gaps.slice(6).every((gap) => gap === 60_000)).toBe(true);
+    expect(cache.status()).toMatchObject({ stale: true, refreshFailures: pullsAt.length });
+
+    state.fail = false;
+    clock.now += 60_000;
+    await get();
+    await settle();
+    expect(cache.status()).toMatchObject({ stale: false, refreshFailures: 0 });
+  });
+});
