@@ -68,9 +68,10 @@ describe("isolate config cache", () => {
     clock.now = 1_000;
     await get();
     await settle();
-    expect(cache.status()).toMatchObject({ version: 1, stale: true, lastError: "down" });
+    expect(cache.status()).toMatchObject({ version: 1, stale: true, lastError: "down", refreshFailures: 1 });
     state.fail = false;
-    clock.now = 2_000;
+    // One failure doubles the wait: the next pull is two intervals later.
+    clock.now = 3_000;
     await get();
     await settle();
     expect(cache.status()).toMatchObject({ stale: false, lastError: null });

@@ -32,6 +32,8 @@ export interface ConfigStatus {
   /** Milliseconds since the control plane last confirmed the version in use. */
   ageMs: number | null;
   lastError: string | null;
+  /** Pulls that have failed in a row (0 once one succeeds); each doubles the wait before the next. */
+  refreshFailures: number;
   ruleCount: number;
 }
 
@@ -39,6 +41,8 @@ export const DEFAULT_REFRESH_INTERVAL_MS = 5_000;
 export const DEFAULT_PULL_TIMEOUT_MS = 5_000;
 /** While cold, after a failed pull, requests fail fast for this long instead of each waiting on a dead control plane. */
 export const COLD_RETRY_MS = 1_000;
+/** Longest wait between pulls while they keep failing (refreshes back off from the interval, doubling). */
+export const MAX_REFRESH_BACKOFF_MS = 60_000;
 
 /** Whatever keeps a background promise alive after the response: the request's `ctx.waitUntil`. */
 export type KeepAlive = (promise: Promise<unknown>) => void;
@@ -61,6 +65,8 @@ export class ConfigCache {
   private confirmedAt = 0;
   private lastAttemptAt = 0;
   private lastError: string | null = null;
+  /** Pulls failed in a row: an overloaded or dead control plane is asked less and less often. */
+  private failures = 0;
   private inflight: Pull | undefined;
   private pulls = 0;
 
@@ -113,7 +119,8 @@ export class ConfigCache {
    * confirmed version instead of an old one. Never rejects.
    */
   async refreshIfDue(boundMs: number, keepAlive: KeepAlive): Promise<void> {
-    if (this.snapshot && !this.refreshDue() && this.lastError === null) return;
+    // After failures the backoff decides too: health checks must not hammer a struggling control plane.
+    if (this.snapshot && !this.refreshDue()) return;
     const pull = this.waitForPull().catch(() => undefined);
     keepAlive(pull);
     await this.bounded(pull, boundMs).catch(() => undefined);
@@ -147,6 +154,7 @@ export class ConfigCache {
     this.snapshot = snapshot;
     this.confirmedAt = this.lastAttemptAt = this.options.now();
     this.lastError = null;
+    this.failures = 0;
     return snapshot;
   }
 
@@ -163,6 +171,7 @@ export class ConfigCache {
       stale: snapshot !== undefined && (this.lastError !== null || this.pullOverdue(now)),
       ageMs: snapshot ? now - this.confirmedAt : null,
       lastError: this.lastError ?? (this.pullOverdue(now) ? this.overdueMessage() : null),
+      refreshFailures: this.failures,
       ruleCount: snapshot?.ruleCount ?? 0,
     };
   }
@@ -170,7 +179,14 @@ export class ConfigCache {
   private refreshDue(): boolean {
     const now = this.options.now();
     if (this.inflight && !this.pullOverdue(now)) return false;
-    return now - this.lastAttemptAt >= this.options.refreshIntervalMs || this.pullOverdue(now);
+    return now - this.lastAttemptAt >= this.refreshDelayMs() || this.pullOverdue(now);
+  }
+
+  /** The interval, doubled for each pull failed in a row, up to MAX_REFRESH_BACKOFF_MS. */
+  private refreshDelayMs(): number {
+    const interval = this.options.refreshIntervalMs;
+    if (this.failures === 0) return interval;
+    return Math.min(Math.max(MAX_REFRESH_BACKOFF_MS, interval), interval * 2 ** Math.min(this.failures, 16));
   }
 
   private pullOverdue(now: number): boolean {
@@ -186,6 +202,7 @@ export class ConfigCache {
     const now = this.options.now();
     if (this.inflight && this.pullOverdue(now)) {
       this.lastError = this.overdueMessage();
+      this.failures++;
       this.inflight = undefined; // abandoned: whatever it brings later is ignored
     }
     if (!this.inflight) {
@@ -246,10 +263,14 @@ export class ConfigCache {
         if (!this.snapshot || next.version >= this.snapshot.version) this.snapshot = next;
         this.confirmedAt = this.options.now();
         this.lastError = null;
+        this.failures = 0;
       }
       return this.snapshot ?? next;
     } catch (error) {
-      if (current()) this.lastError = describe(error);
+      if (current()) {
+        this.lastError = describe(error);
+        this.failures++;
+      }
       if (this.snapshot) return this.snapshot;
       throw new MeshError("control_plane_unavailable", "the gateway has no configuration yet and the control plane did not answer");
     }

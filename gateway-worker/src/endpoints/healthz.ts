@@ -25,6 +25,7 @@ export function createHealthz(wiring: IsolateWiring): Endpoint {
         stale: status.stale,
         configAgeSeconds: status.ageMs === null ? null : Math.round(status.ageMs / 1000),
         lastRefreshError: status.lastError,
+        refreshFailures: status.refreshFailures,
         rules: status.ruleCount,
       },
       { status: state === "unconfigured" ? 503 : 200, headers: { "cache-control": "no-store" } },

@@ -72,6 +72,7 @@ export function createMetrics(wiring: IsolateWiring): Endpoint {
         configVersion: status.version,
         configAgeSeconds: status.ageMs === null ? null : status.ageMs / 1000,
         configStale: status.stale,
+        configRefreshFailures: status.refreshFailures,
         ...wiring.figures(),
       },
     });

@@ -37,6 +37,8 @@ export interface MetricsInput {
     configVersion: number | null;
     configAgeSeconds: number | null;
     configStale: boolean;
+    /** Config pulls that failed in a row (the isolate backs off while they do). */
+    configRefreshFailures?: number;
     jwksRefreshes: number;
     jwksRefreshFailures: number;
     telemetryBufferedBatches: number;
@@ -265,6 +267,7 @@ function gatewayFamilies(gateway: MetricsInput["gateway"]): Family[] {
     single("weft_config_version", "gauge", "Config version this gateway isolate serves; no sample before it has loaded one.", gateway.configVersion),
     single("weft_config_age_seconds", "gauge", "Seconds since this gateway isolate last refreshed its config; no sample before it has loaded one.", gateway.configAgeSeconds),
     single("weft_config_stale", "gauge", "1 when this gateway isolate could not confirm its config with the control plane (the last refresh failed or is overdue), else 0.", gateway.configStale ? 1 : 0),
+    single("weft_config_refresh_failures", "gauge", "Config pulls of this gateway isolate that failed in a row; each doubles the wait before the next, up to a minute.", gateway.configRefreshFailures ?? 0),
     single("weft_telemetry_buffered_batches", "gauge", "Telemetry batches this gateway isolate holds, waiting to be sent.", gateway.telemetryBufferedBatches),
     single("weft_jwks_refreshes_total", "counter", "JWKS refreshes this gateway isolate made.", gateway.jwksRefreshes),
     single("weft_jwks_refresh_failures_total", "counter", "JWKS refreshes of this gateway isolate that failed.", gateway.jwksRefreshFailures),
