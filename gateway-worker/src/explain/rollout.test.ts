@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RolloutView } from "../../../wire/src/rollouts.js";
 import { ORDERS_ROLLOUT_VIEW } from "../../../wire/src/rollouts.fixture.js";
 import type { CompiledRule } from "../routing/snapshot.js";
-import { rolloutStep } from "./rollout.js";
+import { rolloutStep, type RolloutStepView } from "./rollout.js";
 
 const rollout = ORDERS_ROLLOUT_VIEW;
 
@@ -28,5 +28,3 @@ it("says how a finished rollout ended instead of the step it ended at", () => {
   const failed: RolloutView = { ...rollout, state: { ...rollout.state, phase: "Failed", canaryWeight: 0, reason: "aborted by admin:cli" } };
   expect(rolloutStep(rule("split", [["orders", "v1", 100]]), [failed]).lines).toEqual(["rollout: weights set by rollout orders-v2: v1 100%, v2 0% (Failed: aborted by admin:cli; weft rollout status orders-v2)"]);
 });
-
-type RolloutStepView = NonNullable<ReturnType<typeof rolloutStep>["view"]>;
