@@ -6,7 +6,7 @@ import { bundleWorker, COMPATIBILITY_DATE, CONTROL_DURABLE_OBJECTS, exampleWorke
 /** The name vitest-pool-workers gives the worker that runs the gateway and the tests. */
 const WORKERS_PROJECT = "workers";
 const GATEWAY_UNDER_TEST = `vitest-pool-workers-runner-${WORKERS_PROJECT}`;
-const SYSTEM_TESTS = ["scripts/dev.e2e.test.ts", "scripts/adoption.e2e.test.ts", "scripts/packages.e2e.test.ts", "scripts/docs-snippets.e2e.test.ts", "scripts/deploy-dry-run.test.ts", "scripts/init.e2e.test.ts", "scripts/metrics.e2e.test.ts", "scripts/prometheus.e2e.test.ts", "scripts/dashboard.browser.test.ts", "scripts/operator-origin.browser.test.ts", "cli/cli.e2e.test.ts", "bench/bench.smoke.test.ts"];
+const SYSTEM_TESTS = ["scripts/dev.e2e.test.ts", "scripts/adoption.e2e.test.ts", "scripts/packages.e2e.test.ts", "scripts/docs-snippets.e2e.test.ts", "scripts/deploy-dry-run.test.ts", "scripts/init.e2e.test.ts", "scripts/metrics.e2e.test.ts", "scripts/prometheus.e2e.test.ts", "scripts/dashboard.browser.test.ts", "scripts/operator-origin.browser.test.ts", "cli/cli.e2e.test.ts", "bench/bench.smoke.test.ts", "scripts/key-rotation.e2e.test.ts", "scripts/control-plane-crash.e2e.test.ts", "scripts/soak.e2e.test.ts"];
 const TEST_VARS = { WEFT_ADMIN_TOKEN: "dev-admin-token", WEFT_ENV: "dev", WEFT_ADMIN_HOST: "weft-admin.localhost" };
 /** A Worker that receives OTLP/HTTP JSON, so tracing tests can read what the gateways exported. */
 const COLLECTOR_NAME = "weft-otel-collector";
