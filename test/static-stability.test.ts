@@ -1,8 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ControlPlaneApi } from "../gateway-worker/src/admin/api.js";
 import type { ConfigSource } from "../gateway-worker/src/config-cache.js";
-import { controlPlaneSource, createGateway } from "../gateway-worker/src/gateway.js";
-import { applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, gatewayEnv, sendMany } from "./helpers.js";
+import { controlPlaneSource, controlPlaneStub, createGateway } from "../gateway-worker/src/gateway.js";
+import { applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, gatewayEnv, sendMany, tokenFor } from "./helpers.js";
 
 type Failure = "none" | "throws" | "unreachable" | "hangs";
 
@@ -26,6 +27,31 @@ function switchableSource() {
     },
   };
   return { source, state };
+}
+
+/** A failure as the control plane's RPC shows it. */
+function failing(failure: Exclude<Failure, "none">): Promise<never> {
+  if (failure === "throws") return Promise.reject(new Error("control plane exploded"));
+  if (failure === "unreachable") return Promise.reject(new TypeError("Network connection lost."));
+  return new Promise(() => undefined);
+}
+
+/** The real control plane's RPC, with the calls that vouch for callers (signing keys, hop tokens) behind a switch. */
+function switchableIdentityControl() {
+  const real = controlPlaneStub(gatewayEnv);
+  const state = { failure: "none" as Failure, calls: 0 };
+  const control: ControlPlaneApi = {
+    ...Object.fromEntries(["getConfig", "applyConfig", "history", "auditLog", "services"].map((name) => [name, (...args: unknown[]) => (real as unknown as Record<string, (...a: unknown[]) => unknown>)[name]?.(...args)])),
+    jwks: () => {
+      state.calls++;
+      return state.failure === "none" ? real.jwks() : failing(state.failure);
+    },
+    mintHopToken: (caller: string, destination: string) => {
+      state.calls++;
+      return state.failure === "none" ? real.mintHopToken(caller, destination) : failing(state.failure);
+    },
+  } as unknown as ControlPlaneApi;
+  return { control, state };
 }
 
 describe("static stability: the gateway outlives its control plane", () => {
@@ -120,4 +146,51 @@ describe("static stability: the gateway outlives its control plane", () => {
     expect(new Set(versions)).toEqual(new Set(["v2"]));
     exampleVersion = await applyExampleMesh();
   });
+});
+
+describe("static stability: callers' identities while the control plane fails", () => {
+  beforeAll(async () => {
+    await applyExampleMesh();
+  });
+
+  /** Settles within `ms`, or says it did not. */
+  async function within<T>(ms: number, work: Promise<T>): Promise<T | "no answer"> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"no answer">((resolve) => (timer = setTimeout(() => resolve("no answer"), ms)));
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it.each(["throws", "unreachable", "hangs"] as const)(
+    "answers a first authenticated call 503 control_plane_unavailable within its bound when the control plane %s, then serves once it is back",
+    async (failure) => {
+      const token = await tokenFor("frontend");
+      const { control, state } = switchableIdentityControl();
+      // A cold isolate with a config (from the colo's cache, say) but no signing keys or hop token yet.
+      const gateway = createGateway({ controlPlane: () => control, controlCallTimeoutMs: 200 } as Parameters<typeof createGateway>[0]);
+      const send = async () => {
+        const ctx = createExecutionContext();
+        const response = await gateway.fetch(new Request("http://orders.mesh/orders/1001", { headers: { authorization: `Bearer ${token}` } }) as Parameters<typeof gateway.fetch>[0], gatewayEnv, ctx);
+        return { response, ctx };
+      };
+      state.failure = failure;
+      const answer = await within(3_000, send());
+      expect(answer === "no answer" ? "no answer within 3 s" : answer.response.status).toBe(503);
+      if (answer !== "no answer") expect(await answer.response.json()).toMatchObject({ error: { code: "control_plane_unavailable" } });
+      expect(state.calls).toBeGreaterThan(0);
+
+      state.failure = "none";
+      const served = await send();
+      await waitOnExecutionContext(served.ctx);
+      expect(served.response.status).toBe(200);
+      // Warm now: the same caller keeps being served while the control plane fails again.
+      state.failure = failure;
+      const callsBefore = state.calls;
+      for (let i = 0; i < 5; i++) expect((await send()).response.status).toBe(200);
+      expect(state.calls).toBe(callsBefore);
+    },
+  );
 });
