@@ -45,6 +45,28 @@ export interface GatewayOptions {
   telemetry?: RecorderOptions;
   /** How long a config pull may take before it counts as failed. */
   configPullTimeoutMs?: number;
+  /**
+   * How long a request may wait for the control plane to vouch for a caller (the signing keys a
+   * cold isolate loads, a pair's first hop token) before it is answered 503; default 5 s.
+   */
+  controlCallTimeoutMs?: number;
+}
+
+/** The default bound on a control-plane call a request waits for. */
+export const DEFAULT_CONTROL_CALL_TIMEOUT_MS = 5_000;
+
+/**
+ * `call`, or a rejection once `ms` have passed: a control plane that hangs must not hang the
+ * requests (and the single-flight loads other requests share) that wait for it.
+ */
+export function bounded<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the control plane did not answer ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([call, late]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 export function controlPlaneStub(env: GatewayEnv): ControlPlaneApi {
@@ -126,6 +148,7 @@ export interface IsolateWiring {
 export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring {
   const now = options.now ?? Date.now;
   const control = options.controlPlane ?? controlPlaneStub;
+  const controlCallTimeoutMs = options.controlCallTimeoutMs ?? DEFAULT_CONTROL_CALL_TIMEOUT_MS;
   const telemetrySink = options.telemetrySink ?? telemetryShard;
   let jwksCache: JwksCache | undefined;
   let hopTokens: HopTokens | undefined;
@@ -148,8 +171,8 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
         { now },
       )),
     verifiedTokens: new VerifiedTokens(),
-    hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => control(env).mintHopToken(caller, destination), { now })),
-    jwks: (env) => (jwksCache ??= new JwksCache(async () => (await control(env).jwks()) as { keys: JWK[] }, { now })),
+    hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => bounded(control(env).mintHopToken(caller, destination), controlCallTimeoutMs, "for a hop token"), { now })),
+    jwks: (env) => (jwksCache ??= new JwksCache(async () => (await bounded(control(env).jwks(), controlCallTimeoutMs, "for the signing keys")) as { keys: JWK[] }, { now })),
   };
   // Each flush learns the destinations' fleet-wide rates: the retry budgets' floors follow them.
   isolate.telemetry.onFleetRate = (destination, requestsPerSecond) => isolate.resilience.noteFleetRate(destination, requestsPerSecond, now());

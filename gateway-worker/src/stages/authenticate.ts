@@ -6,6 +6,7 @@
  * never called). Repeat tokens hit the isolate's verified-token cache: no signature check in the
  * steady state. Sits before routing so an invalid token is refused whatever it asks for.
  */
+import { MeshError } from "@weft/sdk";
 import { verifySvid } from "../identity/verify-svid.js";
 import { callerOf, decideIdentity, identityRefusal, verificationRefusal } from "../identity/decide-identity.js";
 import { ANONYMOUS } from "../policy/authorize.js";
@@ -52,7 +53,12 @@ async function verifyThenNext(request: MeshRequest, next: Next, token: string, n
     audience: GATEWAY_AUDIENCE,
     trustDomain: mesh.spec.trustDomain,
     nowSeconds,
-    key: (kid) => jwks.key(kid, request.waitUntil),
+    // Only a cold isolate's first load can fail here (a later refresh that fails keeps the keys it
+    // has): the caller cannot be judged, which is the control plane's outage, not the caller's fault.
+    key: (kid) =>
+      jwks.key(kid, request.waitUntil).catch(() => {
+        throw new MeshError("control_plane_unavailable", "the gateway has no signing keys yet and the control plane did not answer");
+      }),
   });
   if (!result.ok) {
     // The reason names the check that failed (e.g. expired, bad-signature), never the token.
