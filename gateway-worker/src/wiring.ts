@@ -16,7 +16,7 @@ import { HopTokens } from "./identity/hop-tokens.js";
 import { JwksCache } from "./identity/jwks-cache.js";
 import { VerifiedTokens } from "./identity/verified-tokens.js";
 import { GlobalLimiter } from "./resilience/global-limit.js";
-import { ResilienceState } from "./resilience/state.js";
+import { MAX_RATE_LIMIT_KEYS, ResilienceState } from "./resilience/state.js";
 import type { RequestLocation } from "./routing/balance.js";
 import { settingsOf, type GatewaySettings } from "./settings.js";
 import { nativeTimer, type IsolateState, type StartTimer } from "./stage.js";
@@ -122,6 +122,18 @@ export interface IsolateFigures {
   telemetryFlushFailures: number;
   /** Colo-cache entries this isolate refused, by reason. */
   configCacheRejections: Record<string, number>;
+  /** What each structure the isolate keeps holds now, and its cap where it has a fixed one. */
+  structures: StructureSize[];
+}
+
+/**
+ * One per-isolate structure's size. `limit` is its fixed cap; structures without one are bounded
+ * by the config instead (one entry per service, endpoint or pool): docs/reliability.md#what-an-isolate-keeps.
+ */
+export interface StructureSize {
+  structure: string;
+  entries: number;
+  limit: number | null;
 }
 
 export interface IsolateWiring {
@@ -174,6 +186,28 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
     hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => bounded(control(env).mintHopToken(caller, destination), controlCallTimeoutMs, "for a hop token"), { now })),
     jwks: (env) => (jwksCache ??= new JwksCache(async () => (await bounded(control(env).jwks(), controlCallTimeoutMs, "for the signing keys")) as { keys: JWK[] }, { now })),
   };
+  function structureSizes(): StructureSize[] {
+    const resilience = isolate.resilience.sizes();
+    const recorder = isolate.telemetry.recorder;
+    const liveDestinations = recorder.liveDestinations;
+    return [
+      { structure: "verified_tokens", entries: isolate.verifiedTokens.size, limit: isolate.verifiedTokens.capacity },
+      { structure: "hop_tokens", entries: hopTokens?.size ?? 0, limit: hopTokens?.capacity ?? null },
+      { structure: "rate_limit_buckets", entries: resilience.rateLimitBuckets, limit: MAX_RATE_LIMIT_KEYS },
+      { structure: "outlier_endpoints", entries: resilience.outlierEndpoints, limit: null },
+      { structure: "outlier_detectors", entries: resilience.outlierDetectors, limit: null },
+      { structure: "retry_budgets", entries: resilience.retryBudgets, limit: null },
+      { structure: "endpoints_in_flight", entries: resilience.endpointsInFlight, limit: null },
+      { structure: "services_in_flight", entries: resilience.servicesInFlight, limit: null },
+      { structure: "balancer_counters", entries: isolate.counters.size, limit: null },
+      // Per destination with traffic this interval, plus one overflow series each.
+      { structure: "telemetry_series", entries: recorder.liveSeries, limit: liveDestinations * (recorder.limits.seriesPerDestination + 1) },
+      { structure: "telemetry_destinations", entries: liveDestinations, limit: null },
+      { structure: "telemetry_pending_batches", entries: recorder.pendingBatches, limit: recorder.limits.pendingBatches },
+      { structure: "spans", entries: isolate.telemetry.spans.size, limit: isolate.telemetry.spans.capacity },
+    ];
+  }
+
   // Each flush learns the destinations' fleet-wide rates: the retry budgets' floors follow them.
   isolate.telemetry.onFleetRate = (destination, requestsPerSecond) => isolate.resilience.noteFleetRate(destination, requestsPerSecond, now());
 
@@ -262,6 +296,7 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
       telemetryBufferedBatches: isolate.telemetry.recorder.pendingBatches,
       telemetryFlushFailures: isolate.telemetry.deliveryFailures,
       configCacheRejections: Object.fromEntries(coloCacheRejections),
+      structures: structureSizes(),
     }),
   };
 }

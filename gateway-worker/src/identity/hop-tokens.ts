@@ -29,6 +29,15 @@ export class HopTokens {
     private readonly options: { now: () => number; capacity?: number },
   ) {}
 
+  /** Caller→destination pairs holding a token (at most `capacity`, default 10,000). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get capacity(): number {
+    return this.options.capacity ?? 10_000;
+  }
+
   async get(caller: string, destination: string, waitUntil: (promise: Promise<unknown>) => void): Promise<string | undefined> {
     return this.cached(caller, destination, waitUntil) ?? (await this.renew(`${caller} ${destination}`, caller, destination))?.token;
   }
@@ -63,7 +72,7 @@ export class HopTokens {
     if (!minted) return undefined;
     const expiresAt = Date.parse(minted.expiresAt);
     const entry = { token: minted.token, expiresAt, renewAt: requestedAt + (expiresAt - requestedAt) / 2 };
-    if (this.entries.size >= (this.options.capacity ?? 10_000) && !this.entries.has(key)) {
+    if (this.entries.size >= this.capacity && !this.entries.has(key)) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }

@@ -15,7 +15,7 @@ export interface VerifiedEntry {
 export class VerifiedTokens {
   private readonly entries = new Map<string, VerifiedEntry>();
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(readonly capacity = 10_000) {}
 
   get(token: string, nowSeconds: number, keyPublished: (kid: string) => boolean): VerifiedEntry | undefined {
     const entry = this.entries.get(token);

@@ -45,6 +45,20 @@ export class ResilienceState {
     return entry.budget;
   }
 
+  /** How much this state holds, for the isolate's figures (docs/reliability.md#what-an-isolate-keeps). */
+  sizes(): { rateLimitBuckets: number; outlierEndpoints: number; retryBudgets: number; outlierDetectors: number; endpointsInFlight: number; servicesInFlight: number } {
+    let outlierEndpoints = 0;
+    for (const { detector } of this.detectors.values()) outlierEndpoints += detector.size;
+    return {
+      rateLimitBuckets: this.buckets.size,
+      outlierEndpoints,
+      retryBudgets: this.budgets.size,
+      outlierDetectors: this.detectors.size,
+      endpointsInFlight: this.endpointsInFlight.size,
+      servicesInFlight: this.servicesInFlight.size,
+    };
+  }
+
   /** The destination's fleet-wide request rate, for its retry budget's floor (retry-budget.ts). */
   noteFleetRate(service: string, requestsPerSecond: number, now: number): void {
     this.budgets.get(service)?.budget.noteFleetRate(requestsPerSecond, now);

@@ -147,6 +147,25 @@ describe("prometheus exposition", () => {
     ];
     for (const [name, value] of cases) expect(samples(loaded, name), name).toEqual([`${name} ${value}`]);
 
+    const sized = render({
+      gateway: {
+        configVersion: 1,
+        configAgeSeconds: 0,
+        configStale: false,
+        jwksRefreshes: 0,
+        jwksRefreshFailures: 0,
+        telemetryBufferedBatches: 0,
+        telemetryFlushFailures: 0,
+        structures: [
+          { structure: "verified_tokens", entries: 17, limit: 10_000 },
+          { structure: "retry_budgets", entries: 4, limit: null },
+        ],
+      },
+    });
+    expect(samples(sized, "weft_isolate_entries")).toEqual(['weft_isolate_entries{structure="verified_tokens"} 17', 'weft_isolate_entries{structure="retry_budgets"} 4']);
+    // A structure bounded by the config has no fixed cap to show.
+    expect(samples(sized, "weft_isolate_entry_limit")).toEqual(['weft_isolate_entry_limit{structure="verified_tokens"} 10000']);
+
     const fresh = render({});
     expect(samples(fresh, "weft_config_version")).toEqual([]);
     expect(samples(fresh, "weft_config_age_seconds")).toEqual([]);
@@ -277,7 +296,19 @@ function realisticInput(): MetricsInput {
       { name: "telemetry_dropped_batches", labels: {}, value: 0 },
       { name: "telemetry_overflow_series", labels: { destination: "users" }, value: 5 },
     ],
-    gateway: { configVersion: 12, configAgeSeconds: 3.25, configStale: false, jwksRefreshes: 4, jwksRefreshFailures: 0, telemetryBufferedBatches: 1, telemetryFlushFailures: 0 },
+    gateway: {
+      configVersion: 12,
+      configAgeSeconds: 3.25,
+      configStale: false,
+      jwksRefreshes: 4,
+      jwksRefreshFailures: 0,
+      telemetryBufferedBatches: 1,
+      telemetryFlushFailures: 0,
+      structures: [
+        { structure: "verified_tokens", entries: 3, limit: 10_000 },
+        { structure: "outlier_endpoints", entries: 2, limit: null },
+      ],
+    },
     windows: [
       { destination: "orders", windowSeconds: 300, requests: 1200, successRate: 0.97, p50Ms: 12.5, p95Ms: 80, p99Ms: 240 },
       { destination: "catalog", windowSeconds: 300, requests: 0, successRate: null, p50Ms: null, p95Ms: null, p99Ms: null },

@@ -45,6 +45,8 @@ export interface MetricsInput {
     telemetryFlushFailures: number;
     /** Colo-cache config entries this isolate refused (forged, foreign, older), by reason. */
     configCacheRejections?: Readonly<Record<string, number>>;
+    /** The isolate's structures: entries now, and the fixed cap where there is one. */
+    structures?: readonly { structure: string; entries: number; limit: number | null }[];
   };
   /**
    * Golden metrics per destination over a recent window (from the telemetry objects' sketches):
@@ -272,6 +274,18 @@ function gatewayFamilies(gateway: MetricsInput["gateway"]): Family[] {
     single("weft_jwks_refreshes_total", "counter", "JWKS refreshes this gateway isolate made.", gateway.jwksRefreshes),
     single("weft_jwks_refresh_failures_total", "counter", "JWKS refreshes of this gateway isolate that failed.", gateway.jwksRefreshFailures),
     single("weft_telemetry_flush_failures_total", "counter", "Telemetry flushes of this gateway isolate that failed.", gateway.telemetryFlushFailures),
+    {
+      name: "weft_isolate_entries",
+      type: "gauge",
+      help: "Entries this gateway isolate holds in each of its caches and tables (verified tokens, hop tokens, rate-limit buckets, outlier state, telemetry series and batches, spans, ...).",
+      samples: (gateway.structures ?? []).map((s) => sample("weft_isolate_entries", [["structure", s.structure]], s.entries)),
+    },
+    {
+      name: "weft_isolate_entry_limit",
+      type: "gauge",
+      help: "The cap on each of this gateway isolate's structures that has a fixed one; the others are bounded by the config.",
+      samples: (gateway.structures ?? []).flatMap((s) => (s.limit === null ? [] : [sample("weft_isolate_entry_limit", [["structure", s.structure]], s.limit)])),
+    },
     {
       name: "weft_config_cache_rejected_total",
       type: "counter",

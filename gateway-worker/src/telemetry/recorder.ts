@@ -126,6 +126,18 @@ export class TelemetryRecorder {
     return this.live.size;
   }
 
+  /** Series recorded since the last seal, over all destinations (each destination at most `maxSeriesPerDestination`, plus its overflow series). */
+  get liveSeries(): number {
+    let count = 0;
+    for (const destination of this.live.values()) count += destination.series.size;
+    return count;
+  }
+
+  /** The bounds this recorder keeps (docs/reliability.md#what-an-isolate-keeps). */
+  get limits(): { seriesPerDestination: number; pendingBatches: number } {
+    return { seriesPerDestination: this.maxSeries, pendingBatches: this.maxPending };
+  }
+
   private destination(name: string, now: number): LiveDestination {
     let live = this.live.get(name);
     if (!live) this.live.set(name, (live = { from: now, series: new Map(), counters: new Map(), overflowSeries: 0 }));
