@@ -368,8 +368,18 @@ export class ControlPlane extends DurableObject {
     return set && namespace !== undefined ? { mesh: set.mesh, namespace } : undefined;
   }
 
+  /**
+   * The key schedule's clock: when keys are created, activated, retired and removed, and when the
+   * next transition is due. Tokens are signed with the wall clock whatever this says (verifiers
+   * check iat and exp against theirs). A test subclass moves it to show a scheduled rotation and a
+   * retirement without waiting hours (docs/reliability.md#key-rotation-under-traffic).
+   */
+  protected keyScheduleNow(): number {
+    return Date.now();
+  }
+
   private async advanceKeys(rotateNow = false): Promise<void> {
-    const plan = await this.keys.advance(Date.now(), rotationPolicy(this.currentMesh()), rotateNow);
+    const plan = await this.keys.advance(this.keyScheduleNow(), rotationPolicy(this.currentMesh()), rotateNow);
     const scheduled = await this.ctx.storage.getAlarm();
     if (scheduled === null || scheduled > plan.nextAt || plan.actions.length > 0) await this.ctx.storage.setAlarm(plan.nextAt);
   }
