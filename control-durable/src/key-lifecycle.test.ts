@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { applyPlan, planKeys, type KeyRecord, type RotationPolicy } from "./key-lifecycle.js";
+import { applyPlan, planKeys, type KeyRecord } from "./key-lifecycle.js";
 
 const HOUR = 3_600_000;
-const policy: RotationPolicy = { rotationMs: 24 * HOUR, prepareLeadMs: HOUR, retireGraceMs: 16 * 60_000 };
+/** How long a key is published before an on-demand rotation may hand it signing. */
+const PUBLISH_LEAD = 60_000;
+const policy = { rotationMs: 24 * HOUR, prepareLeadMs: HOUR, retireGraceMs: 16 * 60_000, publishLeadMs: PUBLISH_LEAD };
 
 function counter() {
   let n = 0;
@@ -83,26 +85,65 @@ describe("signing-key rotation plan", () => {
     ]);
   });
 
-  it("only ever hands signing to a key that was published before, even over rapid rotations", () => {
+  it("hands signing at once to a key published with the first one: no verifier ever fetched a key set without it", () => {
     const kid = counter();
-    let keys: KeyRecord[] = [];
-    for (const [now, rotate] of [[0, false], [1_000, true], [2_000, true], [3_000, true]] as const) {
-      const plan = planKeys(keys, now, policy, rotate);
-      for (const action of plan.actions) {
-        if (action.type === "activate") expect(keys.find((k) => k.kid === action.kid)?.state).toBe("prepared");
-      }
-      keys = applyPlan(keys, plan, now, kid);
-    }
-    expect(keys.filter((k) => k.state === "active")).toHaveLength(1);
-  });
-
-  it("signs with a fresh key at once when none was ready (an older mesh), and readies the next", () => {
-    const plan = planKeys([{ kid: "old", state: "active", createdAt: 0, activatedAt: 0, retiredAt: null, removeAfter: null }], HOUR, policy, true);
+    const keys = applyPlan([], planKeys([], 0, policy), 0, kid);
+    const plan = planKeys(keys, 1_000, policy, true);
     expect(plan.actions).toEqual([
-      { type: "generate", state: "active" },
-      { type: "retire", kid: "old", removeAfter: HOUR + policy.retireGraceMs },
+      { type: "activate", kid: "k2" },
+      { type: "retire", kid: "k1", removeAfter: 1_000 + policy.retireGraceMs },
       { type: "generate", state: "prepared" },
     ]);
+  });
+
+  it("does not hand signing to a key published seconds ago: an on-demand rotation takes effect once it has been published for the lead", () => {
+    const kid = counter();
+    let keys = applyPlan([], planKeys([], 0, policy), 0, kid);
+    // The scheduled rotation publishes k3; an operator rotates 10 s later.
+    keys = applyPlan(keys, planKeys(keys, 24 * HOUR, policy), 24 * HOUR, kid);
+    const requestedAt = 24 * HOUR + 10_000;
+    const request = planKeys(keys, requestedAt, policy, true);
+    expect(request.actions).toEqual([{ type: "schedule", kid: "k3", at: 24 * HOUR + PUBLISH_LEAD }]);
+    expect(request.nextAt).toBe(24 * HOUR + PUBLISH_LEAD);
+    keys = applyPlan(keys, request, requestedAt, kid);
+    expect(keys.find((k) => k.state === "active")?.kid).toBe("k2");
+    // Asking again changes nothing; nor does the schedule before the lead has passed.
+    expect(planKeys(keys, requestedAt + 1_000, policy, true).actions).toEqual([]);
+    expect(planKeys(keys, 24 * HOUR + PUBLISH_LEAD - 1, policy).actions).toEqual([]);
+    const due = planKeys(keys, 24 * HOUR + PUBLISH_LEAD, policy);
+    expect(due.actions).toEqual([
+      { type: "activate", kid: "k3" },
+      { type: "retire", kid: "k2", removeAfter: 24 * HOUR + PUBLISH_LEAD + policy.retireGraceMs },
+      { type: "generate", state: "prepared" },
+    ]);
+  });
+
+  it("only ever hands signing to a key published for the lead, even over rapid rotations", () => {
+    const kid = counter();
+    let keys: KeyRecord[] = [];
+    const activations: number[] = [];
+    for (let now = 0; now <= 5 * 60_000; now += 1_000) {
+      const plan = planKeys(keys, now, policy, now > 0 && now % 3_000 === 0);
+      for (const action of plan.actions) {
+        if (action.type !== "activate") continue;
+        const key = keys.find((k) => k.kid === action.kid);
+        expect(key?.state).toBe("prepared");
+        // The first keys are published together; every later key waits out the lead.
+        if (key?.createdAt !== 0) expect(now - (key?.createdAt ?? 0)).toBeGreaterThanOrEqual(PUBLISH_LEAD);
+        activations.push(now);
+      }
+      keys = applyPlan(keys, plan, now, kid);
+      expect(keys.filter((k) => k.state === "active")).toHaveLength(1);
+    }
+    // Rotations requested every 3 s still happen, one per lead.
+    expect(activations).toEqual([3_000, 3_000 + PUBLISH_LEAD, 3_000 + 2 * PUBLISH_LEAD, 3_000 + 3 * PUBLISH_LEAD, 3_000 + 4 * PUBLISH_LEAD]);
+  });
+
+  it("with no key ready (an older mesh), prepares one and hands it signing once it has been published for the lead", () => {
+    const now = HOUR;
+    const plan = planKeys([{ kid: "old", state: "active", createdAt: 0, activatedAt: 0, retiredAt: null, removeAfter: null }], now, policy, true);
+    expect(plan.actions).toEqual([{ type: "generate", state: "prepared", activateAt: now + PUBLISH_LEAD }]);
+    expect(plan.nextAt).toBe(now + PUBLISH_LEAD);
   });
 
   it("never removes a retired key before the longest token it signed has expired plus skew", () => {
