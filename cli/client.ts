@@ -133,6 +133,7 @@ export const KeysSchema = z.object({
       activatedAt: z.string().nullable().optional(),
       retiredAt: z.string().nullable().optional(),
       removeAfter: z.string().nullable().optional(),
+      activateAt: z.string().nullable().optional(),
     }),
   ),
 });

@@ -452,4 +452,16 @@ describe("credentials, tokens and keys", () => {
     expect(await cli.run("keys", "list", "--json")).toBe(0);
     expect(cli.stdout()).toContain('"kid": "k1"');
   });
+
+  it("says when a rotation waits for the next key to have been published long enough", async () => {
+    const keys = [
+      { kid: "k2", state: "active", createdAt: "2026-07-01T10:00:00.000Z", activatedAt: "2026-07-02T10:00:00.000Z", retiredAt: null, removeAfter: null, activateAt: null },
+      { kid: "k3", state: "prepared", createdAt: "2026-07-02T10:00:00.000Z", activatedAt: null, retiredAt: null, removeAfter: null, activateAt: "2026-07-02T10:01:00.000Z" },
+    ];
+    const cli = harness({ routes: { "POST /keys/rotate": () => json({ keys }) } });
+    expect(await cli.run("keys", "rotate")).toBe(0);
+    expect(cli.stdout()).toContain("rotation scheduled: key k3 signs from 2026-07-02 10:01:00Z (published 2026-07-02 10:00:00Z");
+    expect(cli.stdout()).not.toContain("rotated:");
+    expect(cli.stdout()).toMatch(/^k3\s+prepared\s+2026-07-02 10:00:00Z\s+from 2026-07-02 10:01:00Z\s/m);
+  });
 });

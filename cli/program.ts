@@ -27,6 +27,7 @@ import {
   type Answer,
   type ApplyResult,
   type FetchLike,
+  type Keys,
   type Telemetry,
   withoutUndefined,
 } from "./client.js";
@@ -465,14 +466,20 @@ function buildProgram(context: Context): Command {
     if (options.json) return context.json(answer.raw);
     context.out(keysTable(answer.value.keys));
   });
-  withJson(keys.command("rotate").description("rotate now: a new key signs, the old one stays published until its tokens expire")).action(
-    async (options: JsonOption, command: Command) => {
-      const answer = await context.client(command).post("/keys/rotate", KeysSchema, undefined);
-      if (options.json) return context.json(answer.raw);
-      const active = answer.value.keys.find((key) => key.state === "active");
-      context.out(`rotated: ${active ? `key ${active.kid} now signs` : "no active key reported"}`, "", keysTable(answer.value.keys));
-    },
-  );
+  withJson(
+    keys
+      .command("rotate")
+      .description("rotate now: the next key signs (once every verifier can have it, if it was published under a minute ago), the old one stays published until its tokens expire"),
+  ).action(async (options: JsonOption, command: Command) => {
+    const answer = await context.client(command).post("/keys/rotate", KeysSchema, undefined);
+    if (options.json) return context.json(answer.raw);
+    const pending = answer.value.keys.find((key) => key.state === "prepared" && key.activateAt);
+    const active = answer.value.keys.find((key) => key.state === "active");
+    const outcome = pending
+      ? `rotation scheduled: key ${pending.kid} signs from ${formatTime(pending.activateAt)} (published ${formatTime(pending.createdAt)}: a key signs only once every gateway and function can have fetched it)`
+      : `rotated: ${active ? `key ${active.kid} now signs` : "no active key reported"}`;
+    context.out(outcome, "", keysTable(answer.value.keys));
+  });
 
   // ---- project ------------------------------------------------------------------------------
 
@@ -573,10 +580,18 @@ function statusLines(snapshot: StatusSnapshot): string[] {
   return lines;
 }
 
-function keysTable(keys: readonly { kid: string; state: string; createdAt: string; activatedAt?: string | null | undefined; retiredAt?: string | null | undefined; removeAfter?: string | null | undefined }[]): string {
+function keysTable(keys: readonly Keys["keys"][number][]): string {
   if (keys.length === 0) return "no signing keys yet";
   return table(
     ["kid", "state", "created", "activated", "retired", "remove after"],
-    keys.map((key) => [key.kid, key.state, formatTime(key.createdAt), formatTime(key.activatedAt), formatTime(key.retiredAt), formatTime(key.removeAfter)]),
+    keys.map((key) => [
+      key.kid,
+      key.state,
+      formatTime(key.createdAt),
+      // A prepared key an operator's rotation is waiting for: when it will sign.
+      key.activatedAt ? formatTime(key.activatedAt) : key.activateAt ? `from ${formatTime(key.activateAt)}` : "-",
+      formatTime(key.retiredAt),
+      formatTime(key.removeAfter),
+    ]),
   );
 }

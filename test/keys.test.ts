@@ -1,7 +1,9 @@
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CONTROL_PLANE_NAME, type ControlPlane } from "../control-durable/src/control-plane.js";
+import { migrate } from "../control-durable/src/migrations.js";
 import { createGateway } from "../gateway-worker/src/gateway.js";
+import { KEY_PUBLISH_LEAD_MS } from "../wire/src/keys.js";
 import { admin, applyExampleMesh, gateway, gatewayEnv } from "./helpers.js";
 
 /** A new gateway isolate (own caches) and a function that calls orders through it with a token. */
@@ -28,6 +30,24 @@ interface Jwk {
 interface KeyView {
   kid: string;
   state: string;
+  createdAt: string;
+  activatedAt: string | null;
+  activateAt: string | null;
+}
+
+function controlPlane() {
+  return gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
+}
+
+/**
+ * As if the publish lead had passed since the next key was published: an on-demand rotation then
+ * hands it signing at once (the suites share one control plane, so another may have just rotated).
+ */
+async function nextKeyPublishedLongEnough(): Promise<void> {
+  await controlPlane().listKeys();
+  await runInDurableObject(controlPlane(), (_instance: ControlPlane, state) => {
+    state.storage.sql.exec("UPDATE signing_keys SET created_at = created_at - ? WHERE state = 'prepared'", KEY_PUBLISH_LEAD_MS);
+  });
 }
 
 const PRIVATE_PARTS = /"(d|p|q|dp|dq|qi|k)"\s*:/;
@@ -53,6 +73,7 @@ describe("signing keys in the control plane", () => {
   });
 
   it("rotates on demand: a new active key, the old one retired and still published, an audit entry", async () => {
+    await nextKeyPublishedLongEnough();
     const before = await listKeys();
     const active = before.find((key) => key.state === "active");
     expect(active).toBeDefined();
@@ -67,7 +88,7 @@ describe("signing keys in the control plane", () => {
     expect(after.find((key) => key.kid === active?.kid)?.state).toBe("retired");
 
     // The JWKS the control plane serves has both (the gateway's copy refreshes within 30 s).
-    const stub = gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
+    const stub = controlPlane();
     const published = (await stub.jwks()).keys.map((key) => key.kid);
     expect(published).toEqual(expect.arrayContaining([active?.kid, newActive?.kid]));
 
@@ -75,8 +96,51 @@ describe("signing keys in the control plane", () => {
     expect(audit.entries[0]).toMatchObject({ action: "rotate-keys", actor: "admin:ops", summary: expect.stringContaining(newActive?.kid ?? "?") });
   });
 
+  it("rotates again only once the next key has been published for the lead: until then the rotation is scheduled, and the alarm carries it out", async () => {
+    await nextKeyPublishedLongEnough();
+    expect((await admin("/keys/rotate", { method: "POST" })).status).toBe(200);
+    // Seconds later: the key published by that rotation is too new for every verifier to have it.
+    const rotated = await admin("/keys/rotate", { method: "POST", headers: { "weft-actor": "ops" } });
+    expect(rotated.status).toBe(200);
+    const keys = ((await rotated.json()) as { keys: KeyView[] }).keys;
+    const active = keys.find((key) => key.state === "active");
+    const next = keys.find((key) => key.state === "prepared");
+    expect(next?.activateAt).toBe(new Date(Date.parse(next?.createdAt ?? "") + KEY_PUBLISH_LEAD_MS).toISOString());
+    const audit = (await (await admin("/audit?limit=1")).json()) as { entries: { action: string; summary: string }[] };
+    expect(audit.entries[0]).toMatchObject({ action: "rotate-keys", summary: `rotation scheduled: key ${next?.kid} signs from ${next?.activateAt}` });
+
+    const stub = controlPlane();
+    expect(await runInDurableObject(stub, (_instance: ControlPlane, state) => state.storage.getAlarm())).toBe(Date.parse(next?.activateAt ?? ""));
+    // Asking again changes nothing, and neither does an alarm before the key is due.
+    expect(((await (await admin("/keys/rotate", { method: "POST" })).json()) as { keys: KeyView[] }).keys).toEqual(keys);
+    await runDurableObjectAlarm(stub);
+    expect((await listKeys()).find((key) => key.state === "active")?.kid).toBe(active?.kid);
+
+    // Once it is due (moved into the past here rather than waited for), the alarm hands it signing.
+    await runInDurableObject(stub, (_instance: ControlPlane, state) => {
+      state.storage.sql.exec("UPDATE signing_keys SET activate_at = ? WHERE kid = ?", Date.now() - 1, next?.kid ?? "");
+    });
+    await runDurableObjectAlarm(stub);
+    const after = await listKeys();
+    expect(after.find((key) => key.state === "active")).toMatchObject({ kid: next?.kid, activateAt: null });
+    expect(after.find((key) => key.kid === active?.kid)?.state).toBe("retired");
+  });
+
+  it("adds the scheduled-activation column to a key table made before it", async () => {
+    const columns = await runInDurableObject(controlPlane(), (_instance: ControlPlane, state) => {
+      const names = () => state.storage.sql.exec<{ name: string }>("PRAGMA table_info(signing_keys)").toArray().map((row) => row.name);
+      state.storage.sql.exec("ALTER TABLE signing_keys DROP COLUMN activate_at");
+      const before = names();
+      migrate(state.storage.sql);
+      return { before, after: names() };
+    });
+    expect(columns.before).not.toContain("activate_at");
+    expect(columns.after).toContain("activate_at");
+    expect((await listKeys()).length).toBeGreaterThan(0);
+  });
+
   it("keeps private keys in the Durable Object's storage only, and its alarm is idempotent", async () => {
-    const stub = gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
+    const stub = controlPlane();
     await stub.jwks();
     const stored = await runInDurableObject(stub, (_instance: ControlPlane, state) =>
       state.storage.sql.exec<{ private_jwk: string }>("SELECT private_jwk FROM signing_keys").toArray(),
@@ -111,7 +175,10 @@ describe("rotation under a steady stream of calls", () => {
     let token = beforeRotation;
     const statuses: number[] = [];
     for (let i = 0; i < 60; i++) {
-      if (i === 20 || i === 40) expect((await admin("/keys/rotate", { method: "POST" })).status).toBe(200);
+      if (i === 20 || i === 40) {
+        await nextKeyPublishedLongEnough();
+        expect((await admin("/keys/rotate", { method: "POST" })).status).toBe(200);
+      }
       if (i % 5 === 0) token = await mint(); // callers renew: new tokens come from the newest key
       statuses.push(await call(token));
     }
@@ -128,11 +195,12 @@ describe("key removal", () => {
     const oldToken = ((await (await admin("/tokens", { method: "POST", body: JSON.stringify({ service: "frontend" }) })).json()) as { token: string }).token;
     expect(await call(oldToken)).toBe(200);
 
+    await nextKeyPublishedLongEnough();
     expect((await admin("/keys/rotate", { method: "POST" })).status).toBe(200);
     expect(await call(oldToken)).toBe(200); // retired, still published: its tokens live out their lifetime
 
     // Fast-forward the retirement grace period, and let the control plane's alarm remove the key.
-    const stub = gatewayEnv.CONTROL.get(gatewayEnv.CONTROL.idFromName(CONTROL_PLANE_NAME));
+    const stub = controlPlane();
     await runInDurableObject(stub, (_instance: ControlPlane, state) => {
       state.storage.sql.exec("UPDATE signing_keys SET remove_after = 0 WHERE state = 'retired'");
     });

@@ -13,6 +13,7 @@ import { jsonRoundTripInSlices, nextTurn } from "./slices.js";
 import { diffDocumentSets, isEmptyDiff, summarizeDiff } from "./diff.js";
 import type { RotationPolicy } from "./key-lifecycle.js";
 import { KeyStore, type KeyView, type PublicJwk } from "./keys.js";
+import { KEY_PUBLISH_LEAD_MS } from "../../wire/src/keys.js";
 import { CredentialStore, type CredentialView } from "./credentials.js";
 import { GATEWAY_AUDIENCE, signHopToken, signSvid, spiffeId, type IssuedToken } from "./tokens.js";
 import { migrate } from "./migrations.js";
@@ -61,10 +62,18 @@ const MAX_LIST = 500;
 /** Clock skew tolerated on token times (RFC 8725 practice; docs/architecture.md#token-rules). */
 export const CLOCK_SKEW_MS = CLOCK_SKEW_SECONDS * 1000;
 
-/** Rotation timing from the Mesh document: a new key is published well before it signs. */
+/**
+ * Rotation timing from the Mesh document: a new key is published well before it signs on schedule,
+ * and at least long enough for every verifier to have it before an on-demand rotation hands it signing.
+ */
 export function rotationPolicy(mesh: MeshDoc): RotationPolicy {
   const rotationMs = mesh.spec.identity.keyRotation;
-  return { rotationMs, prepareLeadMs: Math.min(60 * 60_000, Math.floor(rotationMs / 4)), retireGraceMs: CONFIG_DEFAULTS.maxTokenTTLms + CLOCK_SKEW_MS };
+  return {
+    rotationMs,
+    prepareLeadMs: Math.min(60 * 60_000, Math.floor(rotationMs / 4)),
+    retireGraceMs: CONFIG_DEFAULTS.maxTokenTTLms + CLOCK_SKEW_MS,
+    publishLeadMs: KEY_PUBLISH_LEAD_MS,
+  };
 }
 
 export class ControlPlane extends DurableObject {
@@ -226,12 +235,19 @@ export class ControlPlane extends DurableObject {
     return this.keys.list();
   }
 
-  /** Rotates now: the prepared key (or a new one) signs from now on; the old one retires. */
+  /**
+   * Rotates now: the prepared key signs from now on and the old one retires; or, when the prepared
+   * key was published too recently for every verifier to have it, from when it has been (its
+   * `activateAt`, on the alarm).
+   */
   async rotateKeys(actor: string): Promise<KeyView[]> {
     await this.advanceKeys(true);
-    const active = this.keys.list().find((key) => key.state === "active");
-    this.audit.record({ at: new Date().toISOString(), actor, action: "rotate-keys", version: this.store.currentVersion(), summary: `rotated signing keys; active key ${active?.kid ?? "none"}` });
-    return this.keys.list();
+    const keys = this.keys.list();
+    const active = keys.find((key) => key.state === "active");
+    const pending = keys.find((key) => key.state === "prepared" && key.activateAt !== null);
+    const summary = pending ? `rotation scheduled: key ${pending.kid} signs from ${pending.activateAt}` : `rotated signing keys; active key ${active?.kid ?? "none"}`;
+    this.audit.record({ at: new Date().toISOString(), actor, action: "rotate-keys", version: this.store.currentVersion(), summary });
+    return keys;
   }
 
   /**

@@ -141,9 +141,17 @@ describe("signing-key rotation plan", () => {
 
   it("with no key ready (an older mesh), prepares one and hands it signing once it has been published for the lead", () => {
     const now = HOUR;
-    const plan = planKeys([{ kid: "old", state: "active", createdAt: 0, activatedAt: 0, retiredAt: null, removeAfter: null }], now, policy, true);
+    const kid = counter();
+    let keys: KeyRecord[] = [{ kid: "old", state: "active", createdAt: 0, activatedAt: 0, retiredAt: null, removeAfter: null, activateAt: null }];
+    const plan = planKeys(keys, now, policy, true);
     expect(plan.actions).toEqual([{ type: "generate", state: "prepared", activateAt: now + PUBLISH_LEAD }]);
     expect(plan.nextAt).toBe(now + PUBLISH_LEAD);
+    keys = applyPlan(keys, plan, now, kid);
+    expect(planKeys(keys, now + PUBLISH_LEAD, policy).actions).toEqual([
+      { type: "activate", kid: "k1" },
+      { type: "retire", kid: "old", removeAfter: now + PUBLISH_LEAD + policy.retireGraceMs },
+      { type: "generate", state: "prepared" },
+    ]);
   });
 
   it("never removes a retired key before the longest token it signed has expired plus skew", () => {

@@ -4,6 +4,10 @@
  * every token it signed has expired plus clock skew, then is removed. The Durable Object executes
  * the plan from its alarm; planning again at the same instant yields no actions, so an alarm that
  * fires twice does nothing twice.
+ *
+ * A key signs only once every verifier can have fetched it: on schedule it has been published for
+ * a quarter of the rotation period; an on-demand rotation hands it signing at once when it has been
+ * published for the publish lead (or since the mesh's first key), and otherwise when it has.
  */
 export type KeyState = "prepared" | "active" | "retired";
 
@@ -15,6 +19,8 @@ export interface KeyRecord {
   readonly retiredAt: number | null;
   /** When a retired key leaves the JWKS. */
   readonly removeAfter: number | null;
+  /** When an operator's rotation hands this prepared key signing (null: on schedule only). */
+  readonly activateAt: number | null;
 }
 
 export interface RotationPolicy {
@@ -24,10 +30,13 @@ export interface RotationPolicy {
   readonly prepareLeadMs: number;
   /** Longest token lifetime plus clock skew: how long a retired key stays published. */
   readonly retireGraceMs: number;
+  /** How long a key is published before an on-demand rotation may hand it signing (every verifier can have it by then). */
+  readonly publishLeadMs: number;
 }
 
 export type KeyAction =
-  | { readonly type: "generate"; readonly state: "prepared" | "active" }
+  | { readonly type: "generate"; readonly state: "prepared" | "active"; readonly activateAt?: number }
+  | { readonly type: "schedule"; readonly kid: string; readonly at: number }
   | { readonly type: "activate"; readonly kid: string }
   | { readonly type: "retire"; readonly kid: string; readonly removeAfter: number }
   | { readonly type: "remove"; readonly kid: string };
@@ -70,23 +79,28 @@ export function planKeys(keys: readonly KeyRecord[], now: number, policy: Rotati
 
   const due = (active.activatedAt ?? active.createdAt) + policy.rotationMs;
   if (!prepared) {
-    keepOneReady();
     if (rotateNow) {
-      // No key was ready: sign with a fresh one at once (an explicit operator decision).
-      actions.pop();
-      actions.push({ type: "generate", state: "active" });
-      retire(active.kid);
+      // No key was ready (a mesh from before prepared keys): publish one, to sign once verifiers can have it.
+      const at = now + policy.publishLeadMs;
+      actions.push({ type: "generate", state: "prepared", activateAt: at });
+      upcoming.push(at);
+    } else {
       keepOneReady();
+      upcoming.push(Math.max(due, now + policy.prepareLeadMs));
     }
-    upcoming.push(rotateNow ? now + policy.rotationMs : Math.max(due, now + policy.prepareLeadMs));
   } else {
-    const ready = Math.max(due, prepared.createdAt + policy.prepareLeadMs);
-    if (rotateNow || now >= ready) {
+    const scheduled = Math.max(due, prepared.createdAt + policy.prepareLeadMs);
+    // Keys made together with the signing one were in every key set any verifier ever fetched.
+    const publishedEnough = prepared.createdAt <= active.createdAt ? prepared.createdAt : prepared.createdAt + policy.publishLeadMs;
+    const requested = rotateNow ? Math.min(Math.max(now, publishedEnough), prepared.activateAt ?? Number.POSITIVE_INFINITY) : prepared.activateAt;
+    const ready = requested === null ? scheduled : Math.min(scheduled, requested);
+    if (now >= ready) {
       actions.push({ type: "activate", kid: prepared.kid });
       retire(active.kid);
       keepOneReady();
       upcoming.push(now + policy.rotationMs);
     } else {
+      if (requested !== null && requested !== prepared.activateAt) actions.push({ type: "schedule", kid: prepared.kid, at: requested });
       upcoming.push(ready);
     }
   }
@@ -99,10 +113,13 @@ export function applyPlan(keys: readonly KeyRecord[], plan: KeyPlan, now: number
   for (const action of plan.actions) {
     switch (action.type) {
       case "generate":
-        next.push({ kid: newKid(), state: action.state, createdAt: now, activatedAt: action.state === "active" ? now : null, retiredAt: null, removeAfter: null });
+        next.push({ kid: newKid(), state: action.state, createdAt: now, activatedAt: action.state === "active" ? now : null, retiredAt: null, removeAfter: null, activateAt: action.activateAt ?? null });
+        break;
+      case "schedule":
+        next = next.map((key) => (key.kid === action.kid ? { ...key, activateAt: action.at } : key));
         break;
       case "activate":
-        next = next.map((key) => (key.kid === action.kid ? { ...key, state: "active", activatedAt: now } : key));
+        next = next.map((key) => (key.kid === action.kid ? { ...key, state: "active", activatedAt: now, activateAt: null } : key));
         break;
       case "retire":
         next = next.map((key) => (key.kid === action.kid ? { ...key, state: "retired", retiredAt: now, removeAfter: action.removeAfter } : key));

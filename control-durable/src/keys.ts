@@ -15,6 +15,7 @@ interface KeyRow extends Record<string, SqlStorageValue> {
   activated_at: number | null;
   retired_at: number | null;
   remove_after: number | null;
+  activate_at: number | null;
   public_jwk: string;
 }
 
@@ -26,6 +27,8 @@ export interface KeyView {
   activatedAt: string | null;
   retiredAt: string | null;
   removeAfter: string | null;
+  /** When an operator's rotation hands this prepared key signing; null when only the schedule will. */
+  activateAt: string | null;
 }
 
 export interface PublicJwk extends JWK {
@@ -64,18 +67,27 @@ export class KeyStore {
         const material = fresh.find((pair) => pair.kid === key.kid);
         if (material) {
           this.sql.exec(
-            "INSERT INTO signing_keys (kid, state, created_at, activated_at, retired_at, remove_after, public_jwk, private_jwk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO signing_keys (kid, state, created_at, activated_at, retired_at, remove_after, activate_at, public_jwk, private_jwk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             key.kid,
             key.state,
             key.createdAt,
             key.activatedAt,
             key.retiredAt,
             key.removeAfter,
+            key.activateAt,
             material.publicJwk,
             material.privateJwk,
           );
-        } else if (previous.get(key.kid)?.state !== key.state) {
-          this.sql.exec("UPDATE signing_keys SET state = ?, activated_at = ?, retired_at = ?, remove_after = ? WHERE kid = ?", key.state, key.activatedAt, key.retiredAt, key.removeAfter, key.kid);
+        } else if (previous.get(key.kid)?.state !== key.state || previous.get(key.kid)?.activateAt !== key.activateAt) {
+          this.sql.exec(
+            "UPDATE signing_keys SET state = ?, activated_at = ?, retired_at = ?, remove_after = ?, activate_at = ? WHERE kid = ?",
+            key.state,
+            key.activatedAt,
+            key.retiredAt,
+            key.removeAfter,
+            key.activateAt,
+            key.kid,
+          );
         }
       }
     });
@@ -97,6 +109,7 @@ export class KeyStore {
       activatedAt: iso(key.activatedAt),
       retiredAt: iso(key.retiredAt),
       removeAfter: iso(key.removeAfter),
+      activateAt: iso(key.activateAt),
     }));
   }
 
@@ -113,7 +126,7 @@ export class KeyStore {
   }
 
   private rows(): KeyRow[] {
-    return this.sql.exec<KeyRow>("SELECT kid, state, created_at, activated_at, retired_at, remove_after, public_jwk FROM signing_keys ORDER BY created_at").toArray();
+    return this.sql.exec<KeyRow>("SELECT kid, state, created_at, activated_at, retired_at, remove_after, activate_at, public_jwk FROM signing_keys ORDER BY created_at").toArray();
   }
 }
 
@@ -137,5 +150,6 @@ function toRecord(row: KeyRow): KeyRecord {
     activatedAt: row.activated_at,
     retiredAt: row.retired_at,
     removeAfter: row.remove_after,
+    activateAt: row.activate_at,
   };
 }

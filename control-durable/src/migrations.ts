@@ -27,6 +27,7 @@ export const SCHEMA_STATEMENTS = [
      activated_at INTEGER,
      retired_at   INTEGER,
      remove_after INTEGER,
+     activate_at  INTEGER,
      public_jwk   TEXT    NOT NULL,
      private_jwk  TEXT    NOT NULL
    )`,
@@ -45,6 +46,13 @@ export const SCHEMA_STATEMENTS = [
    )`,
 ] as const;
 
+/** Columns added to a table after it was first created: a mesh created before them gets them here. */
+const ADDED_COLUMNS = [{ table: "signing_keys", column: "activate_at", type: "INTEGER" }] as const;
+
 export function migrate(sql: SqlStorage): void {
   for (const statement of SCHEMA_STATEMENTS) sql.exec(statement);
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const present = sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().some((row) => row.name === column);
+    if (!present) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
 }

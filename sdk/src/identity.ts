@@ -38,6 +38,17 @@ export function isServiceName(name: string): boolean {
  */
 export const CLOCK_SKEW_SECONDS = 60;
 
+/**
+ * Least time between a verifier's refetches of the mesh's JWKS for a `kid` it does not know: the
+ * SDK's `verifyInbound` and the gateway's key cache both wait this long, so tokens with made-up
+ * `kid`s cannot make them hammer the gateway or the control plane. A new key's first tokens can
+ * therefore meet a verifier that may not refetch yet; the control plane lets a key sign only once it
+ * has been published long enough for that (docs/architecture.md#signing-keys).
+ * @example
+ * createRemoteJWKSet(url, { cooldownDuration: JWKS_REFETCH_COOLDOWN_SECONDS * 1000 });
+ */
+export const JWKS_REFETCH_COOLDOWN_SECONDS = 30;
+
 /** A workload's identity, the parts of its SPIFFE ID. */
 export interface SpiffeIdentity {
   trustDomain: string;

@@ -9,7 +9,7 @@ import type { MeshBinding } from "./client.js";
 import { runWithInbound } from "./context.js";
 import { inboundDeadline } from "./deadline.js";
 import { MeshError } from "./errors.js";
-import { CLOCK_SKEW_SECONDS, formatSpiffeId, identityInTrustDomain, type MeshIdentity } from "./identity.js";
+import { CLOCK_SKEW_SECONDS, formatSpiffeId, identityInTrustDomain, JWKS_REFETCH_COOLDOWN_SECONDS, type MeshIdentity } from "./identity.js";
 
 export const IDENTITY_HEADER = "x-weft-identity";
 
@@ -34,8 +34,9 @@ const keySets = new WeakMap<MeshBinding, JWTVerifyGetKey>();
 function keySetFor(binding: MeshBinding): JWTVerifyGetKey {
   let keySet = keySets.get(binding);
   if (!keySet) {
-    // jose caches the set and refetches for an unknown kid at most every 30 s.
+    // jose caches the set and refetches for an unknown kid at most once per cooldown.
     keySet = createRemoteJWKSet(new URL("http://gateway.mesh/.well-known/jwks.json"), {
+      cooldownDuration: JWKS_REFETCH_COOLDOWN_SECONDS * 1000,
       [customFetch]: (url: string, init: RequestInit) => binding.fetch(url, init),
     });
     keySets.set(binding, keySet);

@@ -35,6 +35,7 @@ export { verifyInbound, withWeftIdentity, IDENTITY_HEADER, type InboundCaller, t
  */
 export {
   CLOCK_SKEW_SECONDS,
+  JWKS_REFETCH_COOLDOWN_SECONDS,
   HTTP_TOKEN,
   WORKER_NAME,
   formatSpiffeId,

@@ -3,11 +3,12 @@
  * in the isolate for a while, and served from there (stale) if the control plane is unreachable.
  */
 import { MeshError } from "@weft/sdk";
+import { JWKS_COPY_TTL_MS } from "../../../wire/src/keys.js";
 import type { IsolateWiring } from "../wiring.js";
 import type { Endpoint } from "./endpoint.js";
 
-/** How long an isolate reuses the JWKS it fetched before asking the control plane again. */
-export const JWKS_ISOLATE_TTL_MS = 30_000;
+/** How long an isolate reuses the JWKS it fetched before asking the control plane again (new keys wait out this and more before they sign). */
+export const JWKS_ISOLATE_TTL_MS = JWKS_COPY_TTL_MS;
 
 export function createJwks(wiring: IsolateWiring): Endpoint {
   const { now } = wiring;

@@ -3,6 +3,7 @@
  * and refreshed on demand when a token names a key it has not seen, at most once per 30 s and
  * single-flight, so a flood of tokens with made-up `kid`s cannot hammer the control plane.
  */
+import { JWKS_REFETCH_COOLDOWN_SECONDS } from "@weft/sdk";
 import { importJWK, type JWK } from "jose";
 
 export interface JwksCacheOptions {
@@ -34,7 +35,7 @@ export class JwksCache {
     else if (now - this.fetchedAt >= (this.options.refreshIntervalMs ?? 60_000)) waitUntil(this.refresh().catch(() => undefined));
     const known = this.keys.get(kid);
     if (known) return known;
-    if (now - this.lastUnknownKidRefresh < (this.options.unknownKidIntervalMs ?? 30_000)) return undefined;
+    if (now - this.lastUnknownKidRefresh < (this.options.unknownKidIntervalMs ?? JWKS_REFETCH_COOLDOWN_SECONDS * 1000)) return undefined;
     this.lastUnknownKidRefresh = now;
     await this.refresh().catch(() => undefined);
     return this.keys.get(kid);
