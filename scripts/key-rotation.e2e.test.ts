@@ -8,11 +8,13 @@
  *
  * Traffic: GET /api/shop/orders/1001 at a steady rate, frontend → orders (→ catalog on v2). Every
  * answer must be a 200 in which orders names frontend as its verified caller, so every hop token
- * orders saw verified with the SDK. Alongside, fresh SVIDs are exchanged with frontend's
- * credential and verified with jose against the gateway's /.well-known/jwks.json, as a function's
- * verifier would. A gateway isolate that starts after each rotation (a gateway Worker of its own,
- * with a frontend bound to it) mints its hop tokens with the key signing then, so each new key
- * reaches orders' verifier while the test runs, not when cached hop tokens renew minutes later.
+ * orders saw verified with the SDK. Alongside, four times a second, a fresh SVID is exchanged with
+ * frontend's credential and verified with jose against the gateway's /.well-known/jwks.json, as a
+ * function's verifier would, then presented to every gateway on a call to httpbin, which echoes the
+ * hop token the gateway attached, verified the same way. A gateway isolate that starts after each
+ * rotation (a gateway Worker of its own, with a frontend bound to it) mints its hop tokens with the
+ * key signing then, so each new key reaches orders' verifier while the test runs, not when cached
+ * hop tokens renew minutes later.
  *
  * Then, with traffic stopped (the retired keys' tokens are still live on the wall clock), the key
  * schedule is moved to each retired key's removal: published at removeAfter − 1 ms, gone at
@@ -49,6 +51,8 @@ const HOST = "127.0.0.1";
 const ADMIN_TOKEN = "key-rotation-admin-token";
 const TRUST_DOMAIN = "shop.weft";
 const FRONTEND_ID = `spiffe://${TRUST_DOMAIN}/ns/default/sa/frontend`;
+/** The audience of the hop tokens a gateway attaches to calls to httpbin. */
+const HTTPBIN_ID = `spiffe://${TRUST_DOMAIN}/ns/default/sa/httpbin`;
 /** Order 1001: 2 × p1 (2400) + 1 × p3 (650), as orders v2 totals it through catalog. */
 const ORDER_PATH = "/api/shop/orders/1001";
 const ORDER_TOTAL_CENTS = 5450;
@@ -76,7 +80,7 @@ const AFTER_ROTATION_MS = 6_000;
 
 const MAIN_RATE = 25;
 const LATE_RATE = 10;
-const SVID_CHECKS_PER_SECOND = 4;
+const TOKEN_CHECKS_PER_SECOND = 4;
 /** A request with no answer after this long counts as failed (the shop's own timeouts are 5 s). */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -198,7 +202,8 @@ describe("key rotation under traffic", () => {
     const verifier = svidVerifier(base);
     startedAt = performance.now();
     const main = startStream("main", base, MAIN_RATE, since);
-    const svids = startSvidChecks(base, frontendCredential, verifier, since);
+    const running = [{ name: GATEWAY_NAME, origin: base }];
+    const tokens = startTokenChecks(base, frontendCredential, verifier, () => running, since);
     const lateStreams: Stream[] = [];
     let scheduledAt = 0;
     let scheduled: KeyScheduleState | undefined;
@@ -206,7 +211,7 @@ describe("key rotation under traffic", () => {
     let requested: KeyScheduleState | undefined;
     let rotated: KeyScheduleState | undefined;
     let results: StreamResult[] = [];
-    let checks: SvidChecks = { checked: 0, failures: [], byKid: {}, firstSeen: {} };
+    let checks: TokenChecks = { svids: 0, hopTokens: 0, failures: [], svidsByKid: {}, firstSeen: {}, hopTokensByGateway: {} };
     try {
       await sleepUntil(SCHEDULED_ROTATION_AT);
       // Rotation 1, on schedule: the key schedule's clock moves to the alarm and runs on from there.
@@ -218,21 +223,23 @@ describe("key rotation under traffic", () => {
       rotate = await weftCli(base, "keys", "rotate");
       requested = await schedule.keyScheduleState();
       lateStreams.push(startStream("after-rotate", lateBase.get(LATE_GATEWAYS[0]) ?? "", LATE_RATE, since));
+      running.push({ name: LATE_GATEWAYS[0], origin: lateBase.get(LATE_GATEWAYS[0]) ?? "" });
 
       await sleepUntil(ROTATION_DUE_AT);
       // The object's alarm is due on the schedule's clock, which has run on as the wall clock did.
       rotated = await schedule.runKeyScheduleAlarm();
       lateStreams.push(startStream("after-rotation", lateBase.get(LATE_GATEWAYS[1]) ?? "", LATE_RATE, since));
+      running.push({ name: LATE_GATEWAYS[1], origin: lateBase.get(LATE_GATEWAYS[1]) ?? "" });
       await sleepUntil(ROTATION_DUE_AT + AFTER_ROTATION_MS);
     } finally {
       results = await Promise.all([main, ...lateStreams].map((stream) => stream.stop()));
-      checks = await svids.stop();
+      checks = await tokens.stop();
       report(results, checks);
     }
 
     // What traffic saw: every request answered 200 with frontend as orders' verified caller, and every fresh SVID verified.
     expect(results.flatMap((result) => result.failures.map((failure) => `${result.name} @${failure.at}ms: ${failure.what}`))).toEqual([]);
-    expect(checks.failures.map((failure) => `svid @${failure.at}ms: ${failure.what}`)).toEqual([]);
+    expect(checks.failures.map((failure) => `tokens @${failure.at}ms: ${failure.what}`)).toEqual([]);
     for (const result of results) expect(result.ok, result.name).toBe(result.requests);
     expect(results[0]?.requests).toBeGreaterThan(((ROTATION_DUE_AT + AFTER_ROTATION_MS) / 1000) * MAIN_RATE * 0.9);
     // Both subsets of orders took traffic (v2 also calling catalog with its own SVID).
@@ -259,6 +266,10 @@ describe("key rotation under traffic", () => {
     // Fresh SVIDs came from each key in turn, the newest not before it had been published for the lead.
     expect(Object.keys(checks.firstSeen)).toEqual([first.kid, firstPrepared.kid, next.kid]);
     expect(checks.firstSeen[next.kid]).toBeGreaterThanOrEqual(scheduledAt + PROPAGATION_MS);
+    // Each gateway isolate's hop tokens came from the key signing when it started, and all verified.
+    expect(Object.keys(checks.hopTokensByGateway[GATEWAY_NAME] ?? {})).toEqual([first.kid]);
+    expect(Object.keys(checks.hopTokensByGateway[LATE_GATEWAYS[0]] ?? {})).toEqual([firstPrepared.kid]);
+    expect(Object.keys(checks.hopTokensByGateway[LATE_GATEWAYS[1]] ?? {})).toEqual([next.kid]);
   });
 
   it("keeps each retired key published until exactly its retirement plus the longest token lifetime and skew", async () => {
@@ -282,7 +293,7 @@ describe("key rotation under traffic", () => {
     expect(end.keys.map((key) => key.state).sort()).toEqual(["active", "prepared"]);
   });
 
-  function report(results: StreamResult[], checks: SvidChecks): void {
+  function report(results: StreamResult[], checks: TokenChecks): void {
     const latencies = results.flatMap((result) => result.latenciesMs).sort((a, b) => a - b);
     const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
     const lines = results.map((result) => `  ${result.name}: ${result.requests} requests, ${result.ok} ok, ${result.failures.length} failed, versions ${JSON.stringify(result.versions)}`);
@@ -290,8 +301,8 @@ describe("key rotation under traffic", () => {
       [
         `key rotation under traffic: ${results.reduce((sum, result) => sum + result.requests, 0)} requests, p50 ${quantile(0.5).toFixed(1)} ms, p99 ${quantile(0.99).toFixed(1)} ms, max ${quantile(1).toFixed(1)} ms`,
         ...lines,
-        `  fresh SVIDs: ${checks.checked} checked, ${checks.failures.length} unverifiable, by key ${JSON.stringify(checks.byKid)}, first at (ms) ${JSON.stringify(checks.firstSeen)}`,
-        ...[...results.flatMap((result) => result.failures.map((failure) => ({ ...failure, what: `${result.name}: ${failure.what}` }))), ...checks.failures.map((failure) => ({ ...failure, what: `svid: ${failure.what}` }))]
+        `  tokens: ${checks.svids} fresh SVIDs and ${checks.hopTokens} hop tokens checked, ${checks.failures.length} failed; SVIDs by key ${JSON.stringify(checks.svidsByKid)}, first at (ms) ${JSON.stringify(checks.firstSeen)}; hop tokens by gateway and key ${JSON.stringify(checks.hopTokensByGateway)}`,
+        ...[...results.flatMap((result) => result.failures.map((failure) => ({ ...failure, what: `${result.name}: ${failure.what}` }))), ...checks.failures.map((failure) => ({ ...failure, what: `tokens: ${failure.what}` }))]
           .sort((a, b) => a.at - b.at)
           .slice(0, 40)
           .map((failure) => `  @${failure.at}ms ${failure.what}`),
@@ -397,39 +408,68 @@ function svidVerifier(origin: string) {
   return createRemoteJWKSet(new URL(`${origin}/.well-known/jwks.json`));
 }
 
-interface SvidChecks {
-  checked: number;
+interface TokenChecks {
+  /** Fresh SVIDs exchanged, and hop tokens read back through httpbin. */
+  svids: number;
+  hopTokens: number;
   failures: Failure[];
   /** Verified SVIDs by the key that signed them, and when (ms into traffic) each key's first one was exchanged. */
-  byKid: Record<string, number>;
+  svidsByKid: Record<string, number>;
   firstSeen: Record<string, number>;
+  /** Verified hop tokens by gateway and the key that signed them. */
+  hopTokensByGateway: Record<string, Record<string, number>>;
 }
 
-/** Exchanges frontend's credential for a fresh SVID every so often and verifies it as a peer would. */
-function startSvidChecks(origin: string, credential: string, keys: ReturnType<typeof svidVerifier>, clock: () => number): { stop(): Promise<SvidChecks> } {
-  const checks: SvidChecks = { checked: 0, failures: [], byKid: {}, firstSeen: {} };
+/**
+ * Every so often: exchanges frontend's credential for a fresh SVID and verifies it as a peer would;
+ * then presents it to each gateway running (which must verify it too, whichever key signed it) on a
+ * call to httpbin, which echoes the hop token the gateway attached, and verifies that as well.
+ */
+function startTokenChecks(origin: string, credential: string, keys: ReturnType<typeof svidVerifier>, gateways: () => readonly { name: string; origin: string }[], clock: () => number): { stop(): Promise<TokenChecks> } {
+  const checks: TokenChecks = { svids: 0, hopTokens: 0, failures: [], svidsByKid: {}, firstSeen: {}, hopTokensByGateway: {} };
   let running = true;
+  const verify = async (what: string, token: string, audience: string, subject: string): Promise<string> => {
+    const kid = String(decodeProtectedHeader(token).kid);
+    try {
+      const { payload } = await jwtVerify(token, keys, { algorithms: ["ES256"], issuer: `weft://${TRUST_DOMAIN}`, audience, clockTolerance: CLOCK_SKEW_SECONDS });
+      if (payload.sub !== subject) throw new Error(`subject ${String(payload.sub)}`);
+      return kid;
+    } catch (error) {
+      throw new Error(`${what} signed by ${kid} did not verify: ${error instanceof errors.JOSEError ? error.code : describeError(error)}`);
+    }
+  };
   const loop = (async () => {
     while (running) {
       const at = clock();
-      checks.checked++;
       try {
+        checks.svids++;
         const response = await fetch(`${origin}/.weft/token`, { method: "POST", headers: { authorization: `Bearer ${credential}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
         const body = (await response.json()) as { token?: string };
         if (response.status !== 200 || typeof body.token !== "string") throw new Error(`exchange answered ${response.status}: ${JSON.stringify(body)}`);
-        const kid = String(decodeProtectedHeader(body.token).kid);
-        checks.firstSeen[kid] ??= at;
-        try {
-          const { payload } = await jwtVerify(body.token, keys, { algorithms: ["ES256"], issuer: `weft://${TRUST_DOMAIN}`, audience: "weft-gateway", clockTolerance: CLOCK_SKEW_SECONDS });
-          if (payload.sub !== FRONTEND_ID) throw new Error(`subject ${String(payload.sub)}`);
-          checks.byKid[kid] = (checks.byKid[kid] ?? 0) + 1;
-        } catch (error) {
-          throw new Error(`SVID signed by ${kid} did not verify: ${error instanceof errors.JOSEError ? error.code : describeError(error)}`);
-        }
+        const svid = body.token;
+        checks.firstSeen[String(decodeProtectedHeader(svid).kid)] ??= at;
+        const kid = await verify("SVID", svid, "weft-gateway", FRONTEND_ID);
+        checks.svidsByKid[kid] = (checks.svidsByKid[kid] ?? 0) + 1;
+        await Promise.all(
+          gateways().map(async (gateway) => {
+            try {
+              checks.hopTokens++;
+              const echoed = await fetch(`${gateway.origin}/httpbin/headers`, { headers: { authorization: `Bearer ${svid}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+              const text = await echoed.text();
+              const hopToken = echoed.status === 200 ? (JSON.parse(text) as { headers?: Record<string, string> }).headers?.["x-weft-identity"] : undefined;
+              if (hopToken === undefined) throw new Error(`HTTP ${echoed.status} without a hop token: ${text.slice(0, 300)}`);
+              const hopKid = await verify("hop token", hopToken, HTTPBIN_ID, FRONTEND_ID);
+              const byKid = (checks.hopTokensByGateway[gateway.name] ??= {});
+              byKid[hopKid] = (byKid[hopKid] ?? 0) + 1;
+            } catch (error) {
+              checks.failures.push({ at, what: `${gateway.name}: ${error instanceof Error ? error.message : String(error)}` });
+            }
+          }),
+        );
       } catch (error) {
         checks.failures.push({ at, what: error instanceof Error ? error.message : String(error) });
       }
-      await sleep(1000 / SVID_CHECKS_PER_SECOND);
+      await sleep(1000 / TOKEN_CHECKS_PER_SECOND);
     }
   })();
   return {
