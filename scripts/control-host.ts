@@ -11,8 +11,8 @@
  * two `wrangler dev` sessions). Prints one JSON line `{"ready":true,"workerdPids":[...]}` once the
  * objects answer; runs until killed.
  */
-import { readFileSync, readdirSync } from "node:fs";
 import { Log, LogLevel, Miniflare } from "miniflare";
+import { childWorkerdPids } from "./e2e-support.js";
 import { controlWorkerOptions } from "./example-workers.js";
 
 function option(name: string): string {
@@ -20,25 +20,6 @@ function option(name: string): string {
   const value = index >= 0 ? process.argv[index + 1] : undefined;
   if (value === undefined || value.startsWith("--")) throw new Error(`control-host: --${name} <dir> is required`);
   return value;
-}
-
-/** The workerd processes this host started: its children named workerd (the runtime Miniflare spawns). */
-export function childWorkerdPids(parent: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // pid (comm) state ppid …: comm may hold spaces, so read after its closing parenthesis.
-      const close = stat.lastIndexOf(")");
-      const comm = stat.slice(stat.indexOf("(") + 1, close);
-      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
-      if (ppid === parent && comm.startsWith("workerd")) pids.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return pids;
 }
 
 const mf = new Miniflare({

@@ -1,5 +1,6 @@
 /** What the system tests share: running a program to completion with readable failures, and a free loopback port. */
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 /** The environment system tests run tools in: no telemetry, no update notices. */
@@ -32,4 +33,23 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/** The workerd processes `parent` started: its children named workerd (the runtime each Miniflare spawns). */
+export function childWorkerdPids(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid …: comm may hold spaces, so read after its closing parenthesis.
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      if (ppid === parent && comm.startsWith("workerd")) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
 }

@@ -23,6 +23,11 @@ export class TelemetryShard extends DurableObject {
     void ctx.blockConcurrencyWhile(async () => migrateTelemetry(ctx.storage.sql));
   }
 
+  /** The object's SQLite database size in bytes (what it stores, whether or not checkpointed to disk yet). */
+  storageBytes(): number {
+    return this.ctx.storage.sql.databaseSize;
+  }
+
   /**
    * Stores one gateway batch. Idempotent by `batchId` for an hour: a repeat answers accepted and
    * changes nothing. A malformed batch answers `accepted: false` (resending it will not help). The
