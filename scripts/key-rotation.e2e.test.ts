@@ -58,7 +58,7 @@ const ORDER_PATH = "/api/shop/orders/1001";
 const ORDER_TOTAL_CENTS = 5450;
 
 const HOUR = 3_600_000;
-/** examples/mesh.yaml's key rotation period (24h) and SVID lifetime (10m), as shipped. */
+/** examples/mesh.yaml's key rotation period, as shipped (its SVIDs live 10 minutes, also as shipped). */
 const KEY_ROTATION_MS = 24 * HOUR;
 /** How long a retired key stays published: the longest token lifetime the mesh allows plus skew. */
 const RETIRE_GRACE_MS = CONFIG_DEFAULTS.maxTokenTTLms + CLOCK_SKEW_SECONDS * 1000;
@@ -413,7 +413,7 @@ interface TokenChecks {
   svids: number;
   hopTokens: number;
   failures: Failure[];
-  /** Verified SVIDs by the key that signed them, and when (ms into traffic) each key's first one was exchanged. */
+  /** Verified SVIDs by the key that signed them, and when (ms into traffic) each key's first one arrived. */
   svidsByKid: Record<string, number>;
   firstSeen: Record<string, number>;
   /** Verified hop tokens by gateway and the key that signed them. */
@@ -447,7 +447,8 @@ function startTokenChecks(origin: string, credential: string, keys: ReturnType<t
         const body = (await response.json()) as { token?: string };
         if (response.status !== 200 || typeof body.token !== "string") throw new Error(`exchange answered ${response.status}: ${JSON.stringify(body)}`);
         const svid = body.token;
-        checks.firstSeen[String(decodeProtectedHeader(svid).kid)] ??= at;
+        // When it arrived: the control plane signed it before then, whichever key it used.
+        checks.firstSeen[String(decodeProtectedHeader(svid).kid)] ??= clock();
         const kid = await verify("SVID", svid, "weft-gateway", FRONTEND_ID);
         checks.svidsByKid[kid] = (checks.svidsByKid[kid] ?? 0) + 1;
         await Promise.all(

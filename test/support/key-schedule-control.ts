@@ -48,8 +48,11 @@ export class ControlPlane extends WallClockControlPlane {
   async moveKeyScheduleClock(to: number, hold: boolean): Promise<KeyScheduleState> {
     const current = this.keyScheduleNow();
     if (to < current) throw new RangeError(`the key schedule's clock stands at ${current}; it does not go back to ${to}`);
-    this.ctx.storage.kv.put<ScheduleClock>(SCHEDULE_CLOCK_KEY, hold ? { offsetMs: 0, heldAt: to } : { offsetMs: to - Date.now(), heldAt: null });
+    const movedAt = Date.now();
+    // Held while the alarm's work runs, so it happens exactly at `to` (the wall clock moves meanwhile).
+    this.ctx.storage.kv.put<ScheduleClock>(SCHEDULE_CLOCK_KEY, { offsetMs: 0, heldAt: to });
     await this.alarm();
+    if (!hold) this.ctx.storage.kv.put<ScheduleClock>(SCHEDULE_CLOCK_KEY, { offsetMs: to - movedAt, heldAt: null });
     return this.keyScheduleState();
   }
 
