@@ -237,7 +237,7 @@ describe("key rotation under traffic", () => {
       report(results, checks);
     }
 
-    // What traffic saw: every request answered 200 with frontend as orders' verified caller, and every fresh SVID verified.
+    // What traffic saw: every request answered 200 with frontend as orders' verified caller; every fresh SVID and echoed hop token verified.
     expect(results.flatMap((result) => result.failures.map((failure) => `${result.name} @${failure.at}ms: ${failure.what}`))).toEqual([]);
     expect(checks.failures.map((failure) => `tokens @${failure.at}ms: ${failure.what}`)).toEqual([]);
     for (const result of results) expect(result.ok, result.name).toBe(result.requests);
