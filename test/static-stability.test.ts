@@ -193,4 +193,14 @@ describe("static stability: callers' identities while the control plane fails", 
       expect(state.calls).toBe(callsBefore);
     },
   );
+
+  it("answers a function's token exchange 503 control_plane_unavailable within its bound when the control plane hangs", async () => {
+    const hanging = { exchangeCredential: () => new Promise<never>(() => undefined) } as unknown as ControlPlaneApi;
+    const gateway = createGateway({ controlPlane: () => hanging, controlCallTimeoutMs: 200 });
+    const ctx = createExecutionContext();
+    const exchange = gateway.fetch(new Request("http://gw.test/.weft/token", { method: "POST", headers: { authorization: "Bearer weft_cred_example" } }) as Parameters<typeof gateway.fetch>[0], gatewayEnv, ctx);
+    const answer = await within(3_000, exchange);
+    expect(answer === "no answer" ? "no answer within 3 s" : answer.status).toBe(503);
+    if (answer !== "no answer") expect(await answer.json()).toMatchObject({ error: { code: "control_plane_unavailable" } });
+  });
 });
