@@ -144,6 +144,8 @@ export interface IsolateWiring {
   configCache(env: GatewayEnv): ConfigCache;
   /** The control plane's RPC surface (admin API, dashboard, JWKS, token exchange). */
   control(env: GatewayEnv): ControlPlaneApi;
+  /** How long a request may wait for a control-plane call it cannot be answered without (GatewayOptions.controlCallTimeoutMs). */
+  readonly controlCallTimeoutMs: number;
   /** The telemetry objects, as the admin API and the dashboard read them. */
   telemetryAccess(env: GatewayEnv): TelemetryAccess;
   /** What this isolate has seen of each service and endpoint; none before its first snapshot. */
@@ -249,6 +251,7 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
     now,
     configCache,
     control,
+    controlCallTimeoutMs,
     telemetryAccess: (env) => ({
       // The names in the snapshot in use: an operator read never starts a background refresh.
       services: async () => [...(await configCache(env).currentOrLoad()).services.keys()],

@@ -4,7 +4,7 @@
  */
 import { MeshError } from "@weft/sdk";
 import { bearerToken } from "../admin/auth.js";
-import type { IsolateWiring } from "../wiring.js";
+import { bounded, type IsolateWiring } from "../wiring.js";
 import type { Endpoint } from "./endpoint.js";
 
 export const TOKEN_PATH = "/.weft/token";
@@ -20,7 +20,8 @@ export function createTokenExchange(wiring: IsolateWiring): Endpoint {
     if (credential === undefined) return new MeshError("unauthenticated", "POST /.weft/token needs Authorization: Bearer <credential>").toResponse();
     let answer;
     try {
-      answer = await wiring.control(env).exchangeCredential(credential);
+      // Bounded: a function waiting for its SVID must hear that the control plane is down, not hang.
+      answer = await bounded(wiring.control(env).exchangeCredential(credential), wiring.controlCallTimeoutMs, "for a token");
     } catch (error) {
       console.error(JSON.stringify({ level: "error", msg: "token exchange failed", error: String(error) }));
       return new MeshError("control_plane_unavailable", "the control plane could not issue a token").toResponse();
