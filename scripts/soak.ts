@@ -26,8 +26,8 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
-import WebSocket from "ws";
 import { MINUTE_RETENTION_MS } from "../control-durable/src/telemetry-rollup.js";
+import { InspectorSession } from "../bench/profile.js";
 import { parseDuration } from "../sdk/src/config/duration.js";
 import { seededRandom } from "./demo-traffic.js";
 import { childWorkerdPids, freePort } from "./e2e-support.js";
@@ -242,25 +242,7 @@ function storageOnDisk(dir: string, into = { databases: 0, logs: 0 }): { databas
  * health check) until the answers come.
  */
 async function heapAfterGc(inspectorPort: number, worker: string, poke: () => Promise<unknown>): Promise<number> {
-  const targets = (await (await fetch(`http://${HOST}:${inspectorPort}/json/list`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
-  const target = targets.find((candidate) => candidate.id.endsWith(`:${worker}`));
-  if (!target) throw new Error(`no inspector target for ${worker} (targets: ${targets.map((candidate) => candidate.id).join(", ")})`);
-  const socket = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolveOpen, reject) => socket.once("open", resolveOpen).once("error", reject));
-  let id = 0;
-  const call = (method: string) =>
-    new Promise<Record<string, unknown>>((resolveCall, reject) => {
-      const mine = ++id;
-      const onMessage = (data: WebSocket.RawData) => {
-        const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
-        if (message.id !== mine) return;
-        socket.off("message", onMessage);
-        if (message.error) reject(new Error(`${method}: ${message.error.message}`));
-        else resolveCall(message.result ?? {});
-      };
-      socket.on("message", onMessage);
-      socket.send(JSON.stringify({ id: mine, method }));
-    });
+  const session = await InspectorSession.forWorker(new URL(`ws://${HOST}:${inspectorPort}`), worker);
   let answered = false;
   const waking = (async () => {
     while (!answered) {
@@ -269,13 +251,12 @@ async function heapAfterGc(inspectorPort: number, worker: string, poke: () => Pr
     }
   })();
   try {
-    await call("HeapProfiler.collectGarbage");
-    const usage = await call("Runtime.getHeapUsage");
-    return Number(usage.usedSize);
+    await session.send("HeapProfiler.collectGarbage");
+    return (await session.send<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize;
   } finally {
     answered = true;
     await waking;
-    socket.close();
+    session.close();
   }
 }
 
