@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { ControlPlaneApi } from "../gateway-worker/src/admin/api.js";
 import type { ConfigSource } from "../gateway-worker/src/config-cache.js";
 import { controlPlaneSource, controlPlaneStub, createGateway } from "../gateway-worker/src/gateway.js";
-import { applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, gatewayEnv, sendMany, tokenFor } from "./helpers.js";
+import { ADMIN_TOKEN, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, gatewayEnv, sendMany, tokenFor } from "./helpers.js";
 
 type Failure = "none" | "throws" | "unreachable" | "hangs";
 
@@ -106,7 +106,12 @@ describe("static stability: the gateway outlives its control plane", () => {
     await routesCorrectly(send);
 
     // Failures back off to a pull a minute: within a minute of the control plane's return, it is fresh again.
-    expect((await health()).refreshFailures).toBeGreaterThan(1);
+    const failures = (await health()).refreshFailures;
+    expect(failures).toBeGreaterThan(1);
+    // The same count for Prometheus (the metrics page reads the isolate's figures, not the control plane).
+    const metrics = await (await send("http://gw.test/.weft/metrics", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    expect(metrics).toMatch(new RegExp(`^weft_config_refresh_failures ${failures}$`, "m"));
+    expect(metrics).toMatch(/^weft_config_stale 1$/m);
     state.failure = "none";
     clock.now += 60_000;
     await send("http://orders.mesh/orders/1001");
