@@ -5,7 +5,12 @@ import type { ConfigSource } from "../gateway-worker/src/config-cache.js";
 import { controlPlaneSource, controlPlaneStub, createGateway } from "../gateway-worker/src/gateway.js";
 import { ADMIN_TOKEN, applyExampleMesh, applyYaml, EXAMPLE_MESH_YAML, gatewayEnv, sendMany, tokenFor } from "./helpers.js";
 
-type Failure = "none" | "throws" | "unreachable" | "hangs";
+type Failure = "none" | "throws" | "unreachable" | "hangs" | "overloaded";
+
+/** What the runtime throws when a Durable Object has too much queued (its `overloaded` property set). */
+function overloadedError(): Error {
+  return Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), { overloaded: true });
+}
 
 /** The real control plane behind a switch that makes it fail the way a test asks. */
 function switchableSource() {
@@ -21,6 +26,8 @@ function switchableSource() {
           return Promise.reject(new TypeError("Network connection lost."));
         case "hangs":
           return new Promise(() => undefined);
+        case "overloaded":
+          return Promise.reject(overloadedError());
         default:
           return real.getSnapshot(known);
       }
@@ -33,6 +40,7 @@ function switchableSource() {
 function failing(failure: Exclude<Failure, "none">): Promise<never> {
   if (failure === "throws") return Promise.reject(new Error("control plane exploded"));
   if (failure === "unreachable") return Promise.reject(new TypeError("Network connection lost."));
+  if (failure === "overloaded") return Promise.reject(overloadedError());
   return new Promise(() => undefined);
 }
 
@@ -87,7 +95,7 @@ describe("static stability: the gateway outlives its control plane", () => {
     expect(v2Share).toBeLessThan(0.2);
   }
 
-  it.each(["throws", "unreachable", "hangs"] as const)("keeps routing with the last snapshot when the control plane %s, and says it is stale", async (failure) => {
+  it.each(["throws", "unreachable", "hangs", "overloaded"] as const)("keeps routing with the last snapshot when the control plane %s, and says it is stale", async (failure) => {
     const { state, clock, send, health } = harness();
     await routesCorrectly(send);
     expect(await health()).toMatchObject({ status: "ok", stale: false, configVersion: exampleVersion });
@@ -99,7 +107,7 @@ describe("static stability: the gateway outlives its control plane", () => {
     expect(state.calls).toBeGreaterThan(callsBefore); // the refresh was attempted, and failed
     const stale = await health();
     expect(stale).toMatchObject({ status: "stale", stale: true, configVersion: exampleVersion });
-    expect(stale.lastRefreshError).toMatch(failure === "hangs" ? /did not answer/ : failure === "throws" ? /exploded/ : /connection lost/i);
+    expect(stale.lastRefreshError).toMatch({ hangs: /did not answer/, throws: /exploded/, unreachable: /connection lost/i, overloaded: /overloaded/ }[failure]);
 
     // Hours later, still serving.
     clock.now += 3 * 3_600_000;
@@ -169,7 +177,7 @@ describe("static stability: callers' identities while the control plane fails", 
     }
   }
 
-  it.each((["signing keys", "hop tokens"] as const).flatMap((which) => (["throws", "unreachable", "hangs"] as const).map((failure) => [which, failure] as const)))(
+  it.each((["signing keys", "hop tokens"] as const).flatMap((which) => (["throws", "unreachable", "hangs", "overloaded"] as const).map((failure) => [which, failure] as const)))(
     "answers a first authenticated call 503 control_plane_unavailable within its bound when the control plane, asked for %s, %s; then serves once it is back",
     async (which, failure) => {
       const token = await tokenFor("frontend");
