@@ -207,6 +207,24 @@ describe("static stability: callers' identities while the control plane fails", 
     },
   );
 
+  it("serves the signing keys it has (stale) within its bound when the control plane hangs past the copy's lifetime", async () => {
+    const state = { hang: false };
+    const real = controlPlaneStub(gatewayEnv);
+    const control = { jwks: () => (state.hang ? new Promise<never>(() => undefined) : real.jwks()) } as unknown as ControlPlaneApi;
+    const clock = { now: 1_000_000 };
+    const gateway = createGateway({ controlPlane: () => control, controlCallTimeoutMs: 200, now: () => clock.now });
+    const keys = () => gateway.fetch(new Request("http://gw.test/.well-known/jwks.json") as Parameters<typeof gateway.fetch>[0], gatewayEnv, createExecutionContext());
+    const fresh = await keys();
+    expect(fresh.status).toBe(200);
+    const published = await fresh.text();
+
+    state.hang = true;
+    clock.now += 10 * 60_000; // long past the isolate's copy lifetime: the next read asks the control plane
+    const answer = await within(3_000, keys());
+    expect(answer === "no answer" ? "no answer within 3 s" : answer.status).toBe(200);
+    if (answer !== "no answer") expect(await answer.text()).toBe(published);
+  });
+
   it("answers a function's token exchange 503 control_plane_unavailable within its bound when the control plane hangs", async () => {
     const hanging = { exchangeCredential: () => new Promise<never>(() => undefined) } as unknown as ControlPlaneApi;
     const gateway = createGateway({ controlPlane: () => hanging, controlCallTimeoutMs: 200 });
