@@ -10,7 +10,7 @@ describe("telemetry delivery", () => {
   it("gives up on a batch its telemetry object never answers, keeps it, and delivers it with the next flush", async () => {
     vi.useFakeTimers();
     const state = new TelemetryState(0);
-    state.recorder.recordRequest({ source: "frontend", destination: "orders", subset: "v1", route: "orders/#0", code: "200" }, 5, 0);
+    state.recorder.recordRequest({ source: "frontend", destination: "orders", subset: "v1", route: "orders/#0", code: 200 }, 5, 0);
     const hanging = { ingest: () => new Promise<never>(() => undefined) };
 
     const flushed = state.flush(5_000, () => hanging).then(() => "settled" as const);

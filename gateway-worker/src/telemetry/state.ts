@@ -6,6 +6,7 @@
  * its own `waitUntil`, so the last requests before a quiet spell are delivered without waiting for
  * the next one (one timer per interval, not per request).
  */
+import { bounded } from "../bounded.js";
 import { TelemetryRecorder, type RecorderOptions } from "./recorder.js";
 import { SpanBuffer } from "./spans.js";
 import type { SpanExporter } from "./otlp.js";
@@ -17,6 +18,12 @@ export interface TelemetrySink {
 }
 
 export const DEFAULT_FLUSH_INTERVAL_MS = 5_000;
+/**
+ * How long one batch's delivery may take before it counts as failed and waits for the next flush.
+ * Well inside the 30 s the runtime gives background work after a response: a delivery it cut off
+ * would never settle, and every later flush waits for the one before it.
+ */
+export const DELIVERY_TIMEOUT_MS = 10_000;
 /** Shard of the telemetry objects for answers the mesh gave before choosing a destination. */
 export const UNROUTED_SHARD = "_mesh";
 
@@ -124,7 +131,8 @@ export class TelemetryState {
       batches.map(async (batch) => {
         this.deliveries++;
         try {
-          const answer = await sinkFor(batch.destination || UNROUTED_SHARD).ingest(batch);
+          // A late answer to a batch given up on is harmless: the object keeps each batch id once.
+          const answer = await bounded(sinkFor(batch.destination || UNROUTED_SHARD).ingest(batch), DELIVERY_TIMEOUT_MS, `the telemetry object did not answer within ${DELIVERY_TIMEOUT_MS} ms`);
           const rate = fleetRateOf(answer);
           if (rate !== undefined && batch.destination !== "") this.onFleetRate?.(batch.destination, rate);
         } catch {
