@@ -8,6 +8,7 @@ import { configSetOf, type ConfigDoc, type ValidConfigSet } from "@weft/sdk/conf
 import { NORMALIZED_FORMAT, type NormalizedDocuments, type SnapshotAnswer, type SnapshotPayload, type SnapshotText } from "../../wire/src/snapshot.js";
 import { compileSnapshot, compileSnapshotInSlices } from "./routing/compile.js";
 import type { Snapshot } from "./routing/snapshot.js";
+import { bounded } from "./bounded.js";
 
 /** Where snapshots come from: the control plane, or a stand-in in tests. */
 export interface ConfigSource {
@@ -231,16 +232,9 @@ export class ConfigCache {
     }
   }
 
-  private async bounded<T>(pending: Promise<T>, limitMs: number): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expiry = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`control plane did not answer within ${this.pullTimeoutMs} ms`)), limitMs);
-    });
-    try {
-      return await Promise.race([pending, expiry]);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-    }
+  private bounded<T>(pending: Promise<T>, limitMs: number): Promise<T> {
+    // The message names the pull timeout (healthz's lastRefreshError), whatever is left of it.
+    return bounded(pending, limitMs, `control plane did not answer within ${this.pullTimeoutMs} ms`);
   }
 
   /** One pull. Results of a pull that was abandoned meanwhile are dropped. */

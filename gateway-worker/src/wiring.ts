@@ -9,6 +9,7 @@ import type { JWK } from "jose";
 import { CONTROL_PLANE_NAME } from "../../wire/src/names.js";
 import type { ControlPlaneApi, LiveHealth, TelemetryAccess } from "./admin/api.js";
 import { bindingNamed } from "./bindings.js";
+import { bounded } from "./bounded.js";
 import { coloCachedSource, forgetColoSnapshot, type RejectedEntry, type SnapshotCache } from "./colo-cache.js";
 import { ConfigCache, type ConfigSource, type KeepAlive } from "./config-cache.js";
 import type { GatewayEnv } from "./env.js";
@@ -55,18 +56,9 @@ export interface GatewayOptions {
 /** The default bound on a control-plane call a request waits for. */
 export const DEFAULT_CONTROL_CALL_TIMEOUT_MS = 5_000;
 
-/**
- * `call`, or a rejection once `ms` have passed: a control plane that hangs must not hang the
- * requests (and the single-flight loads other requests share) that wait for it.
- */
-export function bounded<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the control plane did not answer ${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([call, late]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
+/** A control-plane call a request waits for, bounded (bounded.ts): `what` says what was asked. */
+export function boundedControlCall<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
+  return bounded(call, ms, `the control plane did not answer ${what} within ${ms} ms`);
 }
 
 export function controlPlaneStub(env: GatewayEnv): ControlPlaneApi {
@@ -185,8 +177,8 @@ export function createIsolateWiring(options: GatewayOptions = {}): IsolateWiring
         { now },
       )),
     verifiedTokens: new VerifiedTokens(),
-    hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => bounded(control(env).mintHopToken(caller, destination), controlCallTimeoutMs, "for a hop token"), { now })),
-    jwks: (env) => (jwksCache ??= new JwksCache(async () => (await bounded(control(env).jwks(), controlCallTimeoutMs, "for the signing keys")) as { keys: JWK[] }, { now })),
+    hopTokens: (env) => (hopTokens ??= new HopTokens((caller, destination) => boundedControlCall(control(env).mintHopToken(caller, destination), controlCallTimeoutMs, "for a hop token"), { now })),
+    jwks: (env) => (jwksCache ??= new JwksCache(async () => (await boundedControlCall(control(env).jwks(), controlCallTimeoutMs, "for the signing keys")) as { keys: JWK[] }, { now })),
   };
   function structureSizes(): StructureSize[] {
     const resilience = isolate.resilience.sizes();

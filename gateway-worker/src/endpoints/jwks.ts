@@ -4,7 +4,7 @@
  */
 import { MeshError } from "@weft/sdk";
 import { JWKS_COPY_TTL_MS } from "../../../wire/src/keys.js";
-import { bounded, type IsolateWiring } from "../wiring.js";
+import { boundedControlCall, type IsolateWiring } from "../wiring.js";
 import type { Endpoint } from "./endpoint.js";
 
 /** How long an isolate reuses the JWKS it fetched before asking the control plane again (new keys wait out this and more before they sign). */
@@ -17,7 +17,7 @@ export function createJwks(wiring: IsolateWiring): Endpoint {
     if (!copy || now() - copy.fetchedAt >= JWKS_ISOLATE_TTL_MS) {
       try {
         // Bounded: a control plane that hangs must not hang verifiers that the copy can answer.
-        copy = { fetchedAt: now(), body: JSON.stringify(await bounded(wiring.control(env).jwks(), wiring.controlCallTimeoutMs, "for the signing keys")) };
+        copy = { fetchedAt: now(), body: JSON.stringify(await boundedControlCall(wiring.control(env).jwks(), wiring.controlCallTimeoutMs, "for the signing keys")) };
       } catch (error) {
         if (!copy) return new MeshError("control_plane_unavailable", "the signing keys are not available yet").toResponse();
         console.error(JSON.stringify({ level: "warn", msg: "serving a stale JWKS", error: String(error) }));

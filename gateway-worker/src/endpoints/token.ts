@@ -4,7 +4,7 @@
  */
 import { MeshError } from "@weft/sdk";
 import { bearerToken } from "../admin/auth.js";
-import { bounded, type IsolateWiring } from "../wiring.js";
+import { boundedControlCall, type IsolateWiring } from "../wiring.js";
 import type { Endpoint } from "./endpoint.js";
 
 export const TOKEN_PATH = "/.weft/token";
@@ -21,7 +21,7 @@ export function createTokenExchange(wiring: IsolateWiring): Endpoint {
     let answer;
     try {
       // Bounded: a function waiting for its SVID must hear that the control plane is down, not hang.
-      answer = await bounded(wiring.control(env).exchangeCredential(credential), wiring.controlCallTimeoutMs, "for a token");
+      answer = await boundedControlCall(wiring.control(env).exchangeCredential(credential), wiring.controlCallTimeoutMs, "for a token");
     } catch (error) {
       console.error(JSON.stringify({ level: "error", msg: "token exchange failed", error: String(error) }));
       return new MeshError("control_plane_unavailable", "the control plane could not issue a token").toResponse();
