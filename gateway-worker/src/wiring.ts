@@ -47,8 +47,9 @@ export interface GatewayOptions {
   /** How long a config pull may take before it counts as failed. */
   configPullTimeoutMs?: number;
   /**
-   * How long a request may wait for the control plane to vouch for a caller (the signing keys a
-   * cold isolate loads, a pair's first hop token) before it is answered 503; default 5 s.
+   * How long a request may wait for the control plane (the signing keys a cold isolate loads, a
+   * pair's first hop token, a token exchange, a JWKS refresh) before it is answered without it:
+   * 503, or the copy it has; default 5 s.
    */
   controlCallTimeoutMs?: number;
 }

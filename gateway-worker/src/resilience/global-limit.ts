@@ -9,6 +9,7 @@
  * an isolate leased but did not spend before the lease ran out are lost.
  */
 import { LeaseBucket } from "../../../control-durable/src/lease-bucket.js";
+import { bounded } from "../bounded.js";
 
 /** What a lease answers (the `RateLimiter` object's `lease` result). */
 export interface LeaseAnswer {
@@ -155,7 +156,7 @@ export class GlobalLimiter {
     const want = Math.max(1, Math.min(Math.max(size, state.waiters), Math.floor(burst)));
     this.leaseCalls++;
     try {
-      const answer = checked(await this.withTimeout(this.lease(key, want, ratePerSecond, burst)), want);
+      const answer = checked(await bounded(this.lease(key, want, ratePerSecond, burst), this.leaseTimeoutMs, `lease not answered within ${this.leaseTimeoutMs} ms`), want);
       const now = this.now();
       // Expired leftovers are dropped, not added: a lease is only asked for once they are spent or stale.
       state.tokens = answer.granted;
@@ -178,16 +179,6 @@ export class GlobalLimiter {
         this.log({ level: "warn", msg: "global rate limit unreachable: limiting per isolate until it answers", key, error: String(error) });
       }
     }
-  }
-
-  private withTimeout<T>(promise: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`lease not answered within ${this.leaseTimeoutMs} ms`)), this.leaseTimeoutMs);
-    });
-    return Promise.race([promise, timeout]).finally(() => {
-      if (timer !== undefined) clearTimeout(timer);
-    });
   }
 
   private state(key: string): KeyState {
