@@ -27,6 +27,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { MINUTE_RETENTION_MS } from "../control-durable/src/telemetry-rollup.js";
+import { bounded } from "../gateway-worker/src/bounded.js";
 import { InspectorSession } from "../bench/profile.js";
 import { parseDuration } from "../sdk/src/config/duration.js";
 import { seededRandom } from "./demo-traffic.js";
@@ -208,17 +209,14 @@ class SteadyLoad {
 }
 
 /** The request's answer, or an error once REQUEST_TIMEOUT_MS have passed without one (headers and body). */
-async function withTimeout(answer: Promise<Response>, what: string): Promise<Response> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms: ${what}`)), REQUEST_TIMEOUT_MS)));
-  try {
-    const response = await Promise.race([answer, late]);
-    const body = await Promise.race([response.arrayBuffer(), late]);
-    return new Response(response.status === 204 || response.status === 205 || response.status === 304 ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout(answer: Promise<Response>, what: string): Promise<Response> {
+  // Read whole inside the limit, so a body that stalls counts as no answer too.
+  const whole = answer.then(async (response) => new Response(NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer(), { status: response.status, statusText: response.statusText, headers: response.headers }));
+  return bounded(whole, REQUEST_TIMEOUT_MS, `no answer within ${REQUEST_TIMEOUT_MS} ms: ${what}`);
 }
+
+/** Statuses whose answers the Fetch standard gives no body. */
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304]);
 
 function rssBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
